@@ -1,0 +1,95 @@
+"""The `cppcc-bot` command line.
+
+Imports are deferred into each command so that `cppcc-bot ask` starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _fail(message: str, code: int = 1) -> int:
+    print(f"错误：{message}", file=sys.stderr)
+    return code
+
+
+def cmd_plan_build(args: argparse.Namespace) -> int:
+    from bot.config import knowledge_dir
+    from bot.planbuild import build_plan, dump_plan, load_json, write_atomically
+    from bot.planparse import PlanParseError
+    from bot.units import CatalogueError
+
+    source = Path(args.source)
+    try:
+        text = source.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        return _fail(f"找不到文件 {source}")
+    except UnicodeDecodeError:
+        return _fail(f"{source} 不是 UTF-8 文本")
+    kdir = knowledge_dir()
+    try:
+        catalogue = load_json(Path(args.units) if args.units else kdir / "units.json")
+        obligations = (
+            None
+            if args.no_obligations
+            else load_json(Path(args.obligations) if args.obligations else kdir / "obligations.json")
+        )
+        plan, warnings = build_plan(text, catalogue, obligations)
+    except (PlanParseError, CatalogueError) as exc:
+        return _fail(f"{source}: {exc}")
+    for warning in warnings:
+        print(f"提示：{warning}", file=sys.stderr)
+    write_atomically(Path(args.output), dump_plan(plan))
+    print(f"已写入 {args.output}：{len(plan['tasks'])} 项任务，{len(plan['units'])} 个责任单位")
+    return 0
+
+
+def cmd_plan_check(args: argparse.Namespace) -> int:
+    from bot.plan import PlanError, load_plan
+
+    try:
+        plan = load_plan(args.path)
+    except PlanError as exc:
+        return _fail(str(exc))
+    doc = plan.document
+    print(f"{doc.get('title')}（{doc.get('doc_number')}）")
+    print(f"印发 {doc.get('issued_date')}，发布 {doc.get('published_date')}，{doc.get('issuer')}")
+    counts = plan.summary()
+    print(
+        f"任务大类 {counts['areas']} · 分组 {counts['groups']} · 任务 {counts['tasks']} · "
+        f"责任单位 {counts['units']} · 量化要求 {counts['obligations']}"
+    )
+    for area in plan.areas:
+        numbers = [t.number for t in plan.tasks if t.area == area.number]
+        print(f"  ({area.number}) {area.title}: 任务 ({numbers[0]})–({numbers[-1]})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cppcc-bot", description="政协履职助手")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    plan = sub.add_parser("plan", help="方案数据：构建与检查").add_subparsers(dest="plan_command", required=True)
+    build = plan.add_parser("build", help="从方案原文构建 plan.json")
+    build.add_argument("source")
+    build.add_argument("-o", "--output", required=True)
+    build.add_argument("--units", help="单位目录（默认 knowledge/units.json）")
+    build.add_argument("--obligations", help="量化要求（默认 knowledge/obligations.json）")
+    build.add_argument("--no-obligations", action="store_true", help="不附加量化要求（用于其他县的方案）")
+    build.set_defaults(func=cmd_plan_build)
+    check = plan.add_parser("check", help="校验 plan.json 并打印摘要")
+    check.add_argument("path", nargs="?")
+    check.set_defaults(func=cmd_plan_check)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

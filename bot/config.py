@@ -1,0 +1,66 @@
+"""Settings from the environment (and command-line flags, which override them)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_TZ = "Asia/Shanghai"
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+def knowledge_dir() -> Path:
+    """Directory with plan.json and the other data files (CPPCC_KNOWLEDGE overrides)."""
+    override = os.environ.get("CPPCC_KNOWLEDGE")
+    return Path(override) if override else Path(__file__).resolve().parent.parent / "knowledge"
+
+
+def default_db_path() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "cppcc-bot" / "cppcc.db"
+
+
+def parse_admin_ids(raw: str | None) -> frozenset[int]:
+    ids = set()
+    for part in (raw or "").replace("，", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if not part.lstrip("-").isdigit():
+            raise ConfigError(f"CPPCC_ADMIN_IDS: “{part}”不是 Telegram 用户 id（应为数字，用逗号分隔）")
+        ids.add(int(part))
+    return frozenset(ids)
+
+
+def parse_tz(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or DEFAULT_TZ)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"CPPCC_TZ: 未知时区 {name!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    token: str | None = field(default=None, repr=False)  # never printed
+    base_url: str | None = None
+    db_path: Path = field(default_factory=default_db_path)
+    admin_ids: frozenset[int] = frozenset()
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TZ))
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
+        env = dict(os.environ if env is None else env)
+        values = {
+            "token": env.get("TELEGRAM_BOT_TOKEN") or None,
+            "base_url": env.get("TELEGRAM_API_BASE_URL") or None,
+            "db_path": Path(env["CPPCC_DB"]) if env.get("CPPCC_DB") else default_db_path(),
+            "admin_ids": parse_admin_ids(env.get("CPPCC_ADMIN_IDS")),
+            "tz": parse_tz(env.get("CPPCC_TZ")),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
