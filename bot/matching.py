@@ -1,0 +1,212 @@
+"""Ranking questions against the plan's tasks, and finding unit names in text.
+
+Tasks are ranked with BM25 over character unigrams and bigrams (Chinese is not
+segmented; bigrams carry most of the meaning, unigrams give typo tolerance).
+Before ranking, a question is rewritten (input-method slips, misleading colloquialisms), stripped of
+question words and expanded with domain synonyms from knowledge/synonyms.json.
+Unit names are found by exact alias match first and rapidfuzz second.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from rapidfuzz import fuzz, process
+
+from bot.config import knowledge_dir
+from bot.plan import Plan, Task
+
+_WORD_RE = re.compile(r"[\u3400-\u9fff]+|[a-z0-9+]+")
+_SENTENCE_RE = re.compile(r"[^。；;!?！？]+[。；;!?！？]?")
+
+
+class VocabularyError(ValueError):
+    """knowledge/synonyms.json is malformed."""
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    synonyms: dict[str, tuple[str, ...]]
+    rewrites: dict[str, str]
+    question_phrases: tuple[str, ...]
+    stop_chars: frozenset[str]
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Vocabulary:
+        path = path or knowledge_dir() / "synonyms.json"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise VocabularyError(f"{path}: {exc}") from exc
+        return cls.from_dict(data, str(path))
+
+    @classmethod
+    def from_dict(cls, data: dict, where: str = "synonyms.json") -> Vocabulary:
+        def strings(value, field: str) -> list[str]:
+            if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+                raise VocabularyError(f"{where} {field}: 应为非空字符串列表")
+            return value
+
+        synonyms = data.get("synonyms")
+        rewrites = data.get("rewrites")
+        if not isinstance(synonyms, dict) or not isinstance(rewrites, dict):
+            raise VocabularyError(f"{where}: 缺少 synonyms 或 rewrites 对象")
+        for key, value in rewrites.items():
+            if not isinstance(value, str) or not key:
+                raise VocabularyError(f"{where} rewrites[{key!r}]: 应为字符串")
+        phrases = strings(data.get("question_phrases"), "question_phrases")
+        return cls(
+            synonyms={k: tuple(strings(v, f"synonyms[{k!r}]")) for k, v in synonyms.items()},
+            rewrites=dict(rewrites),
+            question_phrases=tuple(sorted(phrases, key=len, reverse=True)),
+            stop_chars=frozenset(data.get("stop_chars", "")),
+        )
+
+    def rewrite(self, norm: str) -> str:
+        for wrong, right in self.rewrites.items():
+            norm = norm.replace(wrong, right)
+        return norm
+
+    def strip_question(self, norm: str) -> str:
+        """Remove question words; removed spans become spaces so no false bigram forms."""
+        for phrase in self.question_phrases:
+            norm = norm.replace(phrase, " ")
+        return norm
+
+    def expansions(self, norm: str) -> list[str]:
+        return [word for key, words in self.synonyms.items() if key in norm for word in words]
+
+    def tokens(self, text: str) -> list[str]:
+        """Character unigrams (minus stop characters) and bigrams within each run of word characters."""
+        out: list[str] = []
+        for run in _WORD_RE.findall(text):
+            if run.isascii():
+                out.append(run)
+                continue
+            out.extend(ch for ch in run if ch not in self.stop_chars)
+            out.extend(
+                run[i : i + 2]
+                for i in range(len(run) - 1)
+                if not (run[i] in self.stop_chars and run[i + 1] in self.stop_chars)
+            )
+        return out
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str  # rewritten, question words removed
+    own: tuple[str, ...]
+    expanded: tuple[str, ...]
+
+    @property
+    def tokens(self) -> tuple[str, ...]:
+        return self.own + self.expanded
+
+
+@dataclass(frozen=True)
+class Ranked:
+    task: Task
+    score: float
+
+
+class TaskIndex:
+    """BM25 over the tasks (text plus group title)."""
+
+    def __init__(
+        self, plan: Plan, vocabulary: Vocabulary, k1: float = 1.2, b: float = 0.75, expansion_weight: float = 0.6
+    ):
+        self.plan = plan
+        self.vocabulary = vocabulary
+        self.k1, self.b = k1, b
+        self.expansion_weight = expansion_weight
+        docs = [vocabulary.tokens(f"{t.text} {plan.group(t.group).title}".lower()) for t in plan.tasks]
+        self._tf = [Counter(doc) for doc in docs]
+        self._len = [len(doc) for doc in docs]
+        self._avg = sum(self._len) / len(docs)
+        df = Counter(token for doc in self._tf for token in doc)
+        n = len(docs)
+        self.idf = {token: math.log(1 + (n - count + 0.5) / (count + 0.5)) for token, count in df.items()}
+
+    def query(self, norm: str) -> Query:
+        """Tokens of a normalised question: its own, and those added by synonyms."""
+        vocab = self.vocabulary
+        stripped = vocab.strip_question(vocab.rewrite(norm))
+        own = list(dict.fromkeys(vocab.tokens(stripped)))
+        expanded = [t for t in dict.fromkeys(vocab.tokens(" ".join(vocab.expansions(stripped)))) if t not in own]
+        return Query(stripped, tuple(own), tuple(expanded))
+
+    def rank(self, query: Query) -> list[Ranked]:
+        weighted = [(t, 1.0) for t in query.own] + [(t, self.expansion_weight) for t in query.expanded]
+        scores = []
+        for index, tf in enumerate(self._tf):
+            norm_len = self.k1 * (1 - self.b + self.b * self._len[index] / self._avg)
+            score = 0.0
+            for token, weight in weighted:
+                freq = tf.get(token)
+                if freq:
+                    score += weight * self.idf[token] * freq * (self.k1 + 1) / (freq + norm_len)
+            scores.append(Ranked(self.plan.tasks[index], score))
+        scores.sort(key=lambda r: (-r.score, r.task.number))
+        return scores
+
+    def explained(self, query: Query, task: Task) -> float:
+        """Share of the question's content characters found in the task (directly or via a synonym)."""
+        chars = [t for t in query.own if len(t) == 1 and not t.isascii()]
+        if not chars:
+            return 0.0
+        text = task.text
+        via_synonym = {
+            ch
+            for key, words in self.vocabulary.synonyms.items()
+            if key in query.text and any(word in text for word in words)
+            for ch in key
+        }
+        return sum(1 for ch in chars if ch in text or ch in via_synonym) / len(chars)
+
+    def best_sentence(self, task: Task, query: Query) -> str:
+        """The sentence of a task that shares most with the question (for short answers)."""
+        sentences = [s.strip() for s in _SENTENCE_RE.findall(task.text) if s.strip()]
+        wanted = set(query.tokens)
+
+        def overlap(sentence: str) -> float:
+            return sum(self.idf.get(t, 0.0) for t in set(self.vocabulary.tokens(sentence)) & wanted)
+
+        return max(sentences, key=overlap) if sentences else task.text
+
+
+@dataclass(frozen=True)
+class UnitHit:
+    unit_id: str
+    name: str
+    start: int
+    end: int
+    exact: bool
+
+
+class UnitMatcher:
+    """Finds a responsible unit named in a question: exact alias first, then fuzzy."""
+
+    def __init__(self, plan: Plan, min_fuzzy: float = 86.0):
+        self.plan = plan
+        self.min_fuzzy = min_fuzzy
+        self.names = {name.lower(): uid for uid, unit in plan.catalogue.units.items() for name in unit.names}
+        self._by_length = sorted(self.names, key=len, reverse=True)
+
+    def find(self, norm: str) -> UnitHit | None:
+        for name in self._by_length:
+            start = norm.find(name)
+            if start >= 0 and len(name) >= 2:
+                return UnitHit(self.names[name], name, start, start + len(name), True)
+        # Typo-tolerant: best alias appearing approximately as a substring.
+        candidates = [n for n in self._by_length if len(n) >= 3]
+        match = process.extractOne(norm, candidates, scorer=fuzz.partial_ratio, score_cutoff=self.min_fuzzy)
+        if match is None:
+            return None
+        name = match[0]
+        alignment = fuzz.partial_ratio_alignment(name, norm)
+        return UnitHit(self.names[name], name, alignment.dest_start, alignment.dest_end, False)

@@ -1,0 +1,290 @@
+"""The question-answering engine: normalised question → intent → answer.
+
+Transport-free: the Telegram handlers, `cppcc-bot ask`, `cppcc-bot chat` and
+the tests all call :meth:`Engine.answer`. Replies are plain text (the
+transport escapes them); answers cite tasks as （33） with their units.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from pathlib import Path
+
+from bot.config import knowledge_dir
+from bot.matching import Query, Ranked, TaskIndex, UnitMatcher, Vocabulary
+from bot.normalize import extract_task_number, is_meaningless, normalize
+from bot.plan import Plan, Task, default_plan
+
+MAX_QUESTION = 500  # characters considered; longer text is cut (and the reply says so)
+SNIPPET = 46  # characters of a task shown in lists
+
+
+@dataclass
+class Answer:
+    reply: str
+    intent: str  # task | unit | topic | duties | numbers | greeting | out_of_scope | candidates | empty
+    items: list[int] = field(default_factory=list)
+    units: list[str] = field(default_factory=list)
+    score: float = 0.0
+    unit: str | None = None  # the unit id, for the unit intent
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        if data["unit"] is None:
+            del data["unit"]
+        return data
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Tuned on tests/data/questions.jsonl; see README (question answering)."""
+
+    weak: float = 7.0  # below: not confident enough to name a task
+    explained: float = 0.45  # share of the question's characters the best task explains
+    tie: float = 0.88  # second best within this share of the best → ask which
+    numbers_margin: float = 0.6  # a quantified task must score this share of the best
+
+
+def _load_json(name: str) -> dict:
+    path = knowledge_dir() / name
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+class Engine:
+    def __init__(
+        self,
+        plan: Plan,
+        vocabulary: Vocabulary,
+        messages: dict,
+        intents: dict,
+        thresholds: Thresholds | None = None,
+    ):
+        self.plan = plan
+        self.vocabulary = vocabulary
+        self.messages = messages
+        self.cues = intents
+        self.t = thresholds or Thresholds()
+        self.index = TaskIndex(plan, vocabulary)
+        self.units = UnitMatcher(plan)
+        self._quantified = sorted({o.task for o in plan.obligations})
+
+    @classmethod
+    def from_knowledge(cls, path: Path | None = None) -> Engine:
+        return cls(
+            default_plan(),
+            Vocabulary.load(),
+            _load_json("messages.json"),
+            _load_json("intents.json"),
+        )
+
+    # ---- helpers -------------------------------------------------------
+
+    def text(self, key: str, **values) -> str:
+        examples = "\n".join(f"· {q}" for q in self.messages["examples"][:3])
+        return self.messages[key].format(examples=examples, doc_number=self.plan.document.get("doc_number"), **values)
+
+    def _units_line(self, task: Task) -> str:
+        return "、".join(task.units_printed)
+
+    def _units_of(self, task: Task) -> list[str]:
+        return list(task.units_printed)
+
+    def _has(self, norm: str, cue: str) -> bool:
+        return any(phrase in norm for phrase in self.cues[cue])
+
+    @staticmethod
+    def _snippet(text: str, size: int = SNIPPET) -> str:
+        return text if len(text) <= size else text[: size - 1] + "…"
+
+    # ---- entry point ---------------------------------------------------
+
+    def answer(self, question: str, personal: Callable[[], str | None] | None = None) -> Answer:
+        """Answer one question. ``personal`` returns the caller's own progress text, if known."""
+        question = question or ""
+        too_long = len(question) > MAX_QUESTION
+        norm = normalize(question[:MAX_QUESTION])
+        result = self._answer(norm, personal)
+        if too_long:
+            result.reply = self.text("too_long", length=len(question), limit=MAX_QUESTION) + "\n\n" + result.reply
+        return result
+
+    def _answer(self, norm: str, personal: Callable[[], str | None] | None) -> Answer:
+        if not norm or is_meaningless(norm):
+            return Answer(self.text("empty"), "empty")
+        norm = self.vocabulary.rewrite(norm)
+        number = extract_task_number(norm)
+        if number is not None:
+            return self.task_answer(number)
+        query = self.index.query(norm)
+        ranked = self.index.rank(query)
+        best = ranked[0]
+        if self._is_greeting(norm, best):
+            return Answer(self.text("greeting"), "greeting")
+        if self._is_duties(norm):
+            return self.duties_answer(personal)
+        hit = self.units.find(norm)
+        if hit and self._is_unit_question(norm, hit.start, hit.end):
+            return self.unit_answer(hit.unit_id)
+        if best.score < self.t.weak or self.index.explained(query, best.task) < self.t.explained:
+            return Answer(self.text("out_of_scope"), "out_of_scope", score=round(best.score, 3))
+        if self._has(norm, "numbers"):
+            numbers = self._numbers_answer(ranked, query)
+            if numbers:
+                return numbers
+        close = [r for r in ranked[1:4] if r.score >= self.t.tie * best.score]
+        if close:
+            return self.candidates_answer([best, *close])
+        return self.topic_answer(best, query)
+
+    # ---- intent tests --------------------------------------------------
+
+    def _is_greeting(self, norm: str, best: Ranked) -> bool:
+        if not self._has(norm, "greeting"):
+            return False
+        rest = norm
+        for phrase in sorted(self.cues["greeting"] + self.cues["greeting_filler"], key=len, reverse=True):
+            rest = rest.replace(phrase, "")
+        return is_meaningless(rest) or best.score < self.t.weak
+
+    def _is_duties(self, norm: str) -> bool:
+        if self._has(norm, "not_duty"):
+            return False
+        return self._has(norm, "duty_phrases") or all(
+            self._has(norm, cue) for cue in ("duty_period", "duty_need", "duty_subject")
+        )
+
+    def _is_unit_question(self, norm: str, start: int, end: int) -> bool:
+        """The question is only 'unit name + what does it do' (nothing else of substance)."""
+        rest = norm[:start] + " " + norm[end:]
+        for phrase in sorted(self.cues["unit_question"], key=len, reverse=True):
+            rest = rest.replace(phrase, " ")
+        rest = self.vocabulary.strip_question(rest)
+        leftover = [ch for ch in rest if not is_meaningless(ch) and ch not in self.vocabulary.stop_chars]
+        return len(leftover) <= 1
+
+    # ---- answers -------------------------------------------------------
+
+    def task_answer(self, number: int) -> Answer:
+        task = self.plan.task(number)
+        if task is None:
+            return Answer(self.text("no_such_task", number=number, count=len(self.plan.tasks)), "task")
+        group = self.plan.group(task.group)
+        area = self.plan.area(task.area)
+        limit = task.time_limit.text or "未写明"
+        reply = (
+            f"方案第{task.label}项\n{task.text}\n\n"
+            f"所属：（{_cn(area.number)}）{area.title} · {group.number}.{group.title}\n"
+            f"责任单位：{self._units_line(task)}\n"
+            f"完成时限：{limit}"
+        )
+        return Answer(reply, "task", [number], self._units_of(task), 1.0)
+
+    def unit_answer(self, unit_id: str) -> Answer:
+        result = self.plan.tasks_of_unit(unit_id)
+        unit = result.unit
+        name = unit.short if unit.short == unit.full else f"{unit.short}（{unit.full}）"
+        lines = [f"{name}是方案中 {len(result.direct)} 项任务的责任单位："]
+        lines += self._grouped(result.direct)
+        for parent, tasks in result.inherited:
+            lines.append("")
+            lines.append(
+                f"{unit.short}是{parent.short}之一，以下 {len(tasks)} 项写明由“{parent.short}”负责，同样涉及{unit.short}："
+            )
+            lines += self._grouped(tasks)
+        lines.append("")
+        lines.append("发送 /item 编号 查看某项全文。")
+        numbers = result.all_numbers
+        first = self.plan.task(numbers[0]) if numbers else None
+        return Answer("\n".join(lines), "unit", numbers, self._units_of(first) if first else [], 1.0, unit=unit_id)
+
+    def unit_by_name(self, name: str) -> Answer:
+        """For /unit: exact or typo-tolerant unit name."""
+        norm = self.vocabulary.rewrite(normalize(name))
+        hit = self.units.find(norm) if norm else None
+        if hit is None:
+            units = "、".join(u.short for u in self.plan.catalogue.units.values())
+            return Answer(self.text("unknown_unit", name=name.strip()[:30], units=units), "unit")
+        return self.unit_answer(hit.unit_id)
+
+    def _grouped(self, tasks: tuple[Task, ...]) -> list[str]:
+        lines: list[str] = []
+        area = None
+        for task in tasks:
+            if task.area != area:
+                area = task.area
+                lines.append(f"【{self.plan.area(area).title}】")
+            lines.append(f"{task.label}{self._snippet(task.text)}")
+        return lines
+
+    def topic_answer(self, best: Ranked, query: Query) -> Answer:
+        task = best.task
+        sentence = self.index.best_sentence(task, query)
+        reply = (
+            f"这属于方案第{task.label}项：\n{self._snippet(sentence, 160)}\n\n"
+            f"责任单位：{self._units_line(task)}\n"
+            f"完成时限：{task.time_limit.text or '未写明'}\n" + self.text("task_more", number=task.number)
+        )
+        return Answer(reply, "topic", [task.number], self._units_of(task), round(best.score, 3))
+
+    def candidates_answer(self, ranked: list[Ranked]) -> Answer:
+        lines = [self.text("candidates")]
+        for r in ranked:
+            lines.append(f"{r.task.label}{self._snippet(r.task.text, 40)}（{self._units_line(r.task)}）")
+        first = ranked[0].task
+        return Answer(
+            "\n".join(lines),
+            "candidates",
+            [r.task.number for r in ranked],
+            self._units_of(first),
+            round(ranked[0].score, 3),
+        )
+
+    def _numbers_answer(self, ranked: list[Ranked], query: Query) -> Answer | None:
+        best = ranked[0]
+        quantified = next((r for r in ranked if r.task.number in self._quantified), None)
+        if quantified is None or quantified.score < self.t.numbers_margin * best.score:
+            return None
+        task = quantified.task
+        rules = self.plan.obligations_for(task=task.number)
+        lines = [f"方案第{task.label}项规定："]
+        lines += [f"· {o.describe()}" for o in rules]
+        lines.append(f"原文：“{self._snippet(self.index.best_sentence(task, query), 160)}”")
+        lines.append(f"责任单位：{self._units_line(task)}")
+        return Answer("\n".join(lines), "numbers", [task.number], self._units_of(task), round(quantified.score, 3))
+
+    def duties_answer(self, personal: Callable[[], str | None] | None = None) -> Answer:
+        member = {o.id: o for o in self.plan.obligations_for("member")}
+        yearly = [o for o in member.values() if o.period == "year"]
+        per_term = [o for o in member.values() if o.period == "term"]
+        task33 = self.plan.task(yearly[0].task) if yearly else None
+        lines = []
+        if task33:
+            lines.append(f"按照方案第{task33.label}项，每位委员每年至少：")
+            lines += [f"· {o.count} 次（份/条）{o.what}" for o in yearly]
+        for o in per_term:
+            lines.append(f"另据第（{o.task}）项：届内至少参加 {o.count} 次委员培训（轮训）。")
+        if task33:
+            lines.append(f"责任单位：{self._units_line(task33)}")
+        own = personal() if personal else None
+        lines.append("")
+        lines.append(own if own else self.text("duties_bind_hint"))
+        items = sorted({o.task for o in yearly}) + sorted({o.task for o in per_term} - {o.task for o in yearly})
+        units = self._units_of(task33) if task33 else []
+        return Answer("\n".join(lines), "duties", items, units, 1.0)
+
+
+_CN_SMALL = "零一二三四五六七八九十"
+
+
+def _cn(number: int) -> str:
+    return _CN_SMALL[number] if 0 <= number <= 10 else str(number)
+
+
+@cache
+def default_engine() -> Engine:
+    """The engine over the knowledge directory, built once per process."""
+    return Engine.from_knowledge()
