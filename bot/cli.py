@@ -67,6 +67,46 @@ def cmd_plan_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ask(args: argparse.Namespace) -> int:
+    import json
+
+    from bot.qa import default_engine
+
+    engine = default_engine()
+    questions = args.questions or (line.rstrip("\n") for line in sys.stdin)
+    for question in questions:
+        answer = engine.answer(question)
+        if args.json:
+            print(json.dumps(answer.to_json(), ensure_ascii=False))
+        else:
+            print(answer.reply)
+            print()
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from bot.chat import run_chat
+    from bot.dialogue import Dialogue
+    from bot.qa import default_engine
+
+    return run_chat(Dialogue(default_engine()))
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from bot.evaluation import evaluate, load_questions
+    from bot.qa import default_engine
+
+    path = (
+        Path(args.file) if args.file else Path(__file__).resolve().parent.parent / "tests" / "data" / "questions.jsonl"
+    )
+    try:
+        questions = load_questions(path)
+    except (OSError, ValueError) as exc:
+        return _fail(str(exc))
+    print(evaluate(default_engine(), questions).render())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cppcc-bot", description="政协履职助手")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -82,6 +122,15 @@ def build_parser() -> argparse.ArgumentParser:
     check = plan.add_parser("check", help="校验 plan.json 并打印摘要")
     check.add_argument("path", nargs="?")
     check.set_defaults(func=cmd_plan_check)
+
+    ask = sub.add_parser("ask", help="回答问题（不带问题时从标准输入逐行读取）")
+    ask.add_argument("questions", nargs="*")
+    ask.add_argument("--json", action="store_true", help="每个问题输出一行 JSON")
+    ask.set_defaults(func=cmd_ask)
+    sub.add_parser("chat", help="在终端里与助手对话（无需 Telegram）").set_defaults(func=cmd_chat)
+    evaluation = sub.add_parser("eval", help="在评测集上统计准确率")
+    evaluation.add_argument("file", nargs="?")
+    evaluation.set_defaults(func=cmd_eval)
     return parser
 
 

@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
 
 from bot.config import knowledge_dir
 from bot.plan import Plan, Task
@@ -189,24 +189,30 @@ class UnitHit:
 
 
 class UnitMatcher:
-    """Finds a responsible unit named in a question: exact alias first, then fuzzy."""
+    """Finds a responsible unit named in a question: exact name first, then one typo.
 
-    def __init__(self, plan: Plan, min_fuzzy: float = 86.0):
+    The typo-tolerant pass (rapidfuzz Levenshtein ≤ 1) looks only at windows
+    ending in a unit-name suffix (部, 局, 办 …) that matches the name's own
+    suffix, so 人设局 finds 人社局 but ordinary words are left alone.
+    """
+
+    def __init__(self, plan: Plan, min_fuzzy_length: int = 3):
         self.plan = plan
-        self.min_fuzzy = min_fuzzy
         self.names = {name.lower(): uid for uid, unit in plan.catalogue.units.items() for name in unit.names}
         self._by_length = sorted(self.names, key=len, reverse=True)
+        self._by_suffix: dict[str, list[str]] = {}
+        for name in self._by_length:
+            if len(name) >= min_fuzzy_length:
+                self._by_suffix.setdefault(name[-1], []).append(name)
 
     def find(self, norm: str) -> UnitHit | None:
         for name in self._by_length:
             start = norm.find(name)
             if start >= 0 and len(name) >= 2:
                 return UnitHit(self.names[name], name, start, start + len(name), True)
-        # Typo-tolerant: best alias appearing approximately as a substring.
-        candidates = [n for n in self._by_length if len(n) >= 3]
-        match = process.extractOne(norm, candidates, scorer=fuzz.partial_ratio, score_cutoff=self.min_fuzzy)
-        if match is None:
-            return None
-        name = match[0]
-        alignment = fuzz.partial_ratio_alignment(name, norm)
-        return UnitHit(self.names[name], name, alignment.dest_start, alignment.dest_end, False)
+        for end, ch in enumerate(norm, start=1):
+            for name in self._by_suffix.get(ch, ()):
+                start = end - len(name)
+                if start >= 0 and Levenshtein.distance(norm[start:end], name, score_cutoff=1) <= 1:
+                    return UnitHit(self.names[name], name, start, end, False)
+        return None

@@ -131,8 +131,9 @@ class Engine:
             return self.unit_answer(hit.unit_id)
         if best.score < self.t.weak or self.index.explained(query, best.task) < self.t.explained:
             return Answer(self.text("out_of_scope"), "out_of_scope", score=round(best.score, 3))
-        if self._has(norm, "numbers"):
-            numbers = self._numbers_answer(ranked, query)
+        if self._has(norm, "numbers") or self._has(norm, "numbers_period"):
+            margin = self.t.numbers_margin if self._has(norm, "numbers") else 1.0
+            numbers = self._numbers_answer(ranked, query, margin)
             if numbers:
                 return numbers
         close = [r for r in ranked[1:4] if r.score >= self.t.tie * best.score]
@@ -158,13 +159,13 @@ class Engine:
         )
 
     def _is_unit_question(self, norm: str, start: int, end: int) -> bool:
-        """The question is only 'unit name + what does it do' (nothing else of substance)."""
+        """Besides the unit's name the question holds only 'what does it do' words."""
         rest = norm[:start] + " " + norm[end:]
         for phrase in sorted(self.cues["unit_question"], key=len, reverse=True):
             rest = rest.replace(phrase, " ")
         rest = self.vocabulary.strip_question(rest)
-        leftover = [ch for ch in rest if not is_meaningless(ch) and ch not in self.vocabulary.stop_chars]
-        return len(leftover) <= 1
+        generic = set(self.cues["unit_generic"]) | self.vocabulary.stop_chars
+        return all(is_meaningless(ch) or ch in generic for ch in rest)
 
     # ---- answers -------------------------------------------------------
 
@@ -192,7 +193,8 @@ class Engine:
         for parent, tasks in result.inherited:
             lines.append("")
             lines.append(
-                f"{unit.short}是{parent.short}之一，以下 {len(tasks)} 项写明由“{parent.short}”负责，同样涉及{unit.short}："
+                f"{unit.short}是{parent.short}之一，以下 {len(tasks)} 项写明由“{parent.short}”负责，"
+                f"同样涉及{unit.short}："
             )
             lines += self._grouped(tasks)
         lines.append("")
@@ -243,10 +245,11 @@ class Engine:
             round(ranked[0].score, 3),
         )
 
-    def _numbers_answer(self, ranked: list[Ranked], query: Query) -> Answer | None:
+    def _numbers_answer(self, ranked: list[Ranked], query: Query, margin: float) -> Answer | None:
+        """Answer from the structured obligations when a quantified task scores ≥ margin × the best."""
         best = ranked[0]
         quantified = next((r for r in ranked if r.task.number in self._quantified), None)
-        if quantified is None or quantified.score < self.t.numbers_margin * best.score:
+        if quantified is None or quantified.score < margin * best.score:
             return None
         task = quantified.task
         rules = self.plan.obligations_for(task=task.number)

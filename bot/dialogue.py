@@ -1,0 +1,93 @@
+"""The conversation, independent of any transport.
+
+The Telegram handlers and `cppcc-bot chat` both turn user input into calls of
+:class:`Dialogue` and render the :class:`Reply` it returns. Replies are plain
+text; the transport escapes them and turns buttons into its own widgets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bot.normalize import extract_task_number, normalize
+from bot.qa import Answer, Engine
+
+CALLBACK_LIMIT = 64  # bytes, Telegram's callback_data limit
+
+
+@dataclass(frozen=True)
+class Button:
+    text: str
+    data: str  # callback data: "t:33" task, "u:<unit id>" unit, "q:<n>" example question
+
+    def __post_init__(self) -> None:
+        if len(self.data.encode("utf-8")) > CALLBACK_LIMIT:
+            raise ValueError(f"callback data over {CALLBACK_LIMIT} bytes: {self.data!r}")
+
+
+@dataclass
+class Reply:
+    text: str
+    buttons: list[list[Button]] = field(default_factory=list)
+    answer: Answer | None = None
+
+
+# Who is asking, as far as the dialogue needs to know: a function giving the
+# caller's own duty progress text (None when the caller is not a bound member).
+PersonalProgress = Callable[[], str | None]
+
+
+class Dialogue:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.examples: list[str] = list(engine.messages["examples"])
+
+    # ---- commands ------------------------------------------------------
+
+    def start(self) -> Reply:
+        buttons = [[Button(q, f"q:{i}")] for i, q in enumerate(self.examples[:4])]
+        return Reply(self.engine.text("welcome"), buttons)
+
+    def help(self) -> Reply:
+        examples = "\n".join(f"· {q}" for q in self.examples)
+        return Reply(self.engine.messages["help"].format(examples=examples))
+
+    def ask(self, text: str, personal: PersonalProgress | None = None) -> Reply:
+        if not text.strip():
+            return Reply(self.engine.text("empty"))
+        return self._render(self.engine.answer(text, personal))
+
+    def item(self, argument: str) -> Reply:
+        norm = normalize(argument)
+        number = extract_task_number(norm) if norm else None
+        if number is None:
+            return Reply("请在命令后写任务编号，例如：/item 33")
+        return self._render(self.engine.task_answer(number))
+
+    def unit(self, argument: str) -> Reply:
+        if not argument.strip():
+            names = "、".join(u.short for u in self.engine.plan.catalogue.units.values())
+            return Reply(f"请在命令后写单位名称，例如：/unit 统战部\n方案中的责任单位：{names}")
+        return self._render(self.engine.unit_by_name(argument))
+
+    def callback(self, data: str, personal: PersonalProgress | None = None) -> Reply:
+        """A button press. Unknown or stale data gets a polite note, never an error."""
+        kind, _, value = data.partition(":")
+        if kind == "t" and value.isdigit():
+            return self._render(self.engine.task_answer(int(value)))
+        if kind == "u" and value in self.engine.plan.catalogue.units:
+            return self._render(self.engine.unit_answer(value))
+        if kind == "q" and value.isdigit() and int(value) < len(self.examples):
+            return self.ask(self.examples[int(value)], personal)
+        return Reply("这个按钮已失效，请重新提问或发送 /help。")
+
+    # ---- rendering -----------------------------------------------------
+
+    def _render(self, answer: Answer) -> Reply:
+        buttons: list[list[Button]] = []
+        if answer.intent == "candidates":
+            buttons = [[Button(f"第（{n}）项", f"t:{n}")] for n in answer.items]
+        elif answer.intent in ("topic", "numbers") and answer.items:
+            buttons = [[Button(f"查看第（{answer.items[0]}）项全文", f"t:{answer.items[0]}")]]
+        return Reply(answer.reply, buttons, answer)
