@@ -1,0 +1,164 @@
+"""CLI commands for people, records and progress: `members`, `units`, `admins`, `records`, `progress`.
+
+Each command opens the database named by CPPCC_DB and acts as the operator (a secretary).
+Errors go to stderr in Chinese with exit code 1; a refused import changes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.config import ConfigError, Settings
+from bot.csvfile import ImportProblems
+from bot.people import PeopleError, add_admin, issue_codes, list_admins, remove_admin
+from bot.phone import mask_phone
+from bot.progress import format_progress_table, progress_csv, progress_table
+from bot.records import RecordError, import_records
+from bot.roles import CLI_CALLER, PermissionDenied
+from bot.roster import import_members, import_unit_contacts
+from bot.storage import Storage, StorageError
+
+Command = Callable[[argparse.Namespace, Settings, Storage], int]
+
+
+def _error(message: str) -> int:
+    print(f"错误：{message}", file=sys.stderr)
+    return 1
+
+
+def _read(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise FileNotFoundError(f"无法读取文件 {path}：{exc.strerror}") from exc
+
+
+def _with_storage(command: Command) -> Callable[[argparse.Namespace], int]:
+    """Open settings and storage around a command and turn refusals into exit code 1."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            settings = Settings.from_env()
+            with Storage.from_settings(settings) as storage:
+                return command(args, settings, storage)
+        except ImportProblems as exc:
+            print(f"错误：导入未执行，文件中有 {len(exc.problems)} 处问题：", file=sys.stderr)
+            for problem in exc.problems:
+                print(f"  {problem}", file=sys.stderr)
+            return 1
+        except (PeopleError, RecordError, PermissionDenied) as exc:
+            return _error(exc.message)
+        except (ConfigError, StorageError, FileNotFoundError) as exc:
+            return _error(str(exc))
+
+    return run
+
+
+def cmd_members_import(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    summary = import_members(storage, CLI_CALLER, _read(args.file))
+    print(f"委员名册已导入：{summary.describe()}")
+    return 0
+
+
+def cmd_units_import(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    summary = import_unit_contacts(storage, CLI_CALLER, _read(args.file))
+    print(f"单位联络员名单已导入：{summary.describe()}")
+    return 0
+
+
+def cmd_members_codes(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    if args.days < 1:
+        return _error("--days 至少为 1")
+    codes = issue_codes(storage, CLI_CALLER, args.days)
+    print("身份,姓名,单位或界别,手机号,绑定码,有效期至")
+    for issued in codes:
+        who = issued.identity
+        expires = issued.expires_at.strftime("%Y-%m-%d %H:%M")
+        print(f"{who.role_label},{who.name},{who.detail},{mask_phone(who.phone)},{issued.code},{expires}")
+    print(
+        f"共 {len(codes)} 个绑定码（只显示这一次；这些人此前未使用的绑定码已作废）。"
+        "请逐一发给本人：在机器人中发送 /bind 绑定码。",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_admins_add(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    added = add_admin(storage, CLI_CALLER, args.id)
+    print(f"已添加秘书 {args.id}" if added else f"{args.id} 已经是秘书")
+    return 0
+
+
+def cmd_admins_remove(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    remove_admin(storage, CLI_CALLER, args.id, settings.admin_ids)
+    print(f"已移除秘书 {args.id}")
+    return 0
+
+
+def cmd_admins_list(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    entries = list_admins(storage, settings.admin_ids)
+    if not entries:
+        print("尚无秘书。可设置环境变量 CPPCC_ADMIN_IDS，或运行 admins add ID。")
+    for entry in entries:
+        if entry.source == "env":
+            print(f"{entry.telegram_id}  （环境变量 CPPCC_ADMIN_IDS）")
+        else:
+            print(f"{entry.telegram_id}  （{entry.added_at} 由 {entry.added_by} 添加）")
+    return 0
+
+
+def cmd_records_import(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    summary = import_records(storage, CLI_CALLER, _read(args.file))
+    print(f"履职记录已导入：{summary.describe()}")
+    return 0
+
+
+def cmd_progress(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    year = args.year or storage.today().year
+    rows = progress_table(storage, year, committee=args.committee, sector=args.sector, township=args.township)
+    if args.format == "csv":
+        sys.stdout.write(progress_csv(rows))
+    else:
+        print(format_progress_table(rows, year))
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add this module's commands to the `cppcc-bot` parser."""
+    members = subparsers.add_parser("members", help="委员名册与绑定码").add_subparsers(
+        dest="members_command", required=True
+    )
+    imp = members.add_parser("import", help="导入委员名册 CSV（姓名,手机号,界别,专委会,乡镇街道,党派,是否常委）")
+    imp.add_argument("file")
+    imp.set_defaults(func=_with_storage(cmd_members_import))
+    codes = members.add_parser("codes", help="为尚未绑定的委员和联络员生成一次性绑定码")
+    codes.add_argument("--days", type=int, default=7, help="有效天数（默认 7）")
+    codes.set_defaults(func=_with_storage(cmd_members_codes))
+
+    units = subparsers.add_parser("units", help="单位联络员名单").add_subparsers(dest="units_command", required=True)
+    uimp = units.add_parser("import", help="导入单位联络员 CSV（单位,姓名,手机号）")
+    uimp.add_argument("file")
+    uimp.set_defaults(func=_with_storage(cmd_units_import))
+
+    admins = subparsers.add_parser("admins", help="政协办秘书名单").add_subparsers(dest="admins_command", required=True)
+    for name, func, text in (("add", cmd_admins_add, "添加秘书"), ("remove", cmd_admins_remove, "移除秘书")):
+        sub = admins.add_parser(name, help=text)
+        sub.add_argument("id", type=int, help="Telegram 用户 id")
+        sub.set_defaults(func=_with_storage(func))
+    admins.add_parser("list", help="列出秘书").set_defaults(func=_with_storage(cmd_admins_list))
+
+    records = subparsers.add_parser("records", help="履职记录").add_subparsers(dest="records_command", required=True)
+    rimp = records.add_parser("import", help="导入提案系统导出的 CSV（姓名或手机号,类型,标题,日期,…）")
+    rimp.add_argument("file")
+    rimp.set_defaults(func=_with_storage(cmd_records_import))
+
+    progress = subparsers.add_parser("progress", help="委员年度履职统计")
+    progress.add_argument("--year", type=int, help="年份（默认今年）")
+    progress.add_argument("--format", choices=("text", "csv"), default="text")
+    progress.add_argument("--committee", help="只看某专委会")
+    progress.add_argument("--sector", help="只看某界别")
+    progress.add_argument("--township", help="只看某乡镇街道")
+    progress.set_defaults(func=_with_storage(cmd_progress))

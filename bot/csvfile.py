@@ -1,0 +1,96 @@
+"""Reading spreadsheet exports (CSV) with line numbers, collecting every problem."""
+
+from __future__ import annotations
+
+import csv
+import io
+import unicodedata
+from dataclasses import dataclass
+
+
+class ImportProblems(ValueError):
+    """An import was refused; ``problems`` lists every problem found, with line numbers."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class CsvRow:
+    line: int  # physical line of the file where the row starts (1-based)
+    values: dict[str, str]  # column name → stripped cell text
+
+    def get(self, column: str) -> str:
+        return self.values.get(column, "")
+
+
+def decode(data: bytes) -> str:
+    """Text of an export: UTF-8 (with or without BOM), else GB18030 (which covers GBK)."""
+    if b"\x00" not in data:
+        for encoding in ("utf-8-sig", "gb18030"):
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError:
+                continue
+    raise ImportProblems(["无法识别文件编码，请另存为 UTF-8 或 GBK 编码的 CSV 文件"])
+
+
+def _header_name(cell: str) -> str:
+    return unicodedata.normalize("NFKC", cell).strip().lstrip("\ufeff")
+
+
+def read_table(data: bytes, required: tuple[str, ...], *, one_of: tuple[str, ...] = ()) -> list[CsvRow]:
+    """Rows of a CSV export keyed by header name; raise ImportProblems listing every problem.
+
+    Columns may come in any order and unknown columns are ignored. ``one_of`` names columns of
+    which at least one must be present. Completely empty rows are skipped. A file without
+    data rows is refused, because importing it would look like "everyone left".
+    """
+    text = decode(data)
+    if not text.strip():
+        raise ImportProblems(["文件为空"])
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    problems: list[str] = []
+    rows: list[CsvRow] = []
+    header: list[str] | None = None
+    start = 1
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error:
+            problems.append(f"第{start}行：引号不成对或位置不正确")
+            start = reader.line_num + 1
+            continue
+        line, start = start, reader.line_num + 1
+        if not any(cell.strip() for cell in cells):
+            continue
+        if header is None:
+            header = [_header_name(cell) for cell in cells]
+            problems.extend(_header_problems(line, header, required, one_of))
+            continue
+        if any("\n" in cell or "\r" in cell for cell in cells):
+            problems.append(f"第{line}行：单元格内有换行，可能是引号不成对")
+        elif len(cells) != len(header):
+            problems.append(
+                f"第{line}行：有 {len(cells)} 个字段，表头有 {len(header)} 列（可能有多余的逗号或不成对的引号）"
+            )
+        else:
+            rows.append(CsvRow(line, {name: cell.strip() for name, cell in zip(header, cells, strict=True) if name}))
+    if header is not None and not rows and not problems:
+        problems.append("文件中没有数据行")
+    if problems:
+        raise ImportProblems(problems)
+    return rows
+
+
+def _header_problems(line: int, header: list[str], required: tuple[str, ...], one_of: tuple[str, ...]) -> list[str]:
+    where = f"第{line}行（表头）"
+    problems = [f"{where}：缺少“{name}”列" for name in required if name not in header]
+    if one_of and not any(name in header for name in one_of):
+        problems.append(f"{where}：需要“{'”或“'.join(one_of)}”列")
+    duplicates = sorted({name for name in header if name and header.count(name) > 1})
+    problems.extend(f"{where}：“{name}”列出现了不止一次" for name in duplicates)
+    return problems

@@ -1,0 +1,256 @@
+"""How far members are with the plan's yearly and per-term requirements ((32) and (33))."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date
+
+from bot.plan import Obligation, Plan, default_plan
+from bot.records import STATUS_LABELS, unit_names
+from bot.roles import BIND_HINT
+from bot.storage import Member, Storage
+from bot.term import Term, TermSettings, default_term_settings
+
+LABELS = {"提案": "提案", "社情民意": "社情民意", "活动": "会议或视察调研", "培训": "培训"}
+PHRASES = {
+    "提案": "提交 {n} 份提案",
+    "社情民意": "反映 {n} 条社情民意信息",
+    "活动": "参加 {n} 次协商议政会议或视察考察调研活动",
+    "培训": "参加 {n} 次委员培训（轮训）",
+}
+# obligations.json names the record kind for the yearly requirements; training has none there.
+RECORD_KIND_OF_OBLIGATION = {"member_training": "培训"}
+
+
+@dataclass(frozen=True)
+class Requirement:
+    obligation_id: str
+    task: int
+    record_kind: str
+    period: str  # "year" | "term"
+    required: int
+    done: int
+
+    @property
+    def met(self) -> bool:
+        return self.done >= self.required
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.record_kind] + ("（本届）" if self.period == "term" else "")
+
+    def line(self) -> str:
+        return f"{self.label} {self.done}/{self.required} {'✅' if self.met else '❗'}"
+
+
+@dataclass(frozen=True)
+class ProposalLine:
+    record_id: int
+    title: str
+    date: date
+    status: str
+    units: tuple[str, ...]
+    reply_due: date | None
+    replied_on: date | None
+    overdue: bool
+
+    def describe(self) -> str:
+        state = STATUS_LABELS[self.status]
+        if self.status == "assigned":
+            due = f"答复期限 {self.reply_due.isoformat()}" + ("，已超期" if self.overdue else "")
+            state = f"{state}：{'、'.join(self.units)}，{due}"
+        elif self.status == "replied":
+            state = f"{state} {self.replied_on.isoformat()}"
+        return f"·《{self.title}》{state}"
+
+
+@dataclass(frozen=True)
+class Progress:
+    member_id: int
+    name: str
+    year: int
+    today: date
+    term: Term
+    requirements: tuple[Requirement, ...]
+    proposals: tuple[ProposalLine, ...]
+
+    @property
+    def all_met(self) -> bool:
+        return all(r.met for r in self.requirements)
+
+
+def member_obligations(plan: Plan) -> list[tuple[Obligation, str]]:
+    """The plan's countable member obligations with the record kind each counts, in LABELS order."""
+    pairs = []
+    for obligation in plan.obligations_for("member"):
+        kind = obligation.record_kind or RECORD_KIND_OF_OBLIGATION.get(obligation.id)
+        if kind not in LABELS or obligation.period not in ("year", "term") or obligation.kind != "min_count":
+            raise ValueError(f"无法统计的委员要求 {obligation.id}")
+        pairs.append((obligation, kind))
+    return sorted(pairs, key=lambda pair: list(LABELS).index(pair[1]))
+
+
+def _term_for(year: int, today: date, settings: TermSettings) -> Term:
+    return settings.term_on(min(today, date(year, 12, 31)))
+
+
+def _requirements(
+    obligations: list[tuple[Obligation, str]], year_counts: dict[str, int], term_counts: dict[str, int]
+) -> tuple[Requirement, ...]:
+    return tuple(
+        Requirement(
+            obligation.id,
+            obligation.task,
+            kind,
+            obligation.period,
+            obligation.count,
+            (year_counts if obligation.period == "year" else term_counts).get(kind, 0),
+        )
+        for obligation, kind in obligations
+    )
+
+
+def member_progress(
+    storage: Storage,
+    member_id: int,
+    year: int,
+    today: date,
+    *,
+    plan: Plan | None = None,
+    term_settings: TermSettings | None = None,
+) -> Progress:
+    """One member's counts for ``year`` (training: within the term), and their proposals that year."""
+    plan = plan or default_plan()
+    member = storage.person("member", member_id)
+    if member is None:
+        raise ValueError(f"没有编号为 {member_id} 的委员")
+    term = _term_for(year, today, term_settings or default_term_settings())
+    year_start, year_end = date(year, 1, 1), date(year + 1, 1, 1)
+    year_counts = storage.record_counts(year_start, year_end, member_id).get(member_id, {})
+    term_counts = storage.record_counts(term.start, term.end, member_id).get(member_id, {})
+    proposals = tuple(
+        ProposalLine(
+            r.id,
+            r.title,
+            r.date,
+            r.status,
+            tuple(unit_names(r, plan)),
+            r.reply_due,
+            r.replied_on,
+            r.status == "assigned" and r.reply_due is not None and r.reply_due < today,
+        )
+        for r in storage.records_of(member_id, year_start, year_end)
+        if r.kind == "提案"
+    )
+    requirements = _requirements(member_obligations(plan), year_counts, term_counts)
+    return Progress(member.id, member.name, year, today, term, requirements, proposals)
+
+
+def _next_step(progress: Progress) -> str:
+    if progress.all_met:
+        return f"{progress.year}年各项履职要求均已完成，谢谢您的付出！"
+    when = "今年" if progress.year == progress.today.year else f"{progress.year}年"
+    parts = [
+        ("本届" if r.period == "term" else when) + "还需" + PHRASES[r.record_kind].format(n=r.required - r.done)
+        for r in progress.requirements
+        if not r.met
+    ]
+    return "下一步：" + "；".join(parts) + "。"
+
+
+def format_progress(progress: Progress) -> str:
+    """A member's progress as short lines for a phone screen."""
+    lines = [f"{progress.name} · {progress.year}年履职情况"]
+    lines += [r.line() for r in progress.requirements]
+    if progress.proposals:
+        lines.append("提案办理：")
+        lines += [p.describe() for p in progress.proposals]
+    lines.append(_next_step(progress))
+    return "\n".join(lines)
+
+
+def general_rule_text(plan: Plan | None = None) -> str:
+    """The members' requirements and how to bind, for users who are not yet identified."""
+    pairs = member_obligations(plan or default_plan())
+    yearly = [(o, kind) for o, kind in pairs if o.period == "year"]
+    per_term = [(o, kind) for o, kind in pairs if o.period == "term"]
+    lines = []
+    for group, intro in ((yearly, "每位委员每年至少："), (per_term, "每届之内至少：")):
+        if group:
+            tasks = "、".join(sorted({f"（{o.task}）" for o, _ in group}))
+            lines.append(f"按照实施方案{tasks}，{intro}")
+            lines += ["· " + PHRASES[kind].format(n=o.count) for o, kind in group]
+    lines.append(f"想查看本人的完成情况，{BIND_HINT}")
+    return "\n".join(lines)
+
+
+# ---- all members, for secretaries --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProgressRow:
+    member: Member
+    requirements: tuple[Requirement, ...]
+
+    @property
+    def missing(self) -> list[str]:
+        return [r.label for r in self.requirements if not r.met]
+
+
+def progress_table(
+    storage: Storage,
+    year: int,
+    *,
+    committee: str | None = None,
+    sector: str | None = None,
+    township: str | None = None,
+    sort_behind: bool = True,
+    today: date | None = None,
+    plan: Plan | None = None,
+    term_settings: TermSettings | None = None,
+) -> list[ProgressRow]:
+    """Every active member (optionally filtered) with their counts; most unmet items first."""
+    today = today or storage.today()
+    obligations = member_obligations(plan or default_plan())
+    term = _term_for(year, today, term_settings or default_term_settings())
+    year_counts = storage.record_counts(date(year, 1, 1), date(year + 1, 1, 1))
+    term_counts = storage.record_counts(term.start, term.end)
+    wanted = {"committee": committee, "sector": sector, "township": township}
+    rows = [
+        ProgressRow(member, _requirements(obligations, year_counts.get(member.id, {}), term_counts.get(member.id, {})))
+        for member in storage.people("member", active=True)
+        if all(value is None or getattr(member, field) == value for field, value in wanted.items())
+    ]
+    if sort_behind:
+        rows.sort(key=lambda row: -len(row.missing))
+    return rows
+
+
+def progress_csv(rows: list[ProgressRow], plan: Plan | None = None) -> str:
+    """CSV text (encode as utf-8-sig so Excel shows the Chinese correctly)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    labels = [r.label for r in _requirements(member_obligations(plan or default_plan()), {}, {})]
+    writer.writerow(["姓名", "界别", "专委会", "乡镇街道", *labels, "未完成"])
+    for row in rows:
+        m = row.member
+        writer.writerow(
+            [m.name, m.sector or "", m.committee or "", m.township or ""]
+            + [r.done for r in row.requirements]
+            + ["、".join(row.missing)]
+        )
+    return out.getvalue()
+
+
+def format_progress_table(rows: list[ProgressRow], year: int) -> str:
+    behind = sum(1 for row in rows if row.missing)
+    lines = [f"{year}年委员履职统计：共 {len(rows)} 人，尚未全部完成 {behind} 人"]
+    for row in rows:
+        m = row.member
+        where = "，".join(part for part in (m.sector, m.committee, m.township) if part)
+        counts = "  ".join(f"{r.label} {r.done}/{r.required}" for r in row.requirements)
+        status = f"❗缺{len(row.missing)}项" if row.missing else "✅"
+        lines.append(f"{m.name}（{where}）  {counts}  {status}" if where else f"{m.name}  {counts}  {status}")
+    return "\n".join(lines)

@@ -1,0 +1,519 @@
+"""SQLite storage: the only module that knows table names or writes SQL.
+
+The schema is versioned with ``PRAGMA user_version``; opening a :class:`Storage` applies any
+pending migration from :data:`MIGRATIONS`, each in its own transaction. Callers group
+multi-step writes with ``with storage.atomic():`` (nested blocks become savepoints).
+
+Times are timezone-aware and stored as ISO-8601 with offset; record dates are ``YYYY-MM-DD``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlite_utils
+
+from bot.config import DEFAULT_TZ, Settings
+
+PERSON_TABLES = {"member": "members", "unit_contact": "unit_contacts"}
+RECORD_KINDS = ("提案", "社情民意", "活动", "培训")
+PROPOSAL_STATUSES = ("submitted", "accepted", "assigned", "replied")
+
+
+class StorageError(RuntimeError):
+    """The database cannot be used (e.g. it was written by a newer version of the program)."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    name: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        "people, bindings, records and audit log",
+        (
+            """CREATE TABLE members (
+                id INTEGER PRIMARY KEY,
+                name TEXT NOT NULL,
+                phone TEXT NOT NULL UNIQUE,
+                sector TEXT,
+                committee TEXT,
+                township TEXT,
+                party TEXT,
+                is_standing INTEGER NOT NULL DEFAULT 0 CHECK (is_standing IN (0, 1)),
+                active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL
+            )""",
+            """CREATE TABLE unit_contacts (
+                id INTEGER PRIMARY KEY,
+                unit_id TEXT NOT NULL,
+                name TEXT NOT NULL,
+                phone TEXT NOT NULL UNIQUE,
+                active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL
+            )""",
+            """CREATE TABLE admins (
+                telegram_id INTEGER PRIMARY KEY,
+                added_by TEXT NOT NULL,
+                added_at TEXT NOT NULL
+            )""",
+            """CREATE TABLE bindings (
+                telegram_id INTEGER PRIMARY KEY,
+                person_kind TEXT NOT NULL CHECK (person_kind IN ('member', 'unit_contact')),
+                person_id INTEGER NOT NULL,
+                bound_at TEXT NOT NULL,
+                method TEXT NOT NULL CHECK (method IN ('contact', 'code')),
+                UNIQUE (person_kind, person_id)
+            )""",
+            """CREATE TABLE binding_codes (
+                code_hash TEXT PRIMARY KEY,
+                person_kind TEXT NOT NULL CHECK (person_kind IN ('member', 'unit_contact')),
+                person_id INTEGER NOT NULL,
+                created_at TEXT NOT NULL,
+                expires_at TEXT NOT NULL,
+                used_at TEXT,
+                used_by INTEGER
+            )""",
+            """CREATE TABLE code_attempts (
+                id INTEGER PRIMARY KEY,
+                telegram_id INTEGER NOT NULL,
+                at TEXT NOT NULL
+            )""",
+            "CREATE INDEX code_attempts_by_user ON code_attempts (telegram_id)",
+            """CREATE TABLE records (
+                id INTEGER PRIMARY KEY,
+                member_id INTEGER NOT NULL REFERENCES members (id),
+                kind TEXT NOT NULL CHECK (kind IN ('提案', '社情民意', '活动', '培训')),
+                title TEXT NOT NULL,
+                date TEXT NOT NULL,
+                year INTEGER NOT NULL,
+                created_by TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                source TEXT NOT NULL CHECK (source IN ('self', 'import', 'admin'))
+            )""",
+            "CREATE INDEX records_by_member ON records (member_id, date)",
+            "CREATE INDEX records_by_date ON records (date)",
+            """CREATE TABLE audit_log (
+                id INTEGER PRIMARY KEY,
+                at TEXT NOT NULL,
+                actor TEXT NOT NULL,
+                action TEXT NOT NULL,
+                detail TEXT NOT NULL DEFAULT '{}'
+            )""",
+        ),
+    ),
+    Migration(
+        "proposal lifecycle on records",
+        (
+            "ALTER TABLE records ADD COLUMN status TEXT"
+            " CHECK (status IN ('submitted', 'accepted', 'assigned', 'replied'))",
+            "ALTER TABLE records ADD COLUMN units TEXT",
+            "ALTER TABLE records ADD COLUMN assigned_on TEXT",
+            "ALTER TABLE records ADD COLUMN reply_due TEXT",
+            "ALTER TABLE records ADD COLUMN replied_on TEXT",
+            "UPDATE records SET status = 'submitted' WHERE kind = '提案'",
+        ),
+    ),
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    return db.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(db: sqlite_utils.Database, migrations: tuple[Migration, ...] = MIGRATIONS) -> None:
+    """Bring the schema up to ``len(migrations)``, one transaction per migration."""
+    version = schema_version(db)
+    if version > len(migrations):
+        raise StorageError(f"数据库结构版本为 {version}，高于本程序支持的 {len(migrations)}，请升级程序后再打开")
+    for number, migration in enumerate(migrations[version:], start=version + 1):
+        with db.atomic():
+            for statement in migration.statements:
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {number}")
+
+
+# ---- row shapes -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Member:
+    id: int
+    name: str
+    phone: str
+    sector: str | None  # 界别
+    committee: str | None  # 专委会
+    township: str | None  # 乡镇街道
+    party: str | None  # 党派
+    is_standing: bool  # 常委
+    active: bool
+    created_at: str
+    updated_at: str
+
+    kind = "member"
+
+
+@dataclass(frozen=True)
+class UnitContact:
+    id: int
+    unit_id: str
+    name: str
+    phone: str
+    active: bool
+    created_at: str
+    updated_at: str
+
+    kind = "unit_contact"
+
+
+Person = Member | UnitContact
+
+
+@dataclass(frozen=True)
+class Admin:
+    telegram_id: int
+    added_by: str
+    added_at: str
+
+
+@dataclass(frozen=True)
+class Binding:
+    telegram_id: int
+    person_kind: str
+    person_id: int
+    bound_at: str
+    method: str
+
+
+@dataclass(frozen=True)
+class BindingCode:
+    code_hash: str
+    person_kind: str
+    person_id: int
+    created_at: str
+    expires_at: datetime
+    used_at: str | None
+    used_by: int | None
+
+
+@dataclass(frozen=True)
+class Record:
+    id: int
+    member_id: int
+    kind: str
+    title: str
+    date: date
+    year: int
+    created_by: str
+    created_at: str
+    source: str
+    status: str | None = None
+    units: tuple[str, ...] = ()
+    assigned_on: date | None = None
+    reply_due: date | None = None
+    replied_on: date | None = None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: str
+    actor: str
+    action: str
+    detail: dict
+
+
+def _person(kind: str, row: dict) -> Person:
+    row = dict(row, active=bool(row["active"]))
+    if kind == "member":
+        return Member(**dict(row, is_standing=bool(row["is_standing"])))
+    return UnitContact(**row)
+
+
+def _day(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+def _record(row: dict) -> Record:
+    return Record(
+        **{key: row[key] for key in ("id", "member_id", "kind", "title", "year", "created_by", "created_at")},
+        date=date.fromisoformat(row["date"]),
+        source=row["source"],
+        status=row["status"],
+        units=tuple(json.loads(row["units"])) if row["units"] else (),
+        assigned_on=_day(row["assigned_on"]),
+        reply_due=_day(row["reply_due"]),
+        replied_on=_day(row["replied_on"]),
+    )
+
+
+def _record_columns(fields: dict[str, Any]) -> dict[str, Any]:
+    """Python values → column values for the records table."""
+    columns = {}
+    for key, value in fields.items():
+        if isinstance(value, date):
+            value = value.isoformat()
+        elif key == "units":
+            value = json.dumps(list(value), ensure_ascii=False) if value else None
+        columns[key] = value
+    if "date" in columns:
+        columns["year"] = int(columns["date"][:4])
+    return columns
+
+
+def actor_label(telegram_id: int | None) -> str:
+    """How an actor is written in created_by / audit_log: the Telegram id, or 'cli'."""
+    return "cli" if telegram_id is None else str(telegram_id)
+
+
+def stamp(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("timestamps must be timezone-aware")
+    return moment.isoformat(timespec="seconds")
+
+
+class Storage:
+    """One SQLite database file; open it, use it, close it (or use ``with``)."""
+
+    def __init__(self, path: Path | str, tz: ZoneInfo | None = None):
+        self.tz = tz or ZoneInfo(DEFAULT_TZ)
+        if str(path) == ":memory:":
+            self.db = sqlite_utils.Database(memory=True)
+        else:
+            path = Path(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite_utils.Database(path)
+        self.db.execute("PRAGMA foreign_keys = ON")
+        migrate(self.db)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Storage:
+        return cls(settings.db_path, settings.tz)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Storage:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """One transaction around everything inside; nested blocks are savepoints."""
+        with self.db.atomic():
+            yield
+
+    def now(self) -> datetime:
+        return datetime.now(self.tz)
+
+    def today(self) -> date:
+        return self.now().date()
+
+    def _rows(self, sql: str, params: tuple | dict = ()) -> list[dict]:
+        return list(self.db.query(sql, params))
+
+    # ---- audit ---------------------------------------------------------------
+
+    def audit(self, actor: int | None, action: str, detail: dict | None = None, now: datetime | None = None) -> None:
+        self.db["audit_log"].insert(
+            {
+                "at": stamp(now or self.now()),
+                "actor": actor_label(actor),
+                "action": action,
+                "detail": json.dumps(detail or {}, ensure_ascii=False, default=str),
+            }
+        )
+
+    def audit_entries(self, action: str | None = None) -> list[AuditEntry]:
+        rows = self._rows(
+            "SELECT * FROM audit_log WHERE :action IS NULL OR action = :action ORDER BY id", {"action": action}
+        )
+        return [AuditEntry(**dict(row, detail=json.loads(row["detail"]))) for row in rows]
+
+    # ---- members and unit contacts ------------------------------------------
+
+    def people(self, kind: str, *, active: bool | None = None) -> list[Person]:
+        table = PERSON_TABLES[kind]
+        rows = self._rows(
+            f"SELECT * FROM {table} WHERE :active IS NULL OR active = :active ORDER BY id",
+            {"active": None if active is None else int(active)},
+        )
+        return [_person(kind, row) for row in rows]
+
+    def person(self, kind: str, person_id: int) -> Person | None:
+        rows = self._rows(f"SELECT * FROM {PERSON_TABLES[kind]} WHERE id = ?", (person_id,))
+        return _person(kind, rows[0]) if rows else None
+
+    def person_by_phone(self, kind: str, phone: str) -> Person | None:
+        rows = self._rows(f"SELECT * FROM {PERSON_TABLES[kind]} WHERE phone = ?", (phone,))
+        return _person(kind, rows[0]) if rows else None
+
+    def members_named(self, name: str) -> list[Member]:
+        return [_person("member", row) for row in self._rows("SELECT * FROM members WHERE name = ?", (name,))]
+
+    def insert_person(self, kind: str, fields: dict[str, Any], now: datetime) -> int:
+        at = stamp(now)
+        table = self.db[PERSON_TABLES[kind]]
+        return table.insert(dict(fields, active=1, created_at=at, updated_at=at)).last_pk
+
+    def update_person(self, kind: str, person_id: int, fields: dict[str, Any], now: datetime) -> None:
+        self.db[PERSON_TABLES[kind]].update(person_id, dict(fields, updated_at=stamp(now)))
+
+    # ---- admins --------------------------------------------------------------
+
+    def admins(self) -> list[Admin]:
+        return [Admin(**row) for row in self._rows("SELECT * FROM admins ORDER BY telegram_id")]
+
+    def is_admin(self, telegram_id: int) -> bool:
+        return bool(self._rows("SELECT 1 FROM admins WHERE telegram_id = ?", (telegram_id,)))
+
+    def add_admin(self, telegram_id: int, added_by: int | None, now: datetime) -> bool:
+        """False if already an admin."""
+        if self.is_admin(telegram_id):
+            return False
+        self.db["admins"].insert(
+            {"telegram_id": telegram_id, "added_by": actor_label(added_by), "added_at": stamp(now)}
+        )
+        return True
+
+    def remove_admin(self, telegram_id: int) -> bool:
+        """False if not an admin."""
+        if not self.is_admin(telegram_id):
+            return False
+        self.db["admins"].delete(telegram_id)
+        return True
+
+    # ---- bindings ------------------------------------------------------------
+
+    def binding(self, telegram_id: int) -> Binding | None:
+        rows = self._rows("SELECT * FROM bindings WHERE telegram_id = ?", (telegram_id,))
+        return Binding(**rows[0]) if rows else None
+
+    def binding_of_person(self, kind: str, person_id: int) -> Binding | None:
+        rows = self._rows("SELECT * FROM bindings WHERE person_kind = ? AND person_id = ?", (kind, person_id))
+        return Binding(**rows[0]) if rows else None
+
+    def bound_person_ids(self, kind: str) -> set[int]:
+        return {row["person_id"] for row in self._rows("SELECT person_id FROM bindings WHERE person_kind = ?", (kind,))}
+
+    def bind(self, telegram_id: int, kind: str, person_id: int, method: str, now: datetime) -> None:
+        """Bind an account to a person, replacing any binding of either."""
+        with self.atomic():
+            self.db["bindings"].delete_where(
+                "telegram_id = ? OR (person_kind = ? AND person_id = ?)",
+                [
+                    telegram_id,
+                    kind,
+                    person_id,
+                ],
+            )
+            self.db["bindings"].insert(
+                {
+                    "telegram_id": telegram_id,
+                    "person_kind": kind,
+                    "person_id": person_id,
+                    "bound_at": stamp(now),
+                    "method": method,
+                }
+            )
+
+    def unbind(self, telegram_id: int) -> bool:
+        """False if the account was not bound."""
+        if self.binding(telegram_id) is None:
+            return False
+        self.db["bindings"].delete(telegram_id)
+        return True
+
+    # ---- binding codes and attempts -----------------------------------------
+
+    def replace_codes(self, codes: list[tuple[str, str, int]], expires_at: datetime, now: datetime) -> None:
+        """Store (code_hash, person_kind, person_id) codes, revoking those people's unused codes."""
+        with self.atomic():
+            for code_hash, kind, person_id in codes:
+                self.db["binding_codes"].delete_where(
+                    "person_kind = ? AND person_id = ? AND used_at IS NULL", [kind, person_id]
+                )
+                self.db["binding_codes"].insert(
+                    {
+                        "code_hash": code_hash,
+                        "person_kind": kind,
+                        "person_id": person_id,
+                        "created_at": stamp(now),
+                        "expires_at": stamp(expires_at),
+                    }
+                )
+
+    def binding_code(self, code_hash: str) -> BindingCode | None:
+        rows = self._rows("SELECT * FROM binding_codes WHERE code_hash = ?", (code_hash,))
+        if not rows:
+            return None
+        return BindingCode(**dict(rows[0], expires_at=datetime.fromisoformat(rows[0]["expires_at"])))
+
+    def use_code(self, code_hash: str, telegram_id: int, now: datetime) -> None:
+        self.db["binding_codes"].update(code_hash, {"used_at": stamp(now), "used_by": telegram_id})
+
+    def add_code_attempt(self, telegram_id: int, now: datetime) -> None:
+        self.db["code_attempts"].insert({"telegram_id": telegram_id, "at": stamp(now)})
+
+    def code_attempts_since(self, telegram_id: int, since: datetime) -> int:
+        """Wrong-code attempts by this account at or after ``since``."""
+        rows = self._rows("SELECT at FROM code_attempts WHERE telegram_id = ?", (telegram_id,))
+        return sum(1 for row in rows if datetime.fromisoformat(row["at"]) >= since)
+
+    # ---- records -------------------------------------------------------------
+
+    def insert_record(self, fields: dict[str, Any]) -> int:
+        return self.db["records"].insert(_record_columns(fields)).last_pk
+
+    def update_record(self, record_id: int, fields: dict[str, Any]) -> None:
+        self.db["records"].update(record_id, _record_columns(fields))
+
+    def delete_record(self, record_id: int) -> None:
+        self.db["records"].delete(record_id)
+
+    def record(self, record_id: int) -> Record | None:
+        rows = self._rows("SELECT * FROM records WHERE id = ?", (record_id,))
+        return _record(rows[0]) if rows else None
+
+    def find_record(self, member_id: int, kind: str, title: str, day: date) -> Record | None:
+        rows = self._rows(
+            "SELECT * FROM records WHERE member_id = ? AND kind = ? AND title = ? AND date = ? ORDER BY id LIMIT 1",
+            (member_id, kind, title, day.isoformat()),
+        )
+        return _record(rows[0]) if rows else None
+
+    def records_of(self, member_id: int, start: date | None = None, end: date | None = None) -> list[Record]:
+        """A member's records dated in [start, end), oldest first."""
+        rows = self._rows(
+            "SELECT * FROM records WHERE member_id = :member"
+            " AND (:start IS NULL OR date >= :start) AND (:end IS NULL OR date < :end) ORDER BY date, id",
+            {"member": member_id, "start": start and start.isoformat(), "end": end and end.isoformat()},
+        )
+        return [_record(row) for row in rows]
+
+    def record_counts(self, start: date, end: date, member_id: int | None = None) -> dict[int, dict[str, int]]:
+        """member id → record kind → number of records dated in [start, end)."""
+        rows = self._rows(
+            "SELECT member_id, kind, count(*) AS n FROM records WHERE date >= :start AND date < :end"
+            " AND (:member IS NULL OR member_id = :member) GROUP BY member_id, kind",
+            {"start": start.isoformat(), "end": end.isoformat(), "member": member_id},
+        )
+        counts: dict[int, dict[str, int]] = {}
+        for row in rows:
+            counts.setdefault(row["member_id"], {})[row["kind"]] = row["n"]
+        return counts
