@@ -16,6 +16,24 @@ class ImportProblems(ValueError):
         self.problems = problems
 
 
+class Problems:
+    """Problems found in a file, each tied to a line; reported sorted by line."""
+
+    def __init__(self) -> None:
+        self._items: list[tuple[int, str]] = []
+
+    def add(self, line: int, message: str) -> None:
+        self._items.append((line, message))
+
+    def __bool__(self) -> bool:
+        return bool(self._items)
+
+    def raise_if_any(self) -> None:
+        if self._items:
+            ordered = sorted(self._items, key=lambda item: item[0])
+            raise ImportProblems([f"第{line}行：{message}" for line, message in ordered])
+
+
 @dataclass(frozen=True)
 class CsvRow:
     line: int  # physical line of the file where the row starts (1-based)
@@ -40,18 +58,21 @@ def _header_name(cell: str) -> str:
     return unicodedata.normalize("NFKC", cell).strip().lstrip("\ufeff")
 
 
-def read_table(data: bytes, required: tuple[str, ...], *, one_of: tuple[str, ...] = ()) -> list[CsvRow]:
-    """Rows of a CSV export keyed by header name; raise ImportProblems listing every problem.
+def read_table(
+    data: bytes, required: tuple[str, ...], *, one_of: tuple[str, ...] = ()
+) -> tuple[list[CsvRow], Problems]:
+    """Well-formed rows of a CSV export keyed by header name, and the malformed rows' problems.
 
     Columns may come in any order and unknown columns are ignored. ``one_of`` names columns of
-    which at least one must be present. Completely empty rows are skipped. A file without
-    data rows is refused, because importing it would look like "everyone left".
+    which at least one must be present. Completely empty rows are skipped. An undecodable or
+    empty file, a bad header or a file without data rows raises ImportProblems at once (a roster
+    without rows would look like "everyone left").
     """
     text = decode(data)
     if not text.strip():
         raise ImportProblems(["文件为空"])
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    problems: list[str] = []
+    problems = Problems()
     rows: list[CsvRow] = []
     header: list[str] | None = None
     start = 1
@@ -61,7 +82,7 @@ def read_table(data: bytes, required: tuple[str, ...], *, one_of: tuple[str, ...
         except StopIteration:
             break
         except csv.Error:
-            problems.append(f"第{start}行：引号不成对或位置不正确")
+            problems.add(start, "引号不成对或位置不正确")
             start = reader.line_num + 1
             continue
         line, start = start, reader.line_num + 1
@@ -69,21 +90,22 @@ def read_table(data: bytes, required: tuple[str, ...], *, one_of: tuple[str, ...
             continue
         if header is None:
             header = [_header_name(cell) for cell in cells]
-            problems.extend(_header_problems(line, header, required, one_of))
+            header_problems = _header_problems(line, header, required, one_of)
+            if header_problems:
+                raise ImportProblems(header_problems)
             continue
         if any("\n" in cell or "\r" in cell for cell in cells):
-            problems.append(f"第{line}行：单元格内有换行，可能是引号不成对")
+            problems.add(line, "单元格内有换行，可能是引号不成对")
         elif len(cells) != len(header):
-            problems.append(
-                f"第{line}行：有 {len(cells)} 个字段，表头有 {len(header)} 列（可能有多余的逗号或不成对的引号）"
-            )
+            problems.add(line, f"有 {len(cells)} 个字段，表头有 {len(header)} 列（可能有多余的逗号或不成对的引号）")
         else:
             rows.append(CsvRow(line, {name: cell.strip() for name, cell in zip(header, cells, strict=True) if name}))
     if header is not None and not rows and not problems:
-        problems.append("文件中没有数据行")
-    if problems:
-        raise ImportProblems(problems)
-    return rows
+        raise ImportProblems(["文件中没有数据行"])
+    if header is None:
+        problems.raise_if_any()
+        raise ImportProblems(["文件为空"])
+    return rows, problems
 
 
 def _header_problems(line: int, header: list[str], required: tuple[str, ...], one_of: tuple[str, ...]) -> list[str]:

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
-from bot.csvfile import CsvRow, ImportProblems, read_table
+from bot.csvfile import CsvRow, read_table
 from bot.dates import add_months, parse_date
 from bot.phone import normalize_phone
 from bot.plan import Plan, default_plan
@@ -366,8 +366,7 @@ def _import_lifecycle(row: CsvRow, kind: str, day: date, today: date, plan: Plan
 
 def parse_record_rows(storage: Storage, data: bytes, today: date, plan: Plan) -> list[dict[str, Any]]:
     """Record fields for every row; raise ImportProblems listing every problem with its line."""
-    rows = read_table(data, ("类型", "标题", "日期"), one_of=("姓名", "手机号"))
-    problems: list[str] = []
+    rows, problems = read_table(data, ("类型", "标题", "日期"), one_of=("姓名", "手机号"))
     parsed: list[dict[str, Any]] = []
     seen: dict[tuple, int] = {}
     for row in rows:
@@ -385,16 +384,15 @@ def parse_record_rows(storage: Storage, data: bytes, today: date, plan: Plan) ->
                 **_import_lifecycle(row, kind, day, today, plan),
             }
         except RecordError as exc:
-            problems.append(f"第{row.line}行：{exc.message}")
+            problems.add(row.line, exc.message)
             continue
         key = (fields["member_id"], kind, fields["title"], day)
         if key in seen:
-            problems.append(f"第{row.line}行：与第{seen[key]}行重复")
+            problems.add(row.line, f"与第{seen[key]}行重复")
             continue
         seen[key] = row.line
         parsed.append(fields)
-    if problems:
-        raise ImportProblems(problems)
+    problems.raise_if_any()
     return parsed
 
 

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.csvfile import CsvRow, ImportProblems, read_table
+from bot.csvfile import CsvRow, Problems, read_table
 from bot.phone import normalize_phone
 from bot.plan import Plan, default_plan
 from bot.roles import Caller, authorize
@@ -56,18 +56,18 @@ def clean_name(text: str) -> str:
     return _SPACE_IN_CJK.sub("", text.replace("\u3000", " ").strip())
 
 
-def _name_and_phone(row: CsvRow, problems: list[str], seen: dict[str, int]) -> tuple[str, str | None]:
+def _name_and_phone(row: CsvRow, problems: Problems, seen: dict[str, int]) -> tuple[str, str | None]:
     name = clean_name(row.get("姓名"))
     if not name:
-        problems.append(f"第{row.line}行：姓名为空")
+        problems.add(row.line, "姓名为空")
     raw = row.get("手机号")
     phone = normalize_phone(raw)
     if not raw:
-        problems.append(f"第{row.line}行：手机号为空")
+        problems.add(row.line, "手机号为空")
     elif phone is None:
-        problems.append(f"第{row.line}行：手机号“{raw}”无效（应为11位大陆手机号）")
+        problems.add(row.line, f"手机号“{raw}”无效（应为11位大陆手机号）")
     elif phone in seen:
-        problems.append(f"第{row.line}行：手机号 {phone} 与第{seen[phone]}行重复")
+        problems.add(row.line, f"手机号 {phone} 与第{seen[phone]}行重复")
     else:
         seen[phone] = row.line
     return name, phone
@@ -75,8 +75,7 @@ def _name_and_phone(row: CsvRow, problems: list[str], seen: dict[str, int]) -> t
 
 def parse_members(data: bytes) -> dict[str, dict[str, Any]]:
     """phone → member fields; raise ImportProblems listing every problem."""
-    rows = read_table(data, ("姓名", "手机号"))
-    problems: list[str] = []
+    rows, problems = read_table(data, ("姓名", "手机号"))
     seen: dict[str, int] = {}
     members: dict[str, dict[str, Any]] = {}
     for row in rows:
@@ -90,19 +89,17 @@ def parse_members(data: bytes) -> dict[str, dict[str, Any]]:
             if answer.lower() in STANDING_VALUES:
                 fields["is_standing"] = STANDING_VALUES[answer.lower()]
             else:
-                problems.append(f"第{row.line}行：是否常委“{answer}”无法识别（应填 是/否）")
+                problems.add(row.line, f"是否常委“{answer}”无法识别（应填 是/否）")
         if phone:
             members[phone] = fields
-    if problems:
-        raise ImportProblems(problems)
+    problems.raise_if_any()
     return members
 
 
 def parse_unit_contacts(data: bytes, plan: Plan | None = None) -> dict[str, dict[str, Any]]:
     """phone → unit contact fields; unit names must match the plan's catalogue (aliases allowed)."""
     plan = plan or default_plan()
-    rows = read_table(data, ("单位", "姓名", "手机号"))
-    problems: list[str] = []
+    rows, problems = read_table(data, ("单位", "姓名", "手机号"))
     seen: dict[str, int] = {}
     contacts: dict[str, dict[str, Any]] = {}
     for row in rows:
@@ -110,13 +107,12 @@ def parse_unit_contacts(data: bytes, plan: Plan | None = None) -> dict[str, dict
         unit_name = row.get("单位")
         unit = plan.resolve_unit(unit_name) if unit_name else None
         if not unit_name:
-            problems.append(f"第{row.line}行：单位为空")
+            problems.add(row.line, "单位为空")
         elif unit is None:
-            problems.append(f"第{row.line}行：未知单位“{unit_name}”（请使用方案中的单位名称或常用简称）")
+            problems.add(row.line, f"未知单位“{unit_name}”（请使用方案中的单位名称或常用简称）")
         if phone and unit:
             contacts[phone] = {"unit_id": unit.id, "name": name, "phone": phone}
-    if problems:
-        raise ImportProblems(problems)
+    problems.raise_if_any()
     return contacts
 
 
