@@ -36,7 +36,7 @@ class Caller:
         return frozenset(held)
 
 
-# The operator at the server's terminal (CLI commands, terminal chat) acts as a secretary.
+# The operator at the server's terminal (CLI commands) acts as a secretary; pass it explicitly.
 CLI_CALLER = Caller(telegram_id=None, name="命令行", role="admin")
 
 
@@ -85,12 +85,14 @@ def authorize(storage: Storage, caller: Caller, action: str) -> None:
 
 
 def resolve_caller(storage: Storage, telegram_id: int | None, admin_ids: Iterable[int]) -> Caller:
-    """The Caller for a Telegram account; None means the CLI operator (:data:`CLI_CALLER`).
+    """The Caller for a Telegram account.
 
-    A binding to a person who has left the roster (inactive) confers nothing.
+    No account (e.g. an update without a user) is a guest: operator rights come only from
+    passing :data:`CLI_CALLER` explicitly. A binding to a person who has left the roster
+    (inactive) confers nothing.
     """
     if telegram_id is None:
-        return CLI_CALLER
+        return Caller(None, None, "guest")
     is_admin = telegram_id in set(admin_ids) or storage.is_admin(telegram_id)
     binding = storage.binding(telegram_id)
     person = storage.person(binding.person_kind, binding.person_id) if binding else None

@@ -198,7 +198,8 @@ def test_resolve_caller_roles(tmp_path):
     assert (contact.role, contact.unit_id, contact.name) == ("unit_contact", "party_office", "赵六")
     assert resolve_caller(storage, 7777, frozenset()) == Caller(7777, None, "guest")
     assert resolve_caller(storage, 7777, frozenset({7777})).role == "admin"
-    assert resolve_caller(storage, None, frozenset()) == CLI_CALLER
+    assert resolve_caller(storage, None, frozenset({1})) == Caller(None, None, "guest")  # never the operator
+    assert CLI_CALLER.role == "admin"
 
 
 def test_secretary_who_is_a_member_keeps_member_rights(tmp_path):
