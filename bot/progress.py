@@ -177,7 +177,7 @@ def general_rule_text(plan: Plan | None = None) -> str:
     yearly = [(o, kind) for o, kind in pairs if o.period == "year"]
     per_term = [(o, kind) for o, kind in pairs if o.period == "term"]
     lines = []
-    for group, intro in ((yearly, "每位委员每年至少："), (per_term, "每届之内至少：")):
+    for group, intro in ((yearly, "力争使每位委员每年至少："), (per_term, "确保每届之内至少：")):
         if group:
             tasks = "、".join(sorted({f"（{o.task}）" for o, _ in group}))
             lines.append(f"按照实施方案{tasks}，{intro}")
