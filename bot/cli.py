@@ -107,7 +107,60 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    import asyncio
+    import os
+
+    from bot.config import ConfigError, Settings, parse_admin_ids, parse_tz
+
+    try:
+        settings = Settings.from_env(
+            base_url=args.base_url,
+            db_path=Path(args.db) if args.db else None,
+            admin_ids=parse_admin_ids(args.admin_ids) if args.admin_ids else None,
+            tz=parse_tz(args.tz) if args.tz else None,
+        )
+    except ConfigError as exc:
+        return _fail(str(exc))
+    if not settings.token:
+        return _fail("缺少 TELEGRAM_BOT_TOKEN：请在环境变量中设置机器人令牌（见 README 和 .env.example）")
+    from telegram import Update
+    from telegram.error import InvalidToken, NetworkError
+
+    from bot.logsetup import setup_logging
+    from handlers.app import build_application, check_token
+
+    secret = os.environ.get("CPPCC_WEBHOOK_SECRET") or None
+    setup_logging([settings.token, secret or ""])
+    try:
+        asyncio.run(check_token(settings))
+    except InvalidToken:
+        return _fail("Telegram 拒绝了 TELEGRAM_BOT_TOKEN（令牌无效或已被撤销）")
+    except NetworkError as exc:
+        return _fail(f"无法连接 Telegram Bot API：{type(exc).__name__}")
+    app = build_application(settings)
+    try:
+        if args.webhook_url:
+            app.run_webhook(
+                listen=args.listen,
+                port=args.port,
+                url_path=args.url_path,
+                webhook_url=args.webhook_url,
+                secret_token=secret,
+                allowed_updates=Update.ALL_TYPES,
+            )
+        else:
+            app.run_polling(allowed_updates=Update.ALL_TYPES)
+    except InvalidToken:
+        return _fail("Telegram 拒绝了 TELEGRAM_BOT_TOKEN（令牌无效或已被撤销）")
+    except NetworkError as exc:
+        return _fail(f"无法连接 Telegram Bot API：{type(exc).__name__}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from bot.cli_people import register as register_people
+
     parser = argparse.ArgumentParser(prog="cppcc-bot", description="政协履职助手")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -128,6 +181,17 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="每个问题输出一行 JSON")
     ask.set_defaults(func=cmd_ask)
     sub.add_parser("chat", help="在终端里与助手对话（无需 Telegram）").set_defaults(func=cmd_chat)
+    run = sub.add_parser("run", help="启动 Telegram 机器人（需要 TELEGRAM_BOT_TOKEN）")
+    run.add_argument("--base-url", help="Bot API 服务器地址（默认官方；覆盖 TELEGRAM_API_BASE_URL）")
+    run.add_argument("--db", help="SQLite 数据库文件（覆盖 CPPCC_DB）")
+    run.add_argument("--admin-ids", help="政协办秘书的 Telegram 用户 id，逗号分隔（覆盖 CPPCC_ADMIN_IDS）")
+    run.add_argument("--tz", help="时区（覆盖 CPPCC_TZ，默认 Asia/Shanghai）")
+    run.add_argument("--webhook-url", help="使用 webhook 模式：Telegram 访问的公开地址")
+    run.add_argument("--listen", default="127.0.0.1", help="webhook 模式监听地址")
+    run.add_argument("--port", type=int, default=8443, help="webhook 模式监听端口")
+    run.add_argument("--url-path", default="telegram", help="webhook 模式的路径")
+    run.set_defaults(func=cmd_run)
+    register_people(sub)
     evaluation = sub.add_parser("eval", help="在评测集上统计准确率")
     evaluation.add_argument("file", nargs="?")
     evaluation.set_defaults(func=cmd_eval)

@@ -10,18 +10,20 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.config import ConfigError, Settings
-from bot.csvfile import ImportProblems
-from bot.people import PeopleError, add_admin, issue_codes, list_admins, remove_admin
-from bot.phone import mask_phone
-from bot.progress import format_progress_table, progress_csv, progress_table
-from bot.records import RecordError, import_records
-from bot.roles import CLI_CALLER, PermissionDenied
-from bot.roster import import_members, import_unit_contacts
-from bot.storage import Storage, StorageError
+if TYPE_CHECKING:  # imports are deferred so that `cppcc-bot ask` starts fast
+    from bot.config import Settings
+    from bot.storage import Storage
 
-Command = Callable[[argparse.Namespace, Settings, Storage], int]
+Command = Callable[[argparse.Namespace, "Settings", "Storage"], int]
+
+
+def _operator():
+    """The CLI acts as a secretary (imported late: roles pulls in storage)."""
+    from bot.roles import CLI_CALLER
+
+    return CLI_CALLER
 
 
 def _error(message: str) -> int:
@@ -40,6 +42,13 @@ def _with_storage(command: Command) -> Callable[[argparse.Namespace], int]:
     """Open settings and storage around a command and turn refusals into exit code 1."""
 
     def run(args: argparse.Namespace) -> int:
+        from bot.config import ConfigError, Settings
+        from bot.csvfile import ImportProblems
+        from bot.people import PeopleError
+        from bot.records import RecordError
+        from bot.roles import PermissionDenied
+        from bot.storage import Storage, StorageError
+
         try:
             settings = Settings.from_env()
             with Storage.from_settings(settings) as storage:
@@ -58,21 +67,28 @@ def _with_storage(command: Command) -> Callable[[argparse.Namespace], int]:
 
 
 def cmd_members_import(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    summary = import_members(storage, CLI_CALLER, _read(args.file))
+    from bot.roster import import_members
+
+    summary = import_members(storage, _operator(), _read(args.file))
     print(f"委员名册已导入：{summary.describe()}")
     return 0
 
 
 def cmd_units_import(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    summary = import_unit_contacts(storage, CLI_CALLER, _read(args.file))
+    from bot.roster import import_unit_contacts
+
+    summary = import_unit_contacts(storage, _operator(), _read(args.file))
     print(f"单位联络员名单已导入：{summary.describe()}")
     return 0
 
 
 def cmd_members_codes(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    from bot.people import issue_codes
+    from bot.phone import mask_phone
+
     if args.days < 1:
         return _error("--days 至少为 1")
-    codes = issue_codes(storage, CLI_CALLER, args.days)
+    codes = issue_codes(storage, _operator(), args.days)
     print("身份,姓名,单位或界别,手机号,绑定码,有效期至")
     for issued in codes:
         who = issued.identity
@@ -87,18 +103,24 @@ def cmd_members_codes(args: argparse.Namespace, settings: Settings, storage: Sto
 
 
 def cmd_admins_add(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    added = add_admin(storage, CLI_CALLER, args.id)
+    from bot.people import add_admin
+
+    added = add_admin(storage, _operator(), args.id)
     print(f"已添加秘书 {args.id}" if added else f"{args.id} 已经是秘书")
     return 0
 
 
 def cmd_admins_remove(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    remove_admin(storage, CLI_CALLER, args.id, settings.admin_ids)
+    from bot.people import remove_admin
+
+    remove_admin(storage, _operator(), args.id, settings.admin_ids)
     print(f"已移除秘书 {args.id}")
     return 0
 
 
 def cmd_admins_list(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    from bot.people import list_admins
+
     entries = list_admins(storage, settings.admin_ids)
     if not entries:
         print("尚无秘书。可设置环境变量 CPPCC_ADMIN_IDS，或运行 admins add ID。")
@@ -111,12 +133,16 @@ def cmd_admins_list(args: argparse.Namespace, settings: Settings, storage: Stora
 
 
 def cmd_records_import(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    summary = import_records(storage, CLI_CALLER, _read(args.file))
+    from bot.records import import_records
+
+    summary = import_records(storage, _operator(), _read(args.file))
     print(f"履职记录已导入：{summary.describe()}")
     return 0
 
 
 def cmd_progress(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    from bot.progress import format_progress_table, progress_csv, progress_table
+
     year = args.year or storage.today().year
     rows = progress_table(storage, year, committee=args.committee, sector=args.sector, township=args.township)
     if args.format == "csv":

@@ -37,6 +37,19 @@ def parse_admin_ids(raw: str | None) -> frozenset[int]:
     return frozenset(ids)
 
 
+def _positive(env: dict[str, str], name: str, default, kind):
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise ConfigError(f"{name}: 应为正数，实际为 {raw!r}")
+    return value
+
+
 def parse_tz(name: str | None) -> ZoneInfo:
     try:
         return ZoneInfo(name or DEFAULT_TZ)
@@ -51,6 +64,8 @@ class Settings:
     db_path: Path = field(default_factory=default_db_path)
     admin_ids: frozenset[int] = frozenset()
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TZ))
+    flood_limit: int = 8  # messages per user …
+    flood_window: float = 10.0  # … within this many seconds
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
@@ -61,6 +76,8 @@ class Settings:
             "db_path": Path(env["CPPCC_DB"]) if env.get("CPPCC_DB") else default_db_path(),
             "admin_ids": parse_admin_ids(env.get("CPPCC_ADMIN_IDS")),
             "tz": parse_tz(env.get("CPPCC_TZ")),
+            "flood_limit": _positive(env, "CPPCC_FLOOD_LIMIT", 8, int),
+            "flood_window": _positive(env, "CPPCC_FLOOD_WINDOW", 10.0, float),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

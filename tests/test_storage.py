@@ -72,7 +72,10 @@ def test_a_failing_migration_is_rolled_back_entirely(tmp_path):
 
 def test_database_from_a_newer_program_is_refused(tmp_path):
     path = tmp_path / "new.db"
-    sqlite_utils.Database(path).execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    Storage(path, TZ).close()
+    db = sqlite_utils.Database(path)
+    db.execute("UPDATE schema_versions SET version = ? WHERE domain = 'people'", (SCHEMA_VERSION + 1,))
+    db.conn.commit()
     with pytest.raises(StorageError, match="高于本程序支持"):
         Storage(path, TZ)
 

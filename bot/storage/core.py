@@ -1,8 +1,11 @@
-"""SQLite storage: the only module that knows table names or writes SQL.
+"""SQLite storage core: connection, versioned migrations, people, bindings, records, audit log.
 
-The schema is versioned with ``PRAGMA user_version``; opening a :class:`Storage` applies any
-pending migration from :data:`MIGRATIONS`, each in its own transaction. Callers group
-multi-step writes with ``with storage.atomic():`` (nested blocks become savepoints).
+The ``bot.storage`` package is the only place that knows table names or writes SQL. Each
+domain (people, calendar, notices, ledger) keeps its tables, migrations and queries in its
+own module; :class:`bot.storage.Storage` combines them. Schema versions are kept per domain
+in the ``schema_versions`` table; opening a Storage applies every pending migration, each in
+its own transaction. Callers group multi-step writes with ``with storage.atomic():`` (nested
+blocks become savepoints).
 
 Times are timezone-aware and stored as ISO-8601 with offset; record dates are ``YYYY-MM-DD``.
 """
@@ -15,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import sqlite_utils
@@ -128,22 +131,33 @@ MIGRATIONS: tuple[Migration, ...] = (
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
+PEOPLE = "people"
 
 
-def schema_version(db: sqlite_utils.Database) -> int:
-    return db.execute("PRAGMA user_version").fetchone()[0]
+def schema_version(db: sqlite_utils.Database, domain: str = PEOPLE) -> int:
+    if "schema_versions" not in db.table_names():
+        return 0
+    row = db.execute("SELECT version FROM schema_versions WHERE domain = ?", (domain,)).fetchone()
+    return row[0] if row else 0
 
 
-def migrate(db: sqlite_utils.Database, migrations: tuple[Migration, ...] = MIGRATIONS) -> None:
-    """Bring the schema up to ``len(migrations)``, one transaction per migration."""
-    version = schema_version(db)
+def migrate(db: sqlite_utils.Database, migrations: tuple[Migration, ...] = MIGRATIONS, domain: str = PEOPLE) -> None:
+    """Bring ``domain``'s schema up to ``len(migrations)``, one transaction per migration."""
+    db.execute("CREATE TABLE IF NOT EXISTS schema_versions (domain TEXT PRIMARY KEY, version INTEGER NOT NULL)")
+    version = schema_version(db, domain)
     if version > len(migrations):
-        raise StorageError(f"数据库结构版本为 {version}，高于本程序支持的 {len(migrations)}，请升级程序后再打开")
+        raise StorageError(
+            f"数据库中“{domain}”部分的结构版本为 {version}，高于本程序支持的 {len(migrations)}，请升级程序后再打开"
+        )
     for number, migration in enumerate(migrations[version:], start=version + 1):
         with db.atomic():
             for statement in migration.statements:
                 db.execute(statement)
-            db.execute(f"PRAGMA user_version = {number}")
+            db.execute(
+                "INSERT INTO schema_versions (domain, version) VALUES (?, ?)"
+                " ON CONFLICT (domain) DO UPDATE SET version = excluded.version",
+                (domain, number),
+            )
 
 
 # ---- row shapes -------------------------------------------------------------
@@ -285,8 +299,13 @@ def stamp(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
 
-class Storage:
-    """One SQLite database file; open it, use it, close it (or use ``with``)."""
+class CoreStorage:
+    """One SQLite database file; open it, use it, close it (or use ``with``).
+
+    Domain modules add their tables through ``DOMAIN_MIGRATIONS`` on their mixin class.
+    """
+
+    DOMAIN_MIGRATIONS: ClassVar[dict[str, tuple[Migration, ...]]] = {}
 
     def __init__(self, path: Path | str, tz: ZoneInfo | None = None):
         self.tz = tz or ZoneInfo(DEFAULT_TZ)
@@ -297,16 +316,20 @@ class Storage:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite_utils.Database(path)
         self.db.execute("PRAGMA foreign_keys = ON")
+        self.db.execute("PRAGMA busy_timeout = 5000")
         migrate(self.db)
+        for klass in type(self).__mro__:
+            for domain, migrations in vars(klass).get("DOMAIN_MIGRATIONS", {}).items():
+                migrate(self.db, migrations, domain)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Storage:
+    def from_settings(cls, settings: Settings) -> CoreStorage:
         return cls(settings.db_path, settings.tz)
 
     def close(self) -> None:
         self.db.close()
 
-    def __enter__(self) -> Storage:
+    def __enter__(self) -> CoreStorage:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -1,0 +1,52 @@
+"""The core components one running assistant needs, built once and shared.
+
+The Telegram application keeps a :class:`Services` in ``bot_data``; the
+command line builds one too. Nothing here knows about Telegram.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.config import Settings
+from bot.dialogue import Dialogue
+from bot.flood import FloodGuard
+from bot.plan import Plan
+from bot.progress import format_progress, member_progress
+from bot.qa import Engine, default_engine
+from bot.roles import Caller
+from bot.storage import Storage
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    dialogue: Dialogue
+    storage: Storage
+    flood: FloodGuard = field(default_factory=FloodGuard)
+
+    @property
+    def plan(self) -> Plan:
+        return self.engine.plan
+
+    @classmethod
+    def create(cls, settings: Settings) -> Services:
+        engine = default_engine()
+        return cls(
+            settings=settings,
+            engine=engine,
+            dialogue=Dialogue(engine),
+            storage=Storage.from_settings(settings),
+            flood=FloodGuard(settings.flood_limit, settings.flood_window),
+        )
+
+    def personal_progress(self, caller: Caller) -> str | None:
+        """This year's duty progress of a bound member, for "我今年还差什么"; None otherwise."""
+        if caller.member_id is None:
+            return None
+        today = self.storage.today()
+        return format_progress(member_progress(self.storage, caller.member_id, today.year, today, plan=self.plan))
+
+    def close(self) -> None:
+        self.storage.close()

@@ -1,0 +1,62 @@
+"""Storage: the one package that knows table names or writes SQL.
+
+:class:`Storage` combines the core (people, bindings, records, audit log) with one mixin
+per domain; each domain module owns its tables, migrations and queries.
+"""
+
+from bot.storage.calendar import CalendarStore
+from bot.storage.core import (
+    MIGRATIONS,
+    PEOPLE,
+    PERSON_TABLES,
+    PROPOSAL_STATUSES,
+    RECORD_KINDS,
+    SCHEMA_VERSION,
+    Admin,
+    AuditEntry,
+    Binding,
+    BindingCode,
+    CoreStorage,
+    Member,
+    Migration,
+    Person,
+    Record,
+    StorageError,
+    UnitContact,
+    actor_label,
+    migrate,
+    schema_version,
+    stamp,
+)
+from bot.storage.ledger import LedgerStore
+from bot.storage.outbox import OutboxStore
+
+
+class Storage(CoreStorage, CalendarStore, OutboxStore, LedgerStore):
+    """One SQLite database with every domain's tables; see :class:`CoreStorage`."""
+
+
+__all__ = [
+    "MIGRATIONS",
+    "PEOPLE",
+    "PERSON_TABLES",
+    "PROPOSAL_STATUSES",
+    "RECORD_KINDS",
+    "SCHEMA_VERSION",
+    "Admin",
+    "AuditEntry",
+    "Binding",
+    "BindingCode",
+    "CoreStorage",
+    "Member",
+    "Migration",
+    "Person",
+    "Record",
+    "Storage",
+    "StorageError",
+    "UnitContact",
+    "actor_label",
+    "migrate",
+    "schema_version",
+    "stamp",
+]

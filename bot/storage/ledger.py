@@ -1,0 +1,13 @@
+"""Unit progress reports on tasks (issue: the task ledger)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from bot.storage.core import Migration
+
+
+class LedgerStore:
+    """Mixin for :class:`bot.storage.Storage`; methods use ``self.db`` (sqlite-utils)."""
+
+    DOMAIN_MIGRATIONS: ClassVar[dict[str, tuple[Migration, ...]]] = {"ledger": ()}

@@ -1,0 +1,107 @@
+"""The Telegram application: one builder, start-up work in post_init, handlers registered in order.
+
+Modelled on python-telegram-bot's rules-bot: ``Defaults`` for parse mode and
+time zone, the core services kept in ``bot_data``, thin handler modules.
+"""
+
+from __future__ import annotations
+
+from telegram import Bot, BotCommand, Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    Defaults,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.config import Settings
+from bot.services import Services
+from handlers import conversation, errors, guards
+from handlers.common import SERVICES_KEY
+from handlers.processor import PerChatUpdateProcessor
+from handlers.ratelimit import ChatAwareRateLimiter
+
+COMMANDS = [
+    BotCommand("start", "开始使用 / 验证身份"),
+    BotCommand("help", "使用说明和示例问题"),
+    BotCommand("ask", "提问，例如 /ask 委员活动的经费谁出"),
+    BotCommand("item", "查看某项任务，例如 /item 33"),
+    BotCommand("unit", "某单位负责的任务，例如 /unit 统战部"),
+]
+
+NON_TEXT = (
+    filters.PHOTO
+    | filters.Sticker.ALL
+    | filters.VOICE
+    | filters.AUDIO
+    | filters.VIDEO
+    | filters.VIDEO_NOTE
+    | filters.LOCATION
+    | filters.Document.ALL
+    | filters.ANIMATION
+    | filters.POLL
+    | filters.VENUE
+)
+
+
+async def on_startup(app: Application) -> None:
+    """post_init: the command menu (Chinese descriptions)."""
+    await app.bot.set_my_commands(COMMANDS)
+
+
+async def on_shutdown(app: Application) -> None:
+    app.bot_data[SERVICES_KEY].close()
+
+
+def register_handlers(app: Application) -> None:
+    new_messages = filters.UpdateType.MESSAGE
+    app.add_handler(TypeHandler(Update, guards.flood_guard), group=-1)
+    app.add_handler(CommandHandler("start", conversation.start, filters=new_messages))
+    app.add_handler(CommandHandler("help", conversation.help_command, filters=new_messages))
+    app.add_handler(CommandHandler("ask", conversation.ask, filters=new_messages))
+    app.add_handler(CommandHandler(["item", "task"], conversation.item, filters=new_messages))
+    app.add_handler(CommandHandler("unit", conversation.unit, filters=new_messages))
+    app.add_handler(CallbackQueryHandler(conversation.button))
+    app.add_handler(MessageHandler(new_messages & filters.TEXT & ~filters.COMMAND, conversation.text_message))
+    app.add_handler(MessageHandler(new_messages & filters.COMMAND, conversation.unknown_command))
+    app.add_handler(MessageHandler(new_messages & NON_TEXT, conversation.non_text))
+    app.add_error_handler(errors.on_error)
+
+
+def _api_base(settings: Settings) -> str | None:
+    """Server root from TELEGRAM_API_BASE_URL (accepted with or without the trailing /bot)."""
+    return settings.base_url.rstrip("/").removesuffix("/bot") if settings.base_url else None
+
+
+async def check_token(settings: Settings) -> None:
+    """One getMe before start-up, so a rejected token is a clear error, not a logged traceback."""
+    base = _api_base(settings)
+    kwargs = {"base_url": f"{base}/bot", "base_file_url": f"{base}/file/bot"} if base else {}
+    async with Bot(settings.token, **kwargs) as bot:
+        await bot.get_me()
+
+
+def build_application(settings: Settings, services: Services | None = None) -> Application:
+    if not settings.token:
+        raise ValueError("a bot token is required")
+    builder = (
+        ApplicationBuilder()
+        .token(settings.token)
+        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
+        .rate_limiter(ChatAwareRateLimiter(max_retries=3))
+        .concurrent_updates(PerChatUpdateProcessor(64))
+        .post_init(on_startup)
+        .post_shutdown(on_shutdown)
+    )
+    base = _api_base(settings)
+    if base:
+        builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
+    app = builder.build()
+    app.bot_data[SERVICES_KEY] = services or Services.create(settings)
+    register_handlers(app)
+    return app

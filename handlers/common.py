@@ -1,0 +1,45 @@
+"""Small helpers every handler module uses: the shared services and who is talking."""
+
+from __future__ import annotations
+
+from telegram import Message, MessageEntity, Update
+from telegram.constants import ChatType
+from telegram.ext import ContextTypes
+
+from bot.roles import Caller, resolve_caller
+from bot.services import Services
+
+SERVICES_KEY = "services"
+
+
+def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
+    return context.bot_data[SERVICES_KEY]
+
+
+def caller(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Caller:
+    svc = services(context)
+    user = update.effective_user
+    return resolve_caller(svc.storage, user.id if user else None, svc.settings.admin_ids)
+
+
+def is_private(message: Message) -> bool:
+    return message.chat.type == ChatType.PRIVATE
+
+
+def addressed_text(message: Message, bot_id: int, bot_username: str) -> str | None:
+    """The text meant for the bot, or None when a group message is not addressed to it.
+
+    In private chats every text counts. In groups only a message that mentions
+    the bot (the mention is removed) or replies to one of its messages.
+    """
+    text = message.text or ""
+    if is_private(message):
+        return text
+    replied = message.reply_to_message
+    if replied and replied.from_user and replied.from_user.id == bot_id:
+        return text
+    mention = f"@{bot_username}".lower()
+    for entity, value in message.parse_entities([MessageEntity.MENTION, MessageEntity.TEXT_MENTION]).items():
+        if value.lower() == mention or (entity.user and entity.user.id == bot_id):
+            return text.replace(value, " ").strip()
+    return None

@@ -1,0 +1,81 @@
+"""Questions about the plan: /start, /help, /ask, /item, /unit, free text, buttons, non-text."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.dialogue import Reply
+from handlers.common import addressed_text, caller, is_private, services
+from handlers.render import send_reply
+
+
+def _personal(update: Update, context: ContextTypes.DEFAULT_TYPE):
+    """The caller's own progress, for member-duty questions (None for non-members)."""
+    svc = services(context)
+    who = caller(update, context)
+    return lambda: svc.personal_progress(who)
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    reply = services(context).dialogue.start()
+    await send_reply(message, reply)
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await send_reply(update.effective_message, services(context).dialogue.help())
+
+
+async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    text = " ".join(context.args or [])
+    if not text:
+        reply = Reply("请在 /ask 后面写上问题，例如：/ask 委员活动的经费谁出")
+    else:
+        reply = services(context).dialogue.ask(text, _personal(update, context))
+    await send_reply(update.effective_message, reply, quote=not is_private(update.effective_message))
+
+
+async def item(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    reply = services(context).dialogue.item(" ".join(context.args or []))
+    await send_reply(update.effective_message, reply, quote=not is_private(update.effective_message))
+
+
+async def unit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    reply = services(context).dialogue.unit(" ".join(context.args or []))
+    await send_reply(update.effective_message, reply, quote=not is_private(update.effective_message))
+
+
+async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    text = addressed_text(message, context.bot.id, context.bot.username)
+    if text is None:
+        return
+    reply = services(context).dialogue.ask(text, _personal(update, context))
+    await send_reply(message, reply, quote=not is_private(message))
+
+
+async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    await query.answer()
+    if query.message is None or not hasattr(query.message, "chat"):
+        return
+    reply = services(context).dialogue.callback(query.data or "", _personal(update, context))
+    await send_reply(query.message, reply)
+
+
+async def non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    if is_private(message):
+        await send_reply(message, Reply(services(context).engine.messages["non_text"]))
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Commands nobody handles: answer in private chats, unless addressed to another bot."""
+    message = update.effective_message
+    command = (message.text or "").split()[0]
+    target = command.partition("@")[2]
+    if target and target.lower() != (context.bot.username or "").lower():
+        return
+    if is_private(message) or target:
+        await send_reply(message, Reply("未知命令。发送 /help 查看可用命令。"))

@@ -1,0 +1,66 @@
+"""`cppcc-bot run` as a real process against the fake Bot API server."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from tests.fakeapi import FakeTelegramServer
+
+
+def _env(tg: FakeTelegramServer | None, tmp_path, **extra) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "CPPCC_"))}
+    env.update({"CPPCC_DB": str(tmp_path / "bot.db"), "NO_PROXY": "127.0.0.1,localhost"})
+    if tg is not None:
+        env.update({"TELEGRAM_BOT_TOKEN": tg.token, "TELEGRAM_API_BASE_URL": tg.base_url})
+    env.update(extra)
+    return env
+
+
+def _run(env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def test_run_answers_and_never_logs_the_token(tmp_path):
+    with FakeTelegramServer(bot_username="cppcc_helper_bot") as tg:
+        process = _run(_env(tg, tmp_path))
+        try:
+            tg.wait_for_sync(lambda: tg.requests("getUpdates"), timeout=20)
+            tg.inject_message(51, "委员活动的钱谁出")
+            tg.fail_next("sendMessage", status=500, chat_id=52)  # an error gets logged
+            tg.inject_message(52, "第33条")
+            tg.wait_for_sync(lambda: tg.sent_messages(51) and len(tg.sent_messages(52)) >= 1, timeout=20)
+            assert "（45）" in tg.sent_messages(51)[0].plain_text
+        finally:
+            process.send_signal(signal.SIGINT)
+            _, stderr = process.communicate(timeout=20)
+        assert process.returncode == 0
+        assert tg.token not in stderr
+        assert tg.token.split(":")[1] not in stderr
+        assert "error while handling update" in stderr
+        assert (tmp_path / "bot.db").exists()
+
+
+def test_rejected_token_exits_with_one_line(tmp_path):
+    with FakeTelegramServer() as tg:
+        env = _env(tg, tmp_path, TELEGRAM_BOT_TOKEN="999:not-the-right-token")
+        started = time.monotonic()
+        result = subprocess.run([sys.executable, "-m", "bot.cli", "run"], env=env, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == "错误：Telegram 拒绝了 TELEGRAM_BOT_TOKEN（令牌无效或已被撤销）"
+    assert "Traceback" not in result.stderr
+    assert "not-the-right-token" not in result.stderr
+    assert time.monotonic() - started < 30
+
+
+def test_missing_token_is_a_clear_error(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "run"], env=_env(None, tmp_path), capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert "缺少 TELEGRAM_BOT_TOKEN" in result.stderr and "Traceback" not in result.stderr
