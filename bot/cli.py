@@ -159,7 +159,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from bot.cli_people import register as register_people
+    from bot import cli_events, cli_ledger, cli_notices, cli_people
 
     parser = argparse.ArgumentParser(prog="cppcc-bot", description="政协履职助手")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -191,7 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--port", type=int, default=8443, help="webhook 模式监听端口")
     run.add_argument("--url-path", default="telegram", help="webhook 模式的路径")
     run.set_defaults(func=cmd_run)
-    register_people(sub)
+    for module in (cli_people, cli_events, cli_notices, cli_ledger):
+        module.register(sub)
     evaluation = sub.add_parser("eval", help="在评测集上统计准确率")
     evaluation.add_argument("file", nargs="?")
     evaluation.set_defaults(func=cmd_eval)

@@ -62,6 +62,13 @@ POLICY: dict[str, tuple[frozenset[str], str]] = {
     "send_notice": (frozenset({"admin"}), "只有政协办秘书可以发送通知。"),
     "manage_people": (frozenset({"admin"}), "只有政协办秘书可以管理名册、绑定码和秘书名单。"),
     "unbind_other": (frozenset({"admin"}), "只有政协办秘书可以解除他人的绑定。"),
+    "view_events": (frozenset({"admin", "member", "unit_contact"}), "只有已验证身份的委员和联络员可以查看活动日程。"),
+    "manage_events": (frozenset({"admin"}), "只有政协办秘书可以安排或更改活动。"),
+    "manage_reminders": (frozenset({"admin"}), "只有政协办秘书可以调整提醒规则。"),
+    "view_notices": (frozenset({"admin"}), "只有政协办秘书可以查看通知的送达和回执情况。"),
+    "report_task_progress": (frozenset({"unit_contact"}), "只有责任单位联络员可以填报任务进展。"),
+    "view_ledger": (frozenset({"admin"}), "只有政协办秘书可以查看和导出全县任务台账。"),
+    "manage_ledger": (frozenset({"admin"}), "只有政协办秘书可以设置台账的公开范围。"),
 }
 
 

@@ -21,7 +21,7 @@ from telegram.ext import (
 
 from bot.config import Settings
 from bot.services import Services
-from handlers import conversation, errors, guards
+from handlers import conversation, errors, events, guards, ledger, notices
 from handlers.common import SERVICES_KEY
 from handlers.processor import PerChatUpdateProcessor
 from handlers.ratelimit import ChatAwareRateLimiter
@@ -49,12 +49,20 @@ NON_TEXT = (
 )
 
 
+# Feature modules: each has COMMANDS, register(app), startup(app) and shutdown(app).
+FEATURES = (events, notices, ledger)
+
+
 async def on_startup(app: Application) -> None:
-    """post_init: the command menu (Chinese descriptions)."""
-    await app.bot.set_my_commands(COMMANDS)
+    """post_init: the command menu (Chinese descriptions), then each feature's start-up work."""
+    await app.bot.set_my_commands(COMMANDS + [c for feature in FEATURES for c in feature.COMMANDS])
+    for feature in FEATURES:
+        await feature.startup(app)
 
 
 async def on_shutdown(app: Application) -> None:
+    for feature in FEATURES:
+        await feature.shutdown(app)
     app.bot_data[SERVICES_KEY].close()
 
 
@@ -66,6 +74,8 @@ def register_handlers(app: Application) -> None:
     app.add_handler(CommandHandler("ask", conversation.ask, filters=new_messages))
     app.add_handler(CommandHandler(["item", "task"], conversation.item, filters=new_messages))
     app.add_handler(CommandHandler("unit", conversation.unit, filters=new_messages))
+    for feature in FEATURES:
+        feature.register(app)
     app.add_handler(CallbackQueryHandler(conversation.button))
     app.add_handler(MessageHandler(new_messages & filters.TEXT & ~filters.COMMAND, conversation.text_message))
     app.add_handler(MessageHandler(new_messages & filters.COMMAND, conversation.unknown_command))
