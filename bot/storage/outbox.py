@@ -1,13 +1,280 @@
-"""Notices, the delivery outbox and receipts (issue: notices)."""
+"""The delivery outbox, notices, their recipients and receipts (issue: notices).
+
+Outbox rows are written before anything is sent and move through
+``pending → sending → sent | failed | unreachable`` (or ``cancelled`` while pending); see
+bot/outbox.py for the state machine. ``due_at`` is a POSIX timestamp (seconds, float) so
+that rows compare correctly whatever the time zone and sub-second retry delays work.
+"""
 
 from __future__ import annotations
 
-from typing import ClassVar
+import json
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from bot.storage.core import Migration
+
+OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "unreachable", "cancelled")
+FINAL_STATUSES = ("sent", "failed", "unreachable", "cancelled")
+
+NOTICE_MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        "outbox",
+        (
+            """CREATE TABLE outbox (
+                id INTEGER PRIMARY KEY,
+                source_kind TEXT NOT NULL,
+                source_id TEXT NOT NULL,
+                recipient_key TEXT NOT NULL,
+                chat_id INTEGER NOT NULL,
+                text TEXT NOT NULL,
+                buttons TEXT,
+                attachment TEXT,
+                due_at REAL NOT NULL,
+                status TEXT NOT NULL DEFAULT 'pending'
+                    CHECK (status IN ('pending', 'sending', 'sent', 'failed', 'unreachable', 'cancelled')),
+                attempts INTEGER NOT NULL DEFAULT 0,
+                last_error TEXT,
+                message_id INTEGER,
+                created_at TEXT NOT NULL,
+                finished_at TEXT,
+                UNIQUE (source_kind, source_id, recipient_key)
+            )""",
+            "CREATE INDEX outbox_due ON outbox (status, due_at)",
+            "CREATE INDEX outbox_by_source_chat ON outbox (source_kind, source_id, chat_id, id)",
+        ),
+    ),
+    Migration(
+        "notices, recipients and receipts",
+        (
+            """CREATE TABLE notices (
+                id INTEGER PRIMARY KEY,
+                created_by TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                audience TEXT NOT NULL,
+                audience_label TEXT NOT NULL,
+                text TEXT NOT NULL,
+                attachment TEXT,
+                kind TEXT NOT NULL DEFAULT 'notice' CHECK (kind IN ('notice', 'meeting')),
+                status TEXT NOT NULL DEFAULT 'draft'
+                    CHECK (status IN ('draft', 'scheduled', 'sending', 'done', 'cancelled', 'discarded')),
+                send_at TEXT,
+                confirmed_at TEXT,
+                confirmed_by TEXT,
+                cancelled_at TEXT,
+                completed_at TEXT,
+                last_nudge_at TEXT,
+                nudges INTEGER NOT NULL DEFAULT 0
+            )""",
+            "CREATE INDEX notices_by_status ON notices (status)",
+            """CREATE TABLE notice_recipients (
+                notice_id INTEGER NOT NULL REFERENCES notices (id),
+                recipient_key TEXT NOT NULL,
+                person_kind TEXT NOT NULL,
+                person_id INTEGER NOT NULL,
+                name TEXT NOT NULL,
+                chat_id INTEGER,
+                PRIMARY KEY (notice_id, recipient_key)
+            )""",
+            "CREATE INDEX notice_recipients_by_chat ON notice_recipients (chat_id)",
+            """CREATE TABLE notice_receipts (
+                notice_id INTEGER NOT NULL REFERENCES notices (id),
+                recipient_key TEXT NOT NULL,
+                confirmed_at TEXT NOT NULL,
+                attendance TEXT CHECK (attendance IN ('attend', 'leave')),
+                reason TEXT,
+                answered_at TEXT,
+                PRIMARY KEY (notice_id, recipient_key)
+            )""",
+        ),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class OutboxRecord:
+    """One outbox row as stored (buttons and attachment still JSON-decoded dicts)."""
+
+    id: int
+    source_kind: str
+    source_id: str
+    recipient_key: str
+    chat_id: int
+    text: str
+    buttons: list[list[dict[str, str]]]
+    attachment: dict[str, str] | None
+    due_at: float
+    status: str
+    attempts: int
+    last_error: str | None
+    message_id: int | None
+    created_at: str
+    finished_at: str | None
+
+
+@dataclass(frozen=True)
+class NoticeRecord:
+    id: int
+    created_by: str
+    created_at: str
+    audience: str  # JSON of bot.audience.Audience
+    audience_label: str
+    text: str
+    attachment: dict[str, str] | None
+    kind: str  # "notice" | "meeting"
+    status: str  # draft | scheduled | sending | done | cancelled | discarded
+    send_at: str | None
+    confirmed_at: str | None
+    confirmed_by: str | None
+    cancelled_at: str | None
+    completed_at: str | None
+    last_nudge_at: str | None
+    nudges: int
+
+
+@dataclass(frozen=True)
+class NoticeRecipientRecord:
+    notice_id: int
+    recipient_key: str
+    person_kind: str
+    person_id: int
+    name: str
+    chat_id: int | None
+
+
+@dataclass(frozen=True)
+class ReceiptRecord:
+    notice_id: int
+    recipient_key: str
+    confirmed_at: str
+    attendance: str | None
+    reason: str | None
+    answered_at: str | None
+
+
+def _outbox(row: dict) -> OutboxRecord:
+    return OutboxRecord(
+        **dict(
+            row,
+            buttons=json.loads(row["buttons"]) if row["buttons"] else [],
+            attachment=json.loads(row["attachment"]) if row["attachment"] else None,
+        )
+    )
+
+
+def _notice(row: dict) -> NoticeRecord:
+    return NoticeRecord(**dict(row, attachment=json.loads(row["attachment"]) if row["attachment"] else None))
+
+
+def _json(value: Any) -> str | None:
+    return json.dumps(value, ensure_ascii=False) if value else None
 
 
 class OutboxStore:
     """Mixin for :class:`bot.storage.Storage`; methods use ``self.db`` (sqlite-utils)."""
 
-    DOMAIN_MIGRATIONS: ClassVar[dict[str, tuple[Migration, ...]]] = {"notices": ()}
+    DOMAIN_MIGRATIONS: ClassVar[dict[str, tuple[Migration, ...]]] = {"notices": NOTICE_MIGRATIONS}
+
+    # ---- outbox --------------------------------------------------------------
+
+    def outbox_insert(self, rows: list[dict[str, Any]]) -> int:
+        """Insert rows (keys as the columns; buttons/attachment as Python values), skipping any
+        whose (source_kind, source_id, recipient_key) exists; return how many were new."""
+        inserted = 0
+        with self.atomic():
+            for row in rows:
+                cursor = self.db.execute(
+                    "INSERT OR IGNORE INTO outbox (source_kind, source_id, recipient_key, chat_id, text, buttons,"
+                    " attachment, due_at, created_at) VALUES (:source_kind, :source_id, :recipient_key, :chat_id,"
+                    " :text, :buttons, :attachment, :due_at, :created_at)",
+                    dict(row, buttons=_json(row.get("buttons")), attachment=_json(row.get("attachment"))),
+                )
+                inserted += cursor.rowcount
+        return inserted
+
+    def outbox_due(self, now: float, limit: int) -> list[OutboxRecord]:
+        """Pending rows due at ``now``, oldest due first. A row waits while an earlier row of the
+        same source to the same chat is still pending or sending (parts arrive in order)."""
+        rows = self._rows(
+            "SELECT * FROM outbox AS o WHERE status = 'pending' AND due_at <= :now AND NOT EXISTS ("
+            " SELECT 1 FROM outbox AS p WHERE p.source_kind = o.source_kind AND p.source_id = o.source_id"
+            " AND p.chat_id = o.chat_id AND p.id < o.id AND p.status IN ('pending', 'sending'))"
+            " ORDER BY due_at, id LIMIT :limit",
+            {"now": now, "limit": limit},
+        )
+        return [_outbox(row) for row in rows]
+
+    def outbox_next_due(self) -> float | None:
+        row = self.db.execute("SELECT min(due_at) FROM outbox WHERE status = 'pending'").fetchone()
+        return row[0]
+
+    def outbox_claim(self, row_id: int) -> bool:
+        """pending → sending; False if the row is no longer pending (e.g. cancelled)."""
+        cursor = self.db.execute("UPDATE outbox SET status = 'sending' WHERE id = ? AND status = 'pending'", (row_id,))
+        return cursor.rowcount == 1
+
+    def outbox_postpone(self, row_id: int, due_at: float) -> None:
+        self.db.execute("UPDATE outbox SET due_at = ? WHERE id = ? AND status = 'pending'", (due_at, row_id))
+
+    def outbox_retry(self, row_id: int, due_at: float, attempts: int, error: str) -> None:
+        """sending → pending again, not before ``due_at``."""
+        self.db.execute(
+            "UPDATE outbox SET status = 'pending', due_at = ?, attempts = ?, last_error = ?"
+            " WHERE id = ? AND status = 'sending'",
+            (due_at, attempts, error, row_id),
+        )
+
+    def outbox_finish(
+        self,
+        row_id: int,
+        status: str,
+        finished_at: str,
+        *,
+        attempts: int,
+        message_id: int | None = None,
+        error: str | None = None,
+    ) -> None:
+        """sending → sent | failed | unreachable."""
+        if status not in FINAL_STATUSES:
+            raise ValueError(f"not a final status: {status}")
+        self.db.execute(
+            "UPDATE outbox SET status = ?, finished_at = ?, attempts = ?, message_id = ?, last_error = ?"
+            " WHERE id = ? AND status = 'sending'",
+            (status, finished_at, attempts, message_id, error, row_id),
+        )
+
+    def outbox_recover(self) -> int:
+        """After a crash: rows left 'sending' go back to 'pending' (they may have been delivered)."""
+        return self.db.execute("UPDATE outbox SET status = 'pending' WHERE status = 'sending'").rowcount
+
+    def outbox_cancel(self, source_kind: str, source_id: str, finished_at: str) -> int:
+        return self.db.execute(
+            "UPDATE outbox SET status = 'cancelled', finished_at = ?"
+            " WHERE source_kind = ? AND source_id = ? AND status = 'pending'",
+            (finished_at, source_kind, source_id),
+        ).rowcount
+
+    def outbox_rows(self, source_kind: str, source_id: str | None = None) -> list[OutboxRecord]:
+        rows = self._rows(
+            "SELECT * FROM outbox WHERE source_kind = :kind AND (:id IS NULL OR source_id = :id) ORDER BY id",
+            {"kind": source_kind, "id": source_id},
+        )
+        return [_outbox(row) for row in rows]
+
+    def outbox_row(self, row_id: int) -> OutboxRecord | None:
+        rows = self._rows("SELECT * FROM outbox WHERE id = ?", (row_id,))
+        return _outbox(rows[0]) if rows else None
+
+    def outbox_counts(self, source_kind: str, source_id: str) -> dict[str, int]:
+        rows = self._rows(
+            "SELECT status, count(*) AS n FROM outbox WHERE source_kind = ? AND source_id = ? GROUP BY status",
+            (source_kind, source_id),
+        )
+        return {row["status"]: row["n"] for row in rows}
+
+    def outbox_open_count(self, source_kind: str, source_id: str) -> int:
+        """Rows of a source still pending or sending."""
+        return self.db.execute(
+            "SELECT count(*) FROM outbox WHERE source_kind = ? AND source_id = ? AND status IN ('pending', 'sending')",
+            (source_kind, source_id),
+        ).fetchone()[0]
