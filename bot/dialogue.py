@@ -31,6 +31,8 @@ class Reply:
     text: str
     buttons: list[list[Button]] = field(default_factory=list)
     answer: Answer | None = None
+    contact_request: str | None = None  # label of a "share my phone number" keyboard button
+    remove_keyboard: bool = False  # take away a keyboard shown earlier
 
 
 # Who is asking, as far as the dialogue needs to know: a function giving the

@@ -32,6 +32,13 @@ KIND_SYNONYMS = {
     "视察考察调研": "活动",
     "轮训": "培训",
 }
+# The kinds offered as buttons, with the words shown on them.
+RECORD_KIND_CHOICES = (
+    ("提案", "提案"),
+    ("社情民意", "社情民意信息"),
+    ("活动", "协商会议或视察调研活动"),
+    ("培训", "培训"),
+)
 STATUS_LABELS = {"submitted": "已提交", "accepted": "已立案", "assigned": "已交办", "replied": "已答复"}
 STATUS_INPUT = {
     **{status: status for status in STATUS_LABELS},

@@ -21,7 +21,7 @@ from telegram.ext import (
 
 from bot.config import Settings
 from bot.services import Services
-from handlers import conversation, errors, events, guards, ledger, notices
+from handlers import conversation, errors, events, guards, ledger, notices, people
 from handlers.common import SERVICES_KEY
 from handlers.processor import PerChatUpdateProcessor
 from handlers.ratelimit import ChatAwareRateLimiter
@@ -50,7 +50,7 @@ NON_TEXT = (
 
 
 # Feature modules: each has COMMANDS, register(app), startup(app) and shutdown(app).
-FEATURES = (events, notices, ledger)
+FEATURES = (people, events, notices, ledger)
 
 
 async def on_startup(app: Application) -> None:

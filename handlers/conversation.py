@@ -6,6 +6,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.dialogue import Reply
+from handlers import people
 from handlers.common import addressed_text, caller, is_private, services
 from handlers.render import send_reply
 
@@ -21,6 +22,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     reply = services(context).dialogue.start()
     await send_reply(message, reply)
+    await people.verify_prompt(update, context)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import html
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyKeyboardMarkup
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
 from telegram.constants import ParseMode
 
 from bot.dialogue import Reply
@@ -19,7 +26,12 @@ def _escaped_length(text: str) -> int:
     return utf16_len(escape(text))
 
 
-def keyboard(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None:
+    if reply.contact_request:
+        button = KeyboardButton(reply.contact_request, request_contact=True)
+        return ReplyKeyboardMarkup([[button]], resize_keyboard=True, one_time_keyboard=True)
+    if reply.remove_keyboard:
+        return ReplyKeyboardRemove()
     if reply.buttons:
         return InlineKeyboardMarkup(
             [[InlineKeyboardButton(b.text, callback_data=b.data) for b in row] for row in reply.buttons]

@@ -22,11 +22,14 @@ async def ask(tg, text: str, user: int = USER):
 
 
 async def test_start_welcomes_with_buttons_and_sets_commands(tg, bot):
-    reply = await ask(tg, "/start")
+    tg.inject_message(USER, "/start")
+    reply, prompt = await tg.wait_for_messages(USER, 2)
+    assert prompt.reply_markup["keyboard"][0][0]["request_contact"] is True
     assert "政协履职助手" in reply.plain_text and "贺党办〔2023〕70号" in reply.plain_text
     assert reply.button_texts[0] == "我今年要提交什么"
     commands = tg.requests("setMyCommands")[0].params["commands"]
-    assert [c["command"] for c in commands] == ["start", "help", "ask", "item", "unit"]
+    names = [c["command"] for c in commands]
+    assert names[:5] == ["start", "help", "ask", "item", "unit"] and {"mine", "record", "whoami"} <= set(names)
     assert all(any("\u4e00" <= ch <= "\u9fff" for ch in c["description"]) for c in commands)
 
 
@@ -76,7 +79,8 @@ async def test_candidate_buttons_round_trip(tg, bot):
 
 
 async def test_stale_button_is_answered_politely(tg, bot):
-    reply = await ask(tg, "/start")
+    tg.inject_message(USER, "/start")
+    reply, _verify_prompt = await tg.wait_for_messages(USER, 2)
     mark = tg.mark()
     tg.inject_callback(USER, "x:gone", reply, check_buttons=False)
     answer = (await tg.wait_for_messages(USER, 1, since=mark))[0]
