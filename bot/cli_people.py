@@ -140,6 +140,55 @@ def cmd_records_import(args: argparse.Namespace, settings: Settings, storage: St
     return 0
 
 
+def cmd_records_list(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    from bot.records import STATUS_LABELS, list_records, unit_names
+
+    members = storage.people("member")
+    if args.member:
+        members = [m for m in members if m.name == args.member]
+        if len(members) != 1:
+            return _error(f"名册中{'没有' if not members else '有多位'}名为“{args.member}”的委员")
+    names = {m.id: m.name for m in members}
+    records = [r for m in members for r in list_records(storage, _operator(), m.id, args.year)]
+    print("编号,委员,类型,标题,日期,办理状态,承办单位,答复期限")
+    for r in records:
+        status = STATUS_LABELS.get(r.status, "") if r.status else ""
+        due = r.reply_due.isoformat() if r.reply_due else ""
+        units = "、".join(unit_names(r))
+        print(f"{r.id},{names.get(r.member_id, r.member_id)},{r.kind},{r.title},{r.date},{status},{units},{due}")
+    return 0
+
+
+def cmd_records_correct(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    from bot.records import correct_record
+
+    record = correct_record(storage, _operator(), args.id, kind=args.kind, title=args.title, date=args.date)
+    print(f"已更正记录 {record.id}：{record.kind}《{record.title}》（{record.date}）")
+    return 0
+
+
+def cmd_records_remove(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    from bot.records import remove_record
+
+    record = remove_record(storage, _operator(), args.id)
+    print(f"已删除记录 {record.id}：{record.kind}《{record.title}》（审计日志保留了副本）")
+    return 0
+
+
+def cmd_proposal_step(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    from bot.records import STATUS_LABELS, accept_proposal, assign_proposal, reply_proposal, split_units
+
+    if args.step == "accept":
+        record = accept_proposal(storage, _operator(), args.id)
+    elif args.step == "assign":
+        record = assign_proposal(storage, _operator(), args.id, split_units(args.units), args.on)
+    else:
+        record = reply_proposal(storage, _operator(), args.id, args.on)
+    due = f"，答复期限 {record.reply_due}" if record.reply_due and record.status == "assigned" else ""
+    print(f"提案 {record.id}《{record.title}》：{STATUS_LABELS[record.status]}{due}")
+    return 0
+
+
 def cmd_progress(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
     from bot.progress import format_progress_table, progress_csv, progress_table
 
@@ -180,6 +229,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     rimp = records.add_parser("import", help="导入提案系统导出的 CSV（姓名或手机号,类型,标题,日期,…）")
     rimp.add_argument("file")
     rimp.set_defaults(func=_with_storage(cmd_records_import))
+
+    rlist = records.add_parser("list", help="列出履职记录")
+    rlist.add_argument("--member", help="只看某位委员（姓名）")
+    rlist.add_argument("--year", type=int, help="只看某一年")
+    rlist.set_defaults(func=_with_storage(cmd_records_list))
+    correct = records.add_parser("correct", help="更正一条记录的类型、标题或日期")
+    correct.add_argument("id", type=int)
+    correct.add_argument("--kind")
+    correct.add_argument("--title")
+    correct.add_argument("--date")
+    correct.set_defaults(func=_with_storage(cmd_records_correct))
+    remove = records.add_parser("remove", help="删除一条误登的记录")
+    remove.add_argument("id", type=int)
+    remove.set_defaults(func=_with_storage(cmd_records_remove))
+    for step, text in (("accept", "提案立案"), ("assign", "提案交办承办单位"), ("reply", "登记提案已答复")):
+        sub = records.add_parser(step, help=text)
+        sub.add_argument("id", type=int)
+        if step == "assign":
+            sub.add_argument("--units", required=True, help="承办单位，用顿号或逗号分隔")
+        if step != "accept":
+            sub.add_argument("--on", help="日期（默认今天）")
+        sub.set_defaults(func=_with_storage(cmd_proposal_step), step=step)
 
     progress = subparsers.add_parser("progress", help="委员年度履职统计")
     progress.add_argument("--year", type=int, help="年份（默认今年）")
