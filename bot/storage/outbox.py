@@ -175,6 +175,13 @@ class OutboxStore:
 
     DOMAIN_MIGRATIONS: ClassVar[dict[str, tuple[Migration, ...]]] = {"notices": NOTICE_MIGRATIONS}
 
+    # ---- recipients ----------------------------------------------------------
+
+    def chat_ids_of(self, person_kind: str) -> dict[int, int]:
+        """Person id → bound Telegram id, for every bound person of a kind."""
+        rows = self._rows("SELECT person_id, telegram_id FROM bindings WHERE person_kind = ?", (person_kind,))
+        return {row["person_id"]: row["telegram_id"] for row in rows}
+
     # ---- outbox --------------------------------------------------------------
 
     def outbox_insert(self, rows: list[dict[str, Any]]) -> int:
@@ -278,3 +285,98 @@ class OutboxStore:
             "SELECT count(*) FROM outbox WHERE source_kind = ? AND source_id = ? AND status IN ('pending', 'sending')",
             (source_kind, source_id),
         ).fetchone()[0]
+
+    # ---- notices -------------------------------------------------------------
+
+    def notice_insert(self, fields: dict[str, Any], recipients: list[dict[str, Any]]) -> int:
+        """A notice (attachment as a dict) and its recipients, in one transaction."""
+        with self.atomic():
+            notice_id = self.db["notices"].insert(dict(fields, attachment=_json(fields.get("attachment")))).last_pk
+            for recipient in recipients:
+                self.db.execute(
+                    "INSERT INTO notice_recipients (notice_id, recipient_key, person_kind, person_id, name, chat_id)"
+                    " VALUES (:notice_id, :recipient_key, :person_kind, :person_id, :name, :chat_id)",
+                    dict(recipient, notice_id=notice_id),
+                )
+        return notice_id
+
+    def notice(self, notice_id: int) -> NoticeRecord | None:
+        rows = self._rows("SELECT * FROM notices WHERE id = ?", (notice_id,))
+        return _notice(rows[0]) if rows else None
+
+    def notice_transition(self, notice_id: int, from_statuses: tuple[str, ...], fields: dict[str, Any]) -> bool:
+        """Update a notice only if its status is one of ``from_statuses``; False otherwise."""
+        assignments = ", ".join(f"{key} = :{key}" for key in fields)
+        marks = ", ".join(f":from{i}" for i in range(len(from_statuses)))
+        params = dict(fields, notice_id=notice_id, **{f"from{i}": s for i, s in enumerate(from_statuses)})
+        cursor = self.db.execute(
+            f"UPDATE notices SET {assignments} WHERE id = :notice_id AND status IN ({marks})",  # keys are ours
+            params,
+        )
+        return cursor.rowcount == 1
+
+    def notice_count_nudge(self, notice_id: int, previous: int, at: str) -> bool:
+        """Record a nudge unless another one was recorded meanwhile."""
+        cursor = self.db.execute(
+            "UPDATE notices SET nudges = nudges + 1, last_nudge_at = ? WHERE id = ? AND nudges = ?",
+            (at, notice_id, previous),
+        )
+        return cursor.rowcount == 1
+
+    def notices_recent(self, limit: int) -> list[NoticeRecord]:
+        rows = self._rows(
+            "SELECT * FROM notices WHERE status NOT IN ('draft', 'discarded') ORDER BY id DESC LIMIT ?", (limit,)
+        )
+        return [_notice(row) for row in rows]
+
+    def notices_with_status(self, *statuses: str) -> list[NoticeRecord]:
+        marks = ", ".join("?" for _ in statuses)
+        rows = self._rows(f"SELECT * FROM notices WHERE status IN ({marks}) ORDER BY id", statuses)
+        return [_notice(row) for row in rows]
+
+    def notice_recipients(self, notice_id: int) -> list[NoticeRecipientRecord]:
+        rows = self._rows("SELECT * FROM notice_recipients WHERE notice_id = ? ORDER BY rowid", (notice_id,))
+        return [NoticeRecipientRecord(**row) for row in rows]
+
+    def notice_recipient_by_chat(self, notice_id: int, chat_id: int) -> NoticeRecipientRecord | None:
+        rows = self._rows("SELECT * FROM notice_recipients WHERE notice_id = ? AND chat_id = ?", (notice_id, chat_id))
+        return NoticeRecipientRecord(**rows[0]) if rows else None
+
+    def receipts(self, notice_id: int) -> dict[str, ReceiptRecord]:
+        rows = self._rows("SELECT * FROM notice_receipts WHERE notice_id = ?", (notice_id,))
+        return {row["recipient_key"]: ReceiptRecord(**row) for row in rows}
+
+    def receipt(self, notice_id: int, recipient_key: str) -> ReceiptRecord | None:
+        rows = self._rows(
+            "SELECT * FROM notice_receipts WHERE notice_id = ? AND recipient_key = ?", (notice_id, recipient_key)
+        )
+        return ReceiptRecord(**rows[0]) if rows else None
+
+    def receipt_confirm(self, notice_id: int, recipient_key: str, at: str) -> bool:
+        """Record that a recipient confirmed; False if they already had."""
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO notice_receipts (notice_id, recipient_key, confirmed_at) VALUES (?, ?, ?)",
+            (notice_id, recipient_key, at),
+        )
+        return cursor.rowcount == 1
+
+    def receipt_answer(self, notice_id: int, recipient_key: str, attendance: str, at: str) -> None:
+        """Set attending / on leave (a changed answer clears an earlier leave reason)."""
+        with self.atomic():
+            self.receipt_confirm(notice_id, recipient_key, at)
+            self.db.execute(
+                "UPDATE notice_receipts SET attendance = ?, answered_at = ?,"
+                " reason = CASE WHEN attendance = ? THEN reason ELSE NULL END"
+                " WHERE notice_id = ? AND recipient_key = ?",
+                (attendance, at, attendance, notice_id, recipient_key),
+            )
+
+    def receipt_reason(self, notice_id: int, recipient_key: str, reason: str) -> None:
+        self.db.execute(
+            "UPDATE notice_receipts SET reason = ? WHERE notice_id = ? AND recipient_key = ?",
+            (reason, notice_id, recipient_key),
+        )
+
+    def notice_delivery(self, notice_id: int) -> dict[str, OutboxRecord]:
+        """Recipient key → the outbox row of the notice's main message (the one with buttons)."""
+        return {row.recipient_key: row for row in self.outbox_rows("notice", str(notice_id))}
