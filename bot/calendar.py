@@ -181,10 +181,10 @@ def when_text(event: EventRow) -> str:
     return text
 
 
-def describe(event: EventRow, *, with_id: bool = True) -> str:
-    """Several short lines for a phone screen."""
+def describe(event: EventRow | EventFields, *, with_id: bool = True) -> str:
+    """Several short lines for a phone screen (also for a draft, without id)."""
     lines = [f"【{event.kind}】{event.title}" + (f"（编号 {event.id}）" if with_id else "")]
-    if event.status == "cancelled":
+    if getattr(event, "status", "scheduled") == "cancelled":
         lines[0] = f"【已取消】{lines[0]}"
     lines.append(f"时间：{when_text(event)}")
     if event.place:
@@ -342,6 +342,28 @@ def _as_input(event: EventRow) -> dict[str, Any]:
     }
 
 
+def preview_change(storage: Storage, event_id: int, *, now: datetime, **changes: Any) -> EventFields:
+    """The event as it would be after the changes (validated, nothing saved)."""
+    unknown = set(changes) - set(CHANGEABLE)
+    if unknown:
+        raise ValueError(f"unknown event fields {sorted(unknown)}")
+    event = _existing(storage, event_id)
+    if event.status == "cancelled":
+        raise EventError(f"活动（编号 {event_id}）已取消，不能修改")
+    merged = {**_as_input(event), **changes}
+    if "time" in changes and "end_time" not in changes:
+        merged["end_time"] = None  # a new time brings its own end ("14:30-16:30") or none
+    if changes.get("date") and "end_date" not in changes and event.end_date:
+        new_day = parse_day(changes["date"]) if isinstance(changes["date"], str) else changes["date"]
+        merged["end_date"] = event.end_date + (new_day - event.start_date)  # a multi-day event keeps its length
+    if changes.get("kind") and normalize_kind(changes["kind"]) != QUARTER_KIND:
+        merged["quarter"] = None
+    elif "date" in changes and "quarter" not in changes:
+        merged["quarter"] = None  # recomputed from the new date
+    moved = any(key in changes for key in ("date", "time"))
+    return validate(storage, now=now, check_past=moved, **merged)
+
+
 def change_event(
     storage: Storage, caller: Caller, event_id: int, *, now: datetime | None = None, **changes: Any
 ) -> EventRow:
@@ -352,19 +374,8 @@ def change_event(
     """
     authorize(storage, caller, "manage_events")
     now = now or storage.now()
-    unknown = set(changes) - set(CHANGEABLE)
-    if unknown:
-        raise ValueError(f"unknown event fields {sorted(unknown)}")
+    checked = preview_change(storage, event_id, now=now, **changes)
     event = _existing(storage, event_id)
-    if event.status == "cancelled":
-        raise EventError(f"活动（编号 {event_id}）已取消，不能修改")
-    merged = {**_as_input(event), **changes}
-    if changes.get("kind") and normalize_kind(changes["kind"]) != QUARTER_KIND:
-        merged["quarter"] = None
-    elif "date" in changes and "quarter" not in changes:
-        merged["quarter"] = None  # recomputed from the new date
-    moved = any(key in changes for key in ("date", "time"))
-    checked = validate(storage, now=now, check_past=moved, **merged)
     before = asdict(event)
     fields: dict[str, Any] = {**asdict(checked), "sequence": event.sequence + 1, "updated_at": stamp(now)}
     if (checked.start_date, checked.start_time) != (event.start_date, event.start_time):
