@@ -34,7 +34,8 @@ async def bot(tg, tmp_path) -> AsyncIterator[Application]:
     about the ledger, and a dozen replies to one chat would otherwise take a dozen seconds.
     """
     app = build_application(make_settings(tg, tmp_path / "cppcc.db", flood_limit=100))
-    app.bot.rate_limiter._per_chat_period = 0.02
+    limiter = app.bot.rate_limiter  # handlers/ratelimit.py: a period (seconds) or, earlier, a rate (per second)
+    limiter._per_chat_period, limiter._per_chat_rate = 0.02, 50.0
     async with running(app):
         yield app
 
