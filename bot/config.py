@@ -66,6 +66,8 @@ class Settings:
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TZ))
     flood_limit: int = 8  # messages per user …
     flood_window: float = 10.0  # … within this many seconds
+    send_rate: float = 28.0  # messages per second, whole bot (Telegram allows about 30)
+    per_chat_interval: float = 1.05  # seconds between two messages to one private chat
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
@@ -78,6 +80,8 @@ class Settings:
             "tz": parse_tz(env.get("CPPCC_TZ")),
             "flood_limit": _positive(env, "CPPCC_FLOOD_LIMIT", 8, int),
             "flood_window": _positive(env, "CPPCC_FLOOD_WINDOW", 10.0, float),
+            "send_rate": _positive(env, "CPPCC_SEND_RATE", 28.0, float),
+            "per_chat_interval": _positive(env, "CPPCC_PER_CHAT_INTERVAL", 1.05, float),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

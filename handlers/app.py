@@ -103,7 +103,16 @@ def build_application(settings: Settings, services: Services | None = None) -> A
         ApplicationBuilder()
         .token(settings.token)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
-        .rate_limiter(ChatAwareRateLimiter(max_retries=3))
+        # One send every 1/rate s: aiolimiter is a leaky bucket, so "N per 1 s" would allow a
+        # burst of N on top of the rate and break Telegram's ~30 per sliding second.
+        .rate_limiter(
+            ChatAwareRateLimiter(
+                per_chat_period=settings.per_chat_interval,
+                overall_max_rate=1,
+                overall_time_period=1 / settings.send_rate,
+                max_retries=3,
+            )
+        )
         .concurrent_updates(PerChatUpdateProcessor(64))
         .post_init(on_startup)
         .post_shutdown(on_shutdown)

@@ -7,30 +7,43 @@ replies faster than Telegram allows and trigger 429s that pause every send.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
-from aiolimiter import AsyncLimiter
 from telegram.ext import AIORateLimiter
 
 _LIMITED_PREFIXES = ("send", "edit", "copy", "forward")
 
 
-class ChatAwareRateLimiter(AIORateLimiter):
-    def __init__(self, *, per_chat_rate: float = 1.0, **kwargs: Any):
-        super().__init__(**kwargs)
-        self._per_chat_rate = per_chat_rate
-        self._chat_limiters: dict[int, AsyncLimiter] = {}
+@dataclass
+class _ChatSlot:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    last_done: float = float("-inf")
 
-    def _chat_limiter(self, chat_id: int) -> AsyncLimiter:
-        if len(self._chat_limiters) > 4096:
-            for key, limiter in list(self._chat_limiters.items()):
-                if limiter.has_capacity(limiter.max_rate):
-                    del self._chat_limiters[key]
-        limiter = self._chat_limiters.get(chat_id)
-        if limiter is None:
-            limiter = self._chat_limiters[chat_id] = AsyncLimiter(1, 1 / self._per_chat_rate)
-        return limiter
+
+class ChatAwareRateLimiter(AIORateLimiter):
+    """Sends to one private chat are at least ``per_chat_period`` seconds apart.
+
+    The gap is measured from the end of the previous request (its response),
+    not from when it was queued: the overall limiter may hold a request back,
+    and Telegram counts arrivals.
+    """
+
+    def __init__(self, *, per_chat_period: float = 1.05, **kwargs: Any):
+        super().__init__(**kwargs)
+        self._per_chat_period = per_chat_period
+        self._slots: dict[int, _ChatSlot] = {}
+
+    def _slot(self, chat_id: int) -> _ChatSlot:
+        if len(self._slots) > 4096:
+            now = time.monotonic()
+            for key, slot in list(self._slots.items()):
+                if not slot.lock.locked() and now - slot.last_done > self._per_chat_period:
+                    del self._slots[key]
+        return self._slots.setdefault(chat_id, _ChatSlot())
 
     async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):
         chat_id = data.get("chat_id")
@@ -39,5 +52,12 @@ class ChatAwareRateLimiter(AIORateLimiter):
         private = isinstance(chat_id, int) and chat_id > 0
         if not private or not endpoint.lower().startswith(_LIMITED_PREFIXES):
             return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
-        async with self._chat_limiter(chat_id):
-            return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+        slot = self._slot(chat_id)
+        async with slot.lock:
+            wait = slot.last_done + self._per_chat_period - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            try:
+                return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+            finally:
+                slot.last_done = time.monotonic()

@@ -29,6 +29,8 @@ def make_settings(tg: FakeTelegramServer, db_path: Path, **overrides) -> Setting
         "base_url": tg.base_url,
         "db_path": db_path,
         "admin_ids": frozenset({ADMIN_ID}),
+        # Tests send many messages to one chat; the 1 s per-chat spacing has its own test.
+        "per_chat_interval": 0.01,
     }
     values.update(overrides)
     return Settings(**values)

@@ -190,3 +190,17 @@ async def test_flood_guard_limits_one_user_only(tg, tmp_path):
         assert len(texts) == 4
         assert sum("请稍后再试" in t for t in texts) == 1
         assert [t for t in texts if "方案第" in t] == [m.plain_text for m in messages if "方案第" in m.plain_text]
+
+
+async def test_replies_to_one_chat_are_spaced_a_second_apart(tg, tmp_path):
+    app = build_application(make_settings(tg, tmp_path / "db.sqlite", per_chat_interval=1.05))
+    async with running(app):
+        for question in ("第1条", "第2条", "第3条"):
+            tg.inject_message(USER, question)
+        tg.inject_message(OTHER, "第4条")
+        replies = await tg.wait_for_messages(USER, 3, timeout=10)
+        other = await tg.wait_for_reply(OTHER)
+    gaps = [b.at - a.at for a, b in zip(replies, replies[1:], strict=False)]
+    assert all(gap >= 1.0 for gap in gaps), gaps
+    assert other.at - replies[0].at < 0.5  # another chat is not held back
+    assert [r.plain_text.splitlines()[0] for r in replies] == ["方案第（1）项", "方案第（2）项", "方案第（3）项"]

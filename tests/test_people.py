@@ -235,6 +235,13 @@ EXPECTED = {
     "send_notice": {"admin"},
     "manage_people": {"admin"},
     "unbind_other": {"admin"},
+    "view_events": {"admin", "member", "unit_contact"},
+    "manage_events": {"admin"},
+    "manage_reminders": {"admin"},
+    "view_notices": {"admin"},
+    "report_task_progress": {"unit_contact"},
+    "view_ledger": {"admin"},
+    "manage_ledger": {"admin"},
 }
 
 
