@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 
 import pytest
@@ -200,7 +201,7 @@ async def test_replies_to_one_chat_are_spaced_a_second_apart(tg, tmp_path):
         tg.inject_message(OTHER, "第4条")
         replies = await tg.wait_for_messages(USER, 3, timeout=10)
         other = await tg.wait_for_reply(OTHER)
-    gaps = [b.at - a.at for a, b in zip(replies, replies[1:], strict=False)]
+    gaps = [b.at - a.at for a, b in itertools.pairwise(replies)]
     assert all(gap >= 1.0 for gap in gaps), gaps
     assert other.at - replies[0].at < 0.5  # another chat is not held back
     assert [r.plain_text.splitlines()[0] for r in replies] == ["方案第（1）项", "方案第（2）项", "方案第（3）项"]
