@@ -205,3 +205,17 @@ async def test_replies_to_one_chat_are_spaced_a_second_apart(tg, tmp_path):
     assert all(gap >= 1.0 for gap in gaps), gaps
     assert other.at - replies[0].at < 0.5  # another chat is not held back
     assert [r.plain_text.splitlines()[0] for r in replies] == ["方案第（1）项", "方案第（2）项", "方案第（3）项"]
+
+
+async def test_no_update_dropped_or_answered_twice_under_load(tg, tmp_path):
+    app = build_application(make_settings(tg, tmp_path / "db.sqlite", flood_limit=1000, send_rate=1000))
+    users = [610000 + i for i in range(40)]
+    async with running(app):
+        for n in range(10):
+            for user in users:
+                tg.inject_message(user, f"第{n + 1}条")
+        await tg.wait_for(lambda: sum(len(tg.sent_messages(u)) for u in users) >= 400, timeout=60)
+        await tg.expect_no_messages(None, 0.5)
+    for user in users:
+        firsts = [m.plain_text.splitlines()[0] for m in tg.sent_messages(user)]
+        assert firsts == [f"方案第（{n}）项" for n in range(1, 11)], user  # each once, in order
