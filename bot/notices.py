@@ -468,14 +468,20 @@ class Confirmation:
     unbound: int
     send_at: datetime | None
 
-    def describe(self, now: datetime | None = None) -> str:
+    def describe(
+        self,
+        now: datetime | None = None,
+        *,
+        report_hint: str = "发送 /notices 查看送达和回执情况。",
+        cancel_hint: str = "发出前可以在 /notices 中取消。",
+    ) -> str:
         when = f"将于 {format_time(self.send_at, now)} 发送给" if self.send_at else "正在发送给"
         text = f"通知 #{self.notice.id} {when} {self.queued} 人。"
         if self.unbound:
             text += f"另有 {self.unbound} 人未绑定 Telegram，无法送达。"
-        text += "发送 /notices 查看送达和回执情况。"
+        text += report_hint
         if self.send_at:
-            text += "发出前可以在 /notices 中取消。"
+            text += cancel_hint
         return text
 
 
@@ -865,7 +871,8 @@ def render_report(report: Report, *, tz, now: datetime | None = None, name_limit
     c = report_counts(report)
     limit = name_limit or max(len(report.rows), 1)
     sent_at = _local(notice.send_at or notice.created_at, tz)
-    text = notice.text if len(notice.text) <= 60 else notice.text[:60] + "…"
+    text = " ".join(notice.text.split("\n"))
+    text = text if len(text) <= 60 else text[:60] + "…"
     lines = [
         f"通知 #{notice.id}（{KIND_LABELS[notice.kind]}）· {_status_text(notice, tz, now)}",
         f"发送时间：{format_time(sent_at, now)} · 对象：{notice.audience_label}",

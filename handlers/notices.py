@@ -360,8 +360,8 @@ async def _schedule_time(message: Message, context: ContextTypes.DEFAULT_TYPE, w
         await _reply(message, exc.message, [[Button("取消定时", "n:q")]])
         return
     _done(context)
-    _wake(context)
     await _reply(message, confirmation.describe(now))
+    _wake(context)
 
 
 async def _leave_reason(message: Message, context: ContextTypes.DEFAULT_TYPE, state: dict) -> None:
@@ -448,9 +448,9 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await _reply(message, "这个按钮已失效。发送 /notices 查看最近的通知。")
         elif action == "go":
             confirmation = notices.confirm(svc.storage, who, number, now=now, config=config)
+            await _reply(message, confirmation.describe(now))
             _wake(context)
             await _drop_buttons(message)
-            await _reply(message, confirmation.describe(now))
         elif action == "at":
             notices.preview_of(svc.storage, who, number, now=now, config=config)
             _await(context, "schedule", notice_id=number)
