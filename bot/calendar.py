@@ -316,7 +316,7 @@ def _new_row(checked: EventFields, caller: Caller, now: datetime) -> dict[str, A
         **asdict(checked),
         "status": "scheduled",
         "sequence": 0,
-        "scheduled_at": now,
+        "scheduled_at": now.isoformat(),  # full precision: compared with reminder passes
         "created_by": actor_label(caller.telegram_id),
         "created_at": stamp(now),
         "updated_at": stamp(now),
@@ -379,7 +379,7 @@ def change_event(
     before = asdict(event)
     fields: dict[str, Any] = {**asdict(checked), "sequence": event.sequence + 1, "updated_at": stamp(now)}
     if (checked.start_date, checked.start_time) != (event.start_date, event.start_time):
-        fields["scheduled_at"] = now
+        fields["scheduled_at"] = now.isoformat()
     with storage.atomic():
         storage.update_event(event_id, fields)
         storage.audit(caller.telegram_id, "change_event", {"event_id": event_id, "before": before}, now)

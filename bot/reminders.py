@@ -724,7 +724,7 @@ def _day_lead(day: date, today: date) -> str:
 
 def _training_occurrences(ctx: _Context, rule: Rule, lo: datetime, hi: datetime) -> Iterator[_Occurrence]:
     for event in ctx.storage.events_between(lo.date() - timedelta(days=1), None, kinds=("培训",)):
-        announced = datetime.fromisoformat(event.created_at)
+        announced = event.scheduled_at  # when it was announced (or last moved; the key is per event)
         start = starts_at(event, ctx.tz)
         if not lo < announced <= hi or announced >= start:
             continue

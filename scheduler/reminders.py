@@ -17,6 +17,7 @@ pass.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -91,7 +92,8 @@ class ReminderScheduler:
         if self.job_queue is not None:
             for name in (TICK_JOB, WAKE_JOB):
                 for job in self.job_queue.get_jobs_by_name(name):
-                    job.schedule_removal()
+                    with contextlib.suppress(LookupError):  # already gone with the stopped scheduler
+                        job.schedule_removal()
         self.job_queue = None
 
     def run_pass(self) -> PassResult:
@@ -126,7 +128,8 @@ class ReminderScheduler:
         when = next_due(self.storage, self.rules, now, WAKE_HORIZON, admin_ids=self.admin_ids)
         if when is None or when - now > timedelta(seconds=self.interval):
             for job in self.job_queue.get_jobs_by_name(WAKE_JOB):
-                job.schedule_removal()
+                with contextlib.suppress(LookupError):
+                    job.schedule_removal()
             return  # the periodic tick will get there
         self.job_queue.run_once(
             self._tick,
