@@ -12,6 +12,7 @@ the messages to the outbox in the same transaction. See docs/reminders.md.
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
@@ -35,6 +36,7 @@ from bot.roles import Caller, authorize
 from bot.storage import RECORD_KINDS, Member, Person, Record, Storage, UnitContact, actor_label
 from bot.storage.calendar import EventRow
 from bot.term import TermSettings, default_term_settings
+from bot.textsplit import TELEGRAM_LIMIT, utf16_len
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,7 @@ SOURCE_KIND = "reminder"  # outbox source kind of every reminder message
 QUIET_RULE = "quiet_hours"  # pseudo rule id for overriding the quiet hours
 MAX_LOOKBACK = timedelta(days=62)  # a catch-up pass never looks further back than this
 MAX_BUTTON_ROWS = 8
+MESSAGE_LIMIT = TELEGRAM_LIMIT  # measured on the HTML-escaped text, as the transport sends it
 
 # kind → (required fields, optional fields) besides the common ones
 COMMON_FIELDS = {"id", "kind", "description", "enabled", "task", "obligations", "why", "at", "grace", "recipients"}
@@ -1100,13 +1103,40 @@ class Message:
         return hashlib.sha256("\n".join(keys).encode()).hexdigest()[:24]
 
 
+def fits(text: str) -> bool:
+    """Whether a text goes out as one Telegram message (the transport HTML-escapes it)."""
+    return utf16_len(html.escape(text, quote=False)) <= MESSAGE_LIMIT
+
+
+def clip(text: str) -> str:
+    """A text cut to fit one message, marked as cut."""
+    if fits(text):
+        return text
+    marker = "\n……（内容过长，已截断）"
+    lines = text.split("\n")
+    while lines and not fits("\n".join(lines) + marker):
+        lines.pop()
+    return "\n".join(lines) + marker if lines else text[: MESSAGE_LIMIT // 4] + marker
+
+
 def merge(reminders: Iterable[Reminder]) -> list[Message]:
-    """Reminders for the same account at the same moment become one message (status "due" only)."""
+    """Reminders for the same account at the same moment become one message (status "due" only);
+    when they would not fit in one Telegram message they are packed into as few as fit."""
     groups: dict[tuple[datetime, int], list[Reminder]] = {}
     for reminder in reminders:
         if reminder.status == "due":
             groups.setdefault((reminder.when, reminder.recipient.telegram_id), []).append(reminder)
-    return [Message(when, chat, tuple(items)) for (when, chat), items in sorted(groups.items())]
+    messages = []
+    for (when, chat), items in sorted(groups.items()):
+        pack: list[Reminder] = []
+        for reminder in items:
+            reminder = replace(reminder, text=clip(reminder.text))
+            if pack and not fits(Message(when, chat, (*pack, reminder)).text):
+                messages.append(Message(when, chat, tuple(pack)))
+                pack = []
+            pack.append(reminder)
+        messages.append(Message(when, chat, tuple(pack)))
+    return messages
 
 
 def supersede(reminders: list[Reminder]) -> tuple[list[Reminder], list[Reminder]]:
@@ -1213,17 +1243,22 @@ def deliver_due(
 
 
 def skip_digest_text(skips: list) -> str:
-    """The secretaries' list of reminders that could not be delivered, grouped by reason."""
-    lines = [f"以下 {len(skips)} 条提醒未能发出："]
+    """The secretaries' list of reminders that could not be delivered, grouped by reason (one message)."""
+    head = f"以下 {len(skips)} 条提醒未能发出："
+    tail = "下一步：请提醒未绑定的人员发送 /start 验证身份；全部明细见 cppcc-bot reminders skipped。"
+    lines = [head]
+    shown = 0
     for reason, label in SKIP_REASONS.items():
-        group = [s for s in skips if s.reason == reason]
-        if group:
-            lines.append(f"【{label}】")
-            lines += [f"· {s.recipient_name}：{s.summary}" for s in group[:50]]
-            if len(group) > 50:
-                lines.append(f"……另有 {len(group) - 50} 条，可运行 cppcc-bot reminders skipped 查看")
-    lines.append("下一步：请提醒未绑定的人员发送 /start 验证身份；详情见 cppcc-bot reminders skipped。")
-    return "\n".join(lines)
+        group = [f"· {s.recipient_name}：{s.summary}" for s in skips if s.reason == reason]
+        for index, line in enumerate(group):
+            added = [f"【{label}】", line] if index == 0 else [line]
+            if not fits("\n".join([*lines, *added, "……另有 99999 条未列出", tail])):
+                break
+            lines += added
+            shown += 1
+    if shown < len(skips):
+        lines.append(f"……另有 {len(skips) - shown} 条未列出")
+    return "\n".join([*lines, tail])
 
 
 def _enqueue_digest(storage: Storage, now: datetime, admin_ids: frozenset[int]) -> list[int]:

@@ -4,9 +4,11 @@ full sample year through `reminders preview`."""
 
 from __future__ import annotations
 
+import html
 import json
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given
@@ -31,9 +33,11 @@ from bot.reminders import (
     reset_override,
     rules_for,
     set_override,
+    skip_digest_text,
 )
 from bot.roles import CLI_CALLER, Caller, PermissionDenied
 from bot.storage import Storage
+from bot.textsplit import utf16_len
 from scheduler.reminders import ReminderScheduler
 from tests.test_calendar import PEOPLE, TZ, as_caller, seed
 
@@ -667,3 +671,30 @@ def test_preview_command_prints_the_same_year(storage, tmp_path, monkeypatch, ca
     text = capsys.readouterr().out
     assert "2027-03-07 09:00 → 张三 · chat 5001 [event_days_before]" in text and "未绑定 Telegram" in text
     assert cli.main(["reminders", "preview", "--from", "2027-03-31", "--to", "2027-03-01"]) == 1
+
+
+def test_merged_reminders_that_do_not_fit_one_message_are_packed_into_several(storage):
+    for i in range(20):
+        event(
+            storage,
+            title=f"第{i}场<座谈>",
+            date="2027-03-10",
+            audience="常委",
+            notes="请准备发言材料 & 书面意见。" * 12,
+        )
+    found = due(storage, rules("event_days_before"), at(2027, 3, 7, 0), at(2027, 3, 7, 12))
+    messages = merge(found)
+    assert len(messages) > 1 and all(m.telegram_id == 5001 for m in messages)
+    assert sorted(r.key for m in messages for r in m.reminders) == sorted(r.key for r in found)
+    assert all(utf16_len(html.escape(m.text, quote=False)) <= 4096 for m in messages)
+    assert len({m.outbox_id for m in messages}) == len(messages)
+
+
+def test_the_skip_digest_always_fits_one_message():
+    skips = [
+        SimpleNamespace(reason="unbound", recipient_name=f"委员{i}", summary="📋 年度履职提醒（截至 2027-09-01）")
+        for i in range(400)
+    ] + [SimpleNamespace(reason="late", recipient_name="张三", summary="📅 活动提醒：3天后")]
+    text = skip_digest_text(skips)
+    assert utf16_len(html.escape(text, quote=False)) <= 4096
+    assert text.startswith("以下 401 条提醒未能发出：") and "条未列出" in text and "cppcc-bot reminders skipped" in text
