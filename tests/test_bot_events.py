@@ -9,6 +9,7 @@ from pathlib import Path
 import icalendar
 
 from bot.calendar import add_event
+from bot.records import add_record, assign_proposal
 from bot.reminders import load_rules, set_override
 from bot.roles import CLI_CALLER
 from bot.storage import Storage
@@ -217,3 +218,46 @@ async def test_non_secretaries_cannot_schedule_events(tg, tmp_path):
         storage = app.bot_data[SERVICES_KEY].storage
         assert storage.events_between() == []
         assert [e.detail["action"] for e in storage.audit_entries("denied")] == ["manage_events"] * 3
+
+
+async def test_secretary_changes_and_cancels_an_event_and_registers_a_reply(tg, tmp_path):
+    db = tmp_path / "cppcc.db"
+    prepared(db)
+    with Storage(db, TZ) as storage:
+        day = storage.today() + timedelta(days=5)
+        meeting = add_event(
+            storage, CLI_CALLER, kind="协商活动", title="专题协商", date=day, time="15:00", audience="常委"
+        )
+        created = add_record(storage, CLI_CALLER, "提案", "关于加快乡村道路建设的提案", storage.today(), 1)
+        assign_proposal(storage, CLI_CALLER, created.id, ["财政局"], storage.today())
+    app = build_application(make_settings(tg, db, flood_limit=100))
+    async with running(app):
+
+        async def step(send):
+            mark = tg.mark()
+            send()
+            return (await tg.wait_for_messages(ADMIN_ID, 1, since=mark))[-1]
+
+        def press(message, label):
+            return lambda: tg.inject_callback(ADMIN_ID, message.callback_data(label), message)
+
+        shown = await step(lambda: tg.inject_message(ADMIN_ID, f"/event {meeting.id}"))
+        assert shown.button_texts == ["加入手机日历", "修改", "取消活动"]
+        fields = await step(press(shown, "修改"))
+        prompt = await step(press(fields, "地点"))
+        assert "新的地点" in prompt.plain_text
+        confirm = await step(lambda: tg.inject_message(ADMIN_ID, "县政协会议中心"))
+        assert "修改后" in confirm.plain_text and "地点：县政协会议中心" in confirm.plain_text
+        done = await step(press(confirm, "确认修改"))
+        assert done.plain_text.startswith("已修改") and "/notice" in done.plain_text
+        storage = app.bot_data[SERVICES_KEY].storage
+        assert storage.event(meeting.id).place == "县政协会议中心" and storage.event(meeting.id).sequence == 1
+
+        ask = await step(press(shown, "取消活动"))
+        cancelled = await step(press(ask, "确认取消活动"))
+        assert cancelled.plain_text.startswith("已取消") and storage.event(meeting.id).status == "cancelled"
+
+        ask = await step(lambda: tg.inject_callback(ADMIN_ID, f"r:rp:{created.id}", shown, check_buttons=False))
+        assert "关于加快乡村道路建设的提案" in ask.plain_text
+        replied = await step(press(ask, "确认已答复"))
+        assert "超期提醒将停止" in replied.plain_text and storage.record(created.id).status == "replied"
