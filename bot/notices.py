@@ -599,14 +599,14 @@ def cancel_notice(storage: Storage, caller: Caller, notice_id: int, *, now: date
 
 def on_settled(storage: Storage, row: OutboxRow, *, now: datetime, config: NoticeConfig | None = None) -> bool:
     """Outbox listener for notice rows: when a notice has nothing left to send, mark it done
-    and queue a summary for the secretary who confirmed it. True if something was queued."""
+    and queue a summary for the secretary who confirmed it. True if the notice was closed."""
     if row.source_kind != SOURCE:
         return False
     return _finish_if_complete(storage, int(row.source_id), now, config or default_config())
 
 
 def finish_completed(storage: Storage, *, now: datetime, config: NoticeConfig | None = None) -> list[int]:
-    """At start-up: notices whose last row settled just before a stop are marked done."""
+    """At start-up: close notices whose last row settled just before a stop; their ids."""
     config = config or default_config()
     return [
         n.id
@@ -619,25 +619,24 @@ def _finish_if_complete(storage: Storage, notice_id: int, now: datetime, config:
     if storage.outbox_open_count(SOURCE, str(notice_id)):
         return False
     with storage.atomic():
-        if not storage.notice_transition(
-            notice_id, ("sending", "scheduled"), {"status": "done", "completed_at": stamp(now)}
-        ):
+        done = {"status": "done", "completed_at": stamp(now)}
+        if not storage.notice_transition(notice_id, ("sending", "scheduled"), done):
             return False
         notice = storage.notice(notice_id)
-        chat = int(notice.confirmed_by) if (notice.confirmed_by or "").lstrip("-").isdigit() else None
-        if chat is None:
-            return False
-        counts = report_counts(build_report(storage, notice))
-        text = config.templates["done"].format(
-            id=notice_id,
-            total=counts["total"],
-            sent=counts["sent"],
-            unreachable=counts["unreachable"],
-            failed=counts["failed"],
-            unbound=counts["unbound"],
-        )
-        summary = Outgoing(f"secretary:{chat}", chat, text, buttons=[[Button("查看回执", f"n:v:{notice_id}")]])
-        return enqueue(storage, source_kind=DONE_SOURCE, source_id=str(notice_id), messages=[summary], now=now) > 0
+        if (notice.confirmed_by or "").lstrip("-").isdigit():  # a secretary in Telegram, not the CLI
+            chat = int(notice.confirmed_by)
+            counts = report_counts(build_report(storage, notice))
+            text = config.templates["done"].format(
+                id=notice_id,
+                total=counts["total"],
+                sent=counts["sent"],
+                unreachable=counts["unreachable"],
+                failed=counts["failed"],
+                unbound=counts["unbound"],
+            )
+            summary = Outgoing(f"secretary:{chat}", chat, text, buttons=[[Button("查看回执", f"n:v:{notice_id}")]])
+            enqueue(storage, source_kind=DONE_SOURCE, source_id=str(notice_id), messages=[summary], now=now)
+    return True
 
 
 # ---- receipts ----------------------------------------------------------------------------------------
