@@ -345,28 +345,28 @@ def compose(
         )
     audience, recipients = _audience(storage, audience_spec, admin_ids, plan, config)
     label = audience.label(plan)
-    notice_id = storage.notice_insert(
-        {
-            "created_by": actor_label(caller.telegram_id),
-            "created_at": stamp(now),
-            "audience": audience.to_json(),
-            "audience_label": label,
-            "text": text,
-            "attachment": attachment.to_json() if attachment else None,
-            "kind": kind,
-            "status": "draft",
-        },
-        [
-            {
-                "recipient_key": r.key,
-                "person_kind": r.kind,
-                "person_id": r.person_id,
-                "name": r.name,
-                "chat_id": r.chat_id,
-            }
-            for r in recipients
-        ],
-    )
+    fields = {
+        "created_by": actor_label(caller.telegram_id),
+        "created_at": stamp(now),
+        "audience": audience.to_json(),
+        "audience_label": label,
+        "text": text,
+        "attachment": attachment.to_json() if attachment else None,
+        "kind": kind,
+        "status": "draft",
+    }
+    people = [
+        {"recipient_key": r.key, "person_kind": r.kind, "person_id": r.person_id, "name": r.name, "chat_id": r.chat_id}
+        for r in recipients
+    ]
+    with storage.atomic():
+        notice_id = storage.notice_insert(fields, people)
+        storage.audit(
+            caller.telegram_id,
+            "notice_draft",
+            {"notice_id": notice_id, "audience": label, "recipients": len(recipients), "text": text},
+            now,
+        )
     return Preview(storage.notice(notice_id), notice_message(text, kind, config), recipients)
 
 
@@ -424,8 +424,10 @@ def discard(storage: Storage, caller: Caller, notice_id: int, *, now: datetime) 
     """取消 on a preview: the draft will never be sent."""
     authorize(storage, caller, "send_notice")
     notice = storage.notice(notice_id)
-    if notice is None or not storage.notice_transition(notice_id, ("draft",), {"status": "discarded"}):
-        raise NoticeError(f"这个预览已失效（{_settled_phrase(notice) if notice else '找不到该通知'}）。")
+    with storage.atomic():
+        if notice is None or not storage.notice_transition(notice_id, ("draft",), {"status": "discarded"}):
+            raise NoticeError(f"这个预览已失效（{_settled_phrase(notice) if notice else '找不到该通知'}）。")
+        storage.audit(caller.telegram_id, "notice_discard", {"notice_id": notice_id}, now)
     return storage.notice(notice_id)
 
 

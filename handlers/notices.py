@@ -438,8 +438,9 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     number = int(value) if value.isdigit() else None
     try:
         if action == "q":
+            state = context.user_data.get(AWAIT_KEY) or {}
             _done(context)
-            await _reply(message, "已取消。")
+            await _reply(message, "好的，不填写原因。" if state.get("what") == "reason" else "已取消。")
         elif action == "np":
             await _preview_without_attachment(message, context, who)
         elif action == "ls":
@@ -516,7 +517,7 @@ async def _receipt(update: Update, context: ContextTypes.DEFAULT_TYPE, notice_id
     await _edit(context.bot, message.chat_id, message.message_id, outcome)
     if outcome.ask_reason:
         _await(context, "reason", notice_id=notice_id, chat_id=message.chat_id, message_id=message.message_id)
-        await _reply(message, notices.ask_reason_text(_config(context)))
+        await _reply(message, notices.ask_reason_text(_config(context)), [[Button("不填写原因", "n:q")]])
 
 
 # ---- registration ------------------------------------------------------------------------------------

@@ -189,6 +189,7 @@ def test_scheduled_notices_wait_and_can_be_cancelled(storage):
     with pytest.raises(NoticeError, match="已经取消过了"):
         notices.cancel_notice(storage, ADMIN, 1, now=NOW)
     assert [e.action for e in storage.audit_entries() if e.action.startswith("notice")] == [
+        "notice_draft",
         "notice_schedule",
         "notice_cancel",
     ]
@@ -503,7 +504,16 @@ def test_cli_send_list_report_cancel(cli_db, tmp_path, capsys):
     assert "1 人的消息不再发送" in capsys.readouterr().out
     assert cli.main(["notice", "cancel", "3"]) == 1
     assert "已经取消过了" in capsys.readouterr().err
-    assert [e.actor for e in cli_db.audit_entries() if e.action.startswith("notice")] == ["cli"] * 3
+    actions = [(e.actor, e.action) for e in cli_db.audit_entries() if e.action.startswith("notice")]
+    assert actions == [
+        ("cli", "notice_draft"),
+        ("cli", "notice_discard"),  # the dry run
+        ("cli", "notice_draft"),
+        ("cli", "notice_send"),
+        ("cli", "notice_draft"),
+        ("cli", "notice_schedule"),
+        ("cli", "notice_cancel"),
+    ]
 
 
 def storage_kind(storage, notice_id: int) -> tuple[str, str]:
