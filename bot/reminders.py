@@ -66,7 +66,6 @@ DEFAULT_GRACE = timedelta(days=1)
 RECIPIENT_WORDS = ("secretaries", "undertaking_units")
 DURATION_UNITS = ("days", "hours", "minutes", "seconds")
 ORG_LIFE_KIND = "组织生活会"
-ORG_LIFE_UNIT = "party_branches"
 
 
 class ReminderError(ValueError):
@@ -675,6 +674,8 @@ def _days_text(delta: timedelta) -> str:
         return f"{round(delta / timedelta(days=1))}天后"
     if delta >= timedelta(hours=1):
         return f"{round(delta / timedelta(hours=1))}小时后"
+    if delta >= timedelta(minutes=1):
+        return f"{round(delta / timedelta(minutes=1))}分钟后"
     return "即将开始"
 
 

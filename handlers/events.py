@@ -16,7 +16,6 @@ private text here only while a step is open, so questions keep going to the QA h
 
 from __future__ import annotations
 
-import logging
 import time
 from typing import Any
 
@@ -48,8 +47,6 @@ from bot.storage import RECORD_KINDS
 from handlers.common import SERVICES_KEY, caller, is_private, services
 from handlers.render import send_reply
 from scheduler.reminders import ReminderScheduler
-
-log = logging.getLogger(__name__)
 
 COMMANDS = [
     BotCommand("events", "近期与我有关的活动"),
