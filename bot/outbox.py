@@ -373,8 +373,8 @@ class Sender:
                 delay = max(ready - self.clock(), 1.0 / self.settings.per_chat_rate)
                 self.storage.outbox_postpone(record.id, self.wall() + delay)
                 continue
+            await self._slots.acquire()  # first a free slot, then the pacing: a start never follows a wait at once
             await self._pace()
-            await self._slots.acquire()
             if self._stopping or self._paused_until > self.wall() or not self.storage.outbox_claim(record.id):
                 self._slots.release()
                 continue
