@@ -161,6 +161,28 @@ async def test_guided_flow_with_an_attachment(tg, app):
     assert not tg.sent_messages(5201)
 
 
+async def test_audience_first_then_text_without_attachment(tg, app):
+    chats = add_members(storage_of(app), 2, township="习岗镇")
+    add_members(storage_of(app), 1, first_chat=5301, township="立岗镇")
+    assert "乡镇街道“习岗镇”，共 2 人，2 人可送达" in (await say(tg, ADMIN_ID, "/notice 习岗")).plain_text
+    prompt = await say(tg, ADMIN_ID, "本周六上午开展委员进社区活动。")
+    assert prompt.button_texts == ["不加附件，预览", "取消"]
+    preview = await press(tg, ADMIN_ID, prompt, "不加附件，预览", expect="通知预览")
+    assert "对象：乡镇街道“习岗镇”" in preview.plain_text and "附件" not in preview.plain_text
+    await press(tg, ADMIN_ID, preview, "发送", expect="正在发送给 2 人")
+    await wait_delivered(tg, chats)
+    assert not tg.sent_messages(5301)
+
+
+async def test_secretaries_see_the_notice_commands_in_their_menu(tg, app):
+    scoped = [r for r in tg.requests("setMyCommands") if r.params.get("scope", {}).get("type") == "chat"]
+    assert [r.params["scope"]["chat_id"] for r in scoped] == [ADMIN_ID]
+    commands = [c["command"] for c in scoped[0].params["commands"]]
+    assert commands[:2] == ["start", "help"] and commands[-2:] == ["notice", "notices"]
+    default = tg.requests("setMyCommands")[0].params
+    assert "notice" not in [c["command"] for c in default["commands"]]
+
+
 async def test_questions_still_go_to_the_question_engine(tg, app):
     add_members(storage_of(app), 1)
     await say(tg, ADMIN_ID, "/notice")
