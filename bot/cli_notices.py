@@ -74,7 +74,7 @@ def cmd_send(args: argparse.Namespace, settings: Settings, storage: Storage) -> 
         kind=kind,
         admin_ids=settings.admin_ids,
     )
-    print(notices.render_preview(preview, now=now))
+    print(notices.render_preview(preview))
     print()
     if args.dry_run:
         notices.discard(storage, CLI_CALLER, preview.notice.id, now=now)

@@ -431,7 +431,7 @@ def discard(storage: Storage, caller: Caller, notice_id: int, *, now: datetime) 
     return storage.notice(notice_id)
 
 
-def render_preview(preview: Preview, config: NoticeConfig | None = None, now: datetime | None = None) -> str:
+def render_preview(preview: Preview, config: NoticeConfig | None = None) -> str:
     config = config or default_config()
     notice = preview.notice
     reachable, unbound = preview.reachable, preview.unbound
@@ -442,8 +442,8 @@ def render_preview(preview: Preview, config: NoticeConfig | None = None, now: da
     ]
     if unbound:
         lines.append(f"未绑定 Telegram、无法送达：{len(unbound)} 人（{_names(unbound, config.preview_sample)}）")
-    kind = "会议通知（收到／参加／请假）" if notice.kind == "meeting" else "普通通知（收到）"
-    lines.append(f"类型：{kind}")
+    buttons = "收到／参加／请假" if notice.kind == "meeting" else "收到"
+    lines.append(f"类型：{KIND_LABELS[notice.kind]}（{buttons}）")
     if notice.attachment:
         lines.append(f"附件：{notice.attachment.get('name') or notice.attachment['kind']}（先于正文发送）")
     lines += ["", "—— 以下是每位接收人将看到的消息 ——", preview.message]

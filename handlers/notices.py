@@ -200,8 +200,8 @@ class _Awaiting(filters.MessageFilter):
         return bool(state) and time.monotonic() < state["until"]
 
 
-def _await(context: ContextTypes.DEFAULT_TYPE, what: str, **values: Any) -> None:
-    context.user_data[AWAIT_KEY] = {"what": what, "until": time.monotonic() + STATE_TTL, **values}
+def _await(context: ContextTypes.DEFAULT_TYPE, what: str, *, ttl: float = STATE_TTL, **values: Any) -> None:
+    context.user_data[AWAIT_KEY] = {"what": what, "until": time.monotonic() + ttl, **values}
 
 
 def _done(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -516,7 +516,8 @@ async def _receipt(update: Update, context: ContextTypes.DEFAULT_TYPE, notice_id
         return
     await _edit(context.bot, message.chat_id, message.message_id, outcome)
     if outcome.ask_reason:
-        _await(context, "reason", notice_id=notice_id, chat_id=message.chat_id, message_id=message.message_id)
+        wait = _config(context).reason_wait.total_seconds()
+        _await(context, "reason", ttl=wait, notice_id=notice_id, chat_id=message.chat_id, message_id=message.message_id)
         await _reply(message, notices.ask_reason_text(_config(context)), [[Button("不填写原因", "n:q")]])
 
 
