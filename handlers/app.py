@@ -6,8 +6,11 @@ time zone, the core services kept in ``bot_data``, thin handler modules.
 
 from __future__ import annotations
 
-from telegram import Bot, BotCommand, Update
+import logging
+
+from telegram import Bot, BotCommand, BotCommandScopeChat, Update
 from telegram.constants import ParseMode
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -49,13 +52,30 @@ NON_TEXT = (
 )
 
 
-# Feature modules: each has COMMANDS, register(app), startup(app) and shutdown(app).
+# Feature modules: each has COMMANDS (everyone's menu), SECRETARY_COMMANDS (secretaries' menu),
+# register(app), startup(app) and shutdown(app).
 FEATURES = (people, events, notices, ledger)
+
+log = logging.getLogger(__name__)
+
+
+def menus() -> tuple[list[BotCommand], list[BotCommand]]:
+    """Everyone's command menu, and the secretaries' (everyone's plus their own commands)."""
+    public = COMMANDS + [c for feature in FEATURES for c in feature.COMMANDS]
+    return public, public + [c for feature in FEATURES for c in getattr(feature, "SECRETARY_COMMANDS", [])]
 
 
 async def on_startup(app: Application) -> None:
-    """post_init: the command menu (Chinese descriptions), then each feature's start-up work."""
-    await app.bot.set_my_commands(COMMANDS + [c for feature in FEATURES for c in feature.COMMANDS])
+    """post_init: the command menus (Chinese descriptions), then each feature's start-up work."""
+    public, secretaries = menus()
+    await app.bot.set_my_commands(public)
+    services = app.bot_data[SERVICES_KEY]
+    admins = set(services.settings.admin_ids) | {a.telegram_id for a in services.storage.admins()}
+    for admin in sorted(admins):
+        try:
+            await app.bot.set_my_commands(secretaries, scope=BotCommandScopeChat(admin))
+        except TelegramError as exc:  # e.g. the secretary has not opened a chat with the bot yet
+            log.info("no command menu for secretary %s: %s", admin, type(exc).__name__)
     for feature in FEATURES:
         await feature.startup(app)
 

@@ -56,8 +56,8 @@ from handlers.render import send_reply
 COMMANDS = [
     BotCommand("mytasks", "本单位的任务和进展填报（单位联络员）"),
     BotCommand("report", "填报任务进展，例如 /report 33 本季度…"),
-    BotCommand("ledger", "全县任务台账（政协办秘书）"),
 ]
+SECRETARY_COMMANDS = [BotCommand("ledger", "全县任务台账（政协办秘书）")]
 
 DRAFTS_KEY = "ledger_drafts"
 DRAFT_SECONDS = 30 * 60

@@ -23,7 +23,6 @@ from typing import Any
 from telegram import (
     Bot,
     BotCommand,
-    BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
@@ -128,20 +127,6 @@ class OutboxTransport:
         return sent.message_id
 
 
-async def _secretary_menus(app: Application, svc: Services) -> None:
-    """Show /notice and /notices in secretaries' own chats (not in everyone's menu)."""
-    from handlers.app import COMMANDS as BASE_COMMANDS  # late: handlers.app imports this module
-    from handlers.app import FEATURES
-
-    commands = BASE_COMMANDS + [c for feature in FEATURES for c in feature.COMMANDS] + SECRETARY_COMMANDS
-    admins = set(svc.settings.admin_ids) | {a.telegram_id for a in svc.storage.admins()}
-    for admin in sorted(admins):
-        try:
-            await app.bot.set_my_commands(commands, scope=BotCommandScopeChat(admin))
-        except TelegramError as exc:  # e.g. the secretary has not opened a chat with the bot yet
-            log.info("no command menu for secretary %s: %s", admin, type(exc).__name__)
-
-
 async def startup(app: Application) -> None:
     """Validate the notices file, finish notices completed before a stop, start the sender.
 
@@ -163,7 +148,6 @@ async def startup(app: Application) -> None:
     sender.subscribe(notices.SOURCE, lambda row: notices.on_settled(storage, row, now=storage.now(), config=config))
     app.bot_data.update({CONFIG_KEY: config, SENDER_KEY: sender, _BOT_KEY: outbox_bot})
     app.bot_data[_TASK_KEY] = asyncio.create_task(sender.run(), name="outbox-sender")
-    await _secretary_menus(app, svc)
 
 
 async def shutdown(app: Application) -> None:

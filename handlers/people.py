@@ -7,6 +7,7 @@ check goes through bot.roles.authorize.
 from __future__ import annotations
 
 import io
+import warnings
 
 from telegram import BotCommand, InputFile, Update
 from telegram.constants import ChatType
@@ -19,6 +20,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.warnings import PTBUserWarning
 
 from bot.dialogue import Button, Reply
 from bot.people import PeopleError, bind_by_code, bind_by_contact, unbind, whoami
@@ -34,6 +36,7 @@ COMMANDS = [
     BotCommand("whoami", "我的身份"),
     BotCommand("bind", "用绑定码验证身份"),
 ]
+SECRETARY_COMMANDS = [BotCommand("progress", "全体委员履职统计（政协办秘书）")]
 
 KIND, TITLE, DATE, CONFIRM = range(4)
 PRIVATE = filters.ChatType.PRIVATE
@@ -278,8 +281,10 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 
 def register(app: Application) -> None:
     text = filters.TEXT & ~filters.COMMAND & PRIVATE
-    app.add_handler(
-        ConversationHandler(
+    # Mixing message and button steps needs per_message=False; PTB warns about it by design.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
+        flow = ConversationHandler(
             entry_points=[CommandHandler("record", record, filters=PRIVATE)],
             states={
                 KIND: [CallbackQueryHandler(picked_kind, pattern=r"^p:k:")],
@@ -290,7 +295,7 @@ def register(app: Application) -> None:
             fallbacks=[CommandHandler("cancel", cancel), CallbackQueryHandler(cancel, pattern=r"^p:x$")],
             conversation_timeout=600,
         )
-    )
+    app.add_handler(flow)
     app.add_handler(MessageHandler(filters.CONTACT & filters.ChatType.PRIVATE, contact))
     app.add_handler(CommandHandler("bind", bind))
     app.add_handler(CommandHandler("whoami", whoami_command))
