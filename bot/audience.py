@@ -29,6 +29,7 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from bot.config import knowledge_dir
+from bot.errors import UserError
 from bot.plan import Plan, default_plan
 from bot.storage import Member, Storage, UnitContact
 
@@ -48,12 +49,8 @@ KIND_LABELS = {
 _MEMBER_FIELD = {"committee": "committee", "sector": "sector", "township": "township"}
 
 
-class AudienceError(ValueError):
+class AudienceError(UserError, ValueError):
     """The spec cannot be understood; ``message`` is Simplified Chinese for the user."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 # ---- vocabulary (knowledge/notices.json, "audience") ------------------------------------

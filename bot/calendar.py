@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from bot.audience import Audience, AudienceError, Recipient, parse_audience, resolve
 from bot.csvfile import read_table
 from bot.dates import parse_date
+from bot.errors import UserError
 from bot.ledger import LedgerError, Quarter
 from bot.ledger import parse_quarter as ledger_quarter
 from bot.plan import Plan
@@ -57,12 +58,8 @@ _TIME_RANGE = re.compile(r"(.+?)\s*[-–—~～至到]\s*(.+)")
 _DATE_LIKE = re.compile(r"\d{4}\D+\d{1,2}\D+\d{1,2}\D*|\d{8}")
 
 
-class EventError(ValueError):
+class EventError(UserError, ValueError):
     """An event was refused; ``message`` is Simplified Chinese for the user."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 # ---- reading what people write ---------------------------------------------------------

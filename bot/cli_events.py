@@ -10,55 +10,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from bot.cli_support import error, operator, with_storage
 
 if TYPE_CHECKING:  # imports are deferred so that `cppcc-bot ask` starts fast
     from bot.config import Settings
     from bot.storage import Storage
 
-Command = Callable[[argparse.Namespace, "Settings", "Storage"], int]
 EVENT_FIELDS = ("kind", "title", "date", "time", "end_date", "end_time", "place", "audience", "notes", "quarter")
-
-
-def _error(message: str) -> int:
-    print(f"错误：{message}", file=sys.stderr)
-    return 1
-
-
-def _with_storage(command: Command) -> Callable[[argparse.Namespace], int]:
-    """Open settings and storage around a command and turn refusals into exit code 1."""
-
-    def run(args: argparse.Namespace) -> int:
-        from bot.calendar import EventError
-        from bot.config import ConfigError, Settings
-        from bot.csvfile import ImportProblems
-        from bot.reminders import ReminderError
-        from bot.roles import PermissionDenied
-        from bot.storage import Storage, StorageError
-
-        try:
-            settings = Settings.from_env()
-            with Storage.from_settings(settings) as storage:
-                return command(args, settings, storage)
-        except ImportProblems as exc:
-            print(f"错误：导入未执行，文件中有 {len(exc.problems)} 处问题：", file=sys.stderr)
-            for problem in exc.problems:
-                print(f"  {problem}", file=sys.stderr)
-            return 1
-        except (EventError, ReminderError, PermissionDenied) as exc:
-            return _error(exc.message)
-        except (ConfigError, StorageError, OSError) as exc:
-            return _error(str(exc))
-
-    return run
-
-
-def _operator():
-    from bot.roles import CLI_CALLER
-
-    return CLI_CALLER
 
 
 def _day(text: str | None, what: str):
@@ -74,7 +35,7 @@ def cmd_events_add(args: argparse.Namespace, settings: Settings, storage: Storag
     from bot.calendar import add_event, describe
 
     fields = {name: getattr(args, name) for name in EVENT_FIELDS}
-    event = add_event(storage, _operator(), **fields)
+    event = add_event(storage, operator(), **fields)
     print(f"已添加活动：\n{describe(event)}")
     return 0
 
@@ -84,8 +45,8 @@ def cmd_events_change(args: argparse.Namespace, settings: Settings, storage: Sto
 
     changes = {name: getattr(args, name) for name in EVENT_FIELDS if getattr(args, name) is not None}
     if not changes:
-        return _error("请至少指定一项要修改的内容，例如 --date 2027-03-12")
-    event = change_event(storage, _operator(), args.id, **changes)
+        return error("请至少指定一项要修改的内容，例如 --date 2027-03-12")
+    event = change_event(storage, operator(), args.id, **changes)
     print(f"已修改活动：\n{describe(event)}")
     return 0
 
@@ -93,7 +54,7 @@ def cmd_events_change(args: argparse.Namespace, settings: Settings, storage: Sto
 def cmd_events_cancel(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
     from bot.calendar import cancel_event, one_line
 
-    event = cancel_event(storage, _operator(), args.id)
+    event = cancel_event(storage, operator(), args.id)
     print(f"已取消活动（编号 {event.id}）：{one_line(event)}")
     return 0
 
@@ -103,7 +64,7 @@ def cmd_events_list(args: argparse.Namespace, settings: Settings, storage: Stora
 
     start = _day(args.date_from, "开始日期") or storage.today()
     end = _day(args.date_to, "结束日期")
-    events = list_events(storage, _operator(), start, end and _next(end), include_cancelled=args.all)
+    events = list_events(storage, operator(), start, end and _next(end), include_cancelled=args.all)
     if not events:
         print("没有符合条件的活动。")
     for event in events:
@@ -128,7 +89,7 @@ def _read(path: str) -> bytes:
 def cmd_events_import(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
     from bot.calendar import import_events
 
-    summary = import_events(storage, _operator(), _read(args.file))
+    summary = import_events(storage, operator(), _read(args.file))
     print(f"活动已导入：{summary.describe()}")
     return 0
 
@@ -158,9 +119,9 @@ def cmd_reminders_preview(args: argparse.Namespace, settings: Settings, storage:
 
     first, last = _day(args.date_from, "开始日期"), _day(args.date_to, "结束日期")
     if last < first:
-        return _error("结束日期早于开始日期")
+        return error("结束日期早于开始日期")
     if (last - first).days > 3 * 366:
-        return _error("预览范围最多三年")
+        return error("预览范围最多三年")
     messages, skipped = preview(storage, rules_for(storage), first, last, admin_ids=settings.admin_ids)
     if args.json:
         print(json.dumps(preview_json(messages, skipped), ensure_ascii=False, indent=2))
@@ -188,7 +149,7 @@ def cmd_reminders_set(args: argparse.Namespace, settings: Settings, storage: Sto
     from bot.reminders import parse_assignment, set_override
 
     values = dict(parse_assignment(text) for text in args.assignments)
-    rules = set_override(storage, _operator(), args.rule, values)
+    rules = set_override(storage, operator(), args.rule, values)
     rule = rules.rule(args.rule)
     print(f"已保存。{rule.summary() if rule else '免打扰时段：' + rules.quiet.describe()}")
     return 0
@@ -197,7 +158,7 @@ def cmd_reminders_set(args: argparse.Namespace, settings: Settings, storage: Sto
 def cmd_reminders_reset(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
     from bot.reminders import reset_override
 
-    removed = reset_override(storage, _operator(), args.rule, args.key)
+    removed = reset_override(storage, operator(), args.rule, args.key)
     print(f"已删除 {removed} 项覆盖设置，恢复规则文件中的默认值。")
     return 0
 
@@ -240,27 +201,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = events.add_subparsers(dest="events_command", required=True)
     add = sub.add_parser("add", help="添加活动")
     _event_arguments(add, required=True)
-    add.set_defaults(func=_with_storage(cmd_events_add))
+    add.set_defaults(func=with_storage(cmd_events_add))
     change = sub.add_parser("change", help="修改活动（只改给出的项目）")
     change.add_argument("id", type=int)
     _event_arguments(change, required=False)
-    change.set_defaults(func=_with_storage(cmd_events_change))
+    change.set_defaults(func=with_storage(cmd_events_change))
     cancel = sub.add_parser("cancel", help="取消活动")
     cancel.add_argument("id", type=int)
-    cancel.set_defaults(func=_with_storage(cmd_events_cancel))
+    cancel.set_defaults(func=with_storage(cmd_events_cancel))
     listing = sub.add_parser("list", help="列出活动（默认从今天起）")
     listing.add_argument("--from", dest="date_from")
     listing.add_argument("--to", dest="date_to")
     listing.add_argument("--all", action="store_true", help="包括已取消的活动")
-    listing.set_defaults(func=_with_storage(cmd_events_list))
+    listing.set_defaults(func=with_storage(cmd_events_list))
     importing = sub.add_parser("import", help="从 CSV 导入活动（全部成功或全部不导入）")
     importing.add_argument("file")
-    importing.set_defaults(func=_with_storage(cmd_events_import))
+    importing.set_defaults(func=with_storage(cmd_events_import))
     ics = sub.add_parser("ics", help="导出 .ics 日历文件（默认输出到屏幕）")
     ics.add_argument("-o", "--output")
     ics.add_argument("--from", dest="date_from", help="默认一个月前")
     ics.add_argument("--to", dest="date_to")
-    ics.set_defaults(func=_with_storage(cmd_events_ics))
+    ics.set_defaults(func=with_storage(cmd_events_ics))
 
     reminders = subparsers.add_parser("reminders", help="提醒：预览、查看和调整规则、查看未能发出的提醒")
     sub = reminders.add_subparsers(dest="reminders_command", required=True)
@@ -268,16 +229,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     preview.add_argument("--from", dest="date_from", required=True)
     preview.add_argument("--to", dest="date_to", required=True)
     preview.add_argument("--json", action="store_true")
-    preview.set_defaults(func=_with_storage(cmd_reminders_preview))
-    sub.add_parser("rules", help="列出生效的提醒规则").set_defaults(func=_with_storage(cmd_reminders_rules))
+    preview.set_defaults(func=with_storage(cmd_reminders_preview))
+    sub.add_parser("rules", help="列出生效的提醒规则").set_defaults(func=with_storage(cmd_reminders_rules))
     setting = sub.add_parser("set", help="调整规则，例如 reminders set yearly_minimums dates='[\"09-01\"]'")
     setting.add_argument("rule", help="规则 id（quiet_hours 为免打扰时段）")
     setting.add_argument("assignments", nargs="+", metavar="字段=值")
-    setting.set_defaults(func=_with_storage(cmd_reminders_set))
+    setting.set_defaults(func=with_storage(cmd_reminders_set))
     reset = sub.add_parser("reset", help="恢复规则的默认设置")
     reset.add_argument("rule")
     reset.add_argument("key", nargs="?")
-    reset.set_defaults(func=_with_storage(cmd_reminders_reset))
+    reset.set_defaults(func=with_storage(cmd_reminders_reset))
     skipped = sub.add_parser("skipped", help="列出未能发出的提醒（未绑定、超过补发时限等）")
     skipped.add_argument("--days", type=int, default=30)
-    skipped.set_defaults(func=_with_storage(cmd_reminders_skipped))
+    skipped.set_defaults(func=with_storage(cmd_reminders_skipped))

@@ -8,37 +8,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.cli_support import Command, operator, with_storage
+
 if TYPE_CHECKING:  # imports are deferred so that `cppcc-bot ask` starts fast
+    from bot.config import Settings
     from bot.storage import Storage
-
-Command = Callable[[argparse.Namespace, "Storage"], int]
-
-
-def _error(message: str) -> int:
-    print(f"错误：{message}", file=sys.stderr)
-    return 1
-
-
-def _with_storage(command: Command) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        from bot.config import ConfigError, Settings
-        from bot.ledger import LedgerError
-        from bot.roles import PermissionDenied
-        from bot.storage import Storage, StorageError
-
-        try:
-            with Storage.from_settings(Settings.from_env()) as storage:
-                return command(args, storage)
-        except (LedgerError, PermissionDenied) as exc:
-            return _error(exc.message)
-        except (ConfigError, StorageError, OSError) as exc:
-            return _error(str(exc))
-
-    return run
 
 
 def _quarter(args: argparse.Namespace):
@@ -47,12 +24,11 @@ def _quarter(args: argparse.Namespace):
     return parse_quarter(args.quarter) if args.quarter else None
 
 
-def cmd_export(args: argparse.Namespace, storage: Storage) -> int:
+def cmd_export(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
     from bot.ledger_export import export_ledger
-    from bot.roles import CLI_CALLER
 
     quarter = _quarter(args)
-    data, count = export_ledger(storage, CLI_CALLER, args.format, quarter)
+    data, count = export_ledger(storage, operator(), args.format, quarter)
     if args.output == "-":
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
@@ -64,19 +40,18 @@ def cmd_export(args: argparse.Namespace, storage: Storage) -> int:
     return 0
 
 
-def cmd_show(args: argparse.Namespace, storage: Storage) -> int:
+def cmd_show(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
     from bot.ledger import format_overview, overview, task_detail
-    from bot.roles import CLI_CALLER
 
     quarter = _quarter(args)
     if args.task is None:
-        print(format_overview(overview(storage, CLI_CALLER, quarter)))
+        print(format_overview(overview(storage, operator(), quarter)))
     else:
-        print(task_detail(storage, CLI_CALLER, args.task, quarter))
+        print(task_detail(storage, operator(), args.task, quarter))
     return 0
 
 
-def cmd_silent(args: argparse.Namespace, storage: Storage) -> int:
+def cmd_silent(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
     from bot.ledger import current_quarter, silent_units_text
 
     print(silent_units_text(storage, _quarter(args) or current_quarter(storage)))
@@ -84,11 +59,10 @@ def cmd_silent(args: argparse.Namespace, storage: Storage) -> int:
 
 
 def _set_public(public: bool) -> Command:
-    def command(args: argparse.Namespace, storage: Storage) -> int:
+    def command(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
         from bot.ledger import set_public
-        from bot.roles import CLI_CALLER
 
-        unit = set_public(storage, CLI_CALLER, args.unit, public)
+        unit = set_public(storage, operator(), args.unit, public)
         state = "所有人（包括委员）都能看到" if public else "只有政协办秘书和本单位能看到"
         print(f"{unit.short}的任务进展现在{state}。")
         return 0
@@ -105,18 +79,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument("--quarter", help="只导出该季度填报的进展，例如 2027Q1（默认：各单位最新进展）")
     export.add_argument("--format", choices=("xlsx", "csv"), default="xlsx", help="文件格式（默认 xlsx）")
     export.add_argument("-o", "--output", help="输出文件（默认 ledger-季度或日期.格式；- 表示标准输出）")
-    export.set_defaults(func=_with_storage(cmd_export))
+    export.set_defaults(func=with_storage(cmd_export))
 
     show = ledger.add_parser("show", help="查看台账概况（各任务大类的填报情况），或某项任务的进展和历史")
     show.add_argument("task", nargs="?", type=int, help="任务编号，例如 33")
     show.add_argument("--quarter", help="季度，例如 2027Q1（默认本季度；查看单项任务时默认全部）")
-    show.set_defaults(func=_with_storage(cmd_show))
+    show.set_defaults(func=with_storage(cmd_show))
 
     silent = ledger.add_parser("silent", help="列出某季度尚未填报进展的单位")
     silent.add_argument("--quarter", help="季度，例如 2027Q1（默认本季度）")
-    silent.set_defaults(func=_with_storage(cmd_silent))
+    silent.set_defaults(func=with_storage(cmd_silent))
 
     for name, public, text in (("publish", True, "公开某单位的进展（所有人可见）"), ("hide", False, "取消公开")):
         sub = ledger.add_parser(name, help=text)
         sub.add_argument("unit", help="单位名称，例如 统战部")
-        sub.set_defaults(func=_with_storage(_set_public(public)))
+        sub.set_defaults(func=with_storage(_set_public(public)))

@@ -10,39 +10,14 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from bot.cli_support import operator, with_storage
 
 if TYPE_CHECKING:  # imports are deferred so that `cppcc-bot ask` starts fast
     from bot.config import Settings
     from bot.storage import Storage
-
-Command = Callable[[argparse.Namespace, "Settings", "Storage"], int]
-
-
-def _error(message: str) -> int:
-    print(f"错误：{message}", file=sys.stderr)
-    return 1
-
-
-def _with_storage(command: Command) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        from bot.config import ConfigError, Settings
-        from bot.notices import NoticeConfigError, NoticeError
-        from bot.roles import PermissionDenied
-        from bot.storage import Storage, StorageError
-
-        try:
-            settings = Settings.from_env()
-            with Storage.from_settings(settings) as storage:
-                return command(args, settings, storage)
-        except (NoticeError, PermissionDenied) as exc:
-            return _error(exc.message)
-        except (ConfigError, StorageError, NoticeConfigError, OSError) as exc:
-            return _error(str(exc))
-
-    return run
 
 
 def _read_text(path: str) -> str:
@@ -58,7 +33,6 @@ def _read_text(path: str) -> str:
 
 def cmd_send(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
     from bot import notices
-    from bot.roles import CLI_CALLER
 
     now = storage.now()
     send_at = None
@@ -67,7 +41,7 @@ def cmd_send(args: argparse.Namespace, settings: Settings, storage: Storage) -> 
     kind = {True: "meeting", False: "notice", None: None}[args.meeting]
     preview = notices.compose(
         storage,
-        CLI_CALLER,
+        operator(),
         args.audience,
         _read_text(args.text_file),
         now=now,
@@ -77,10 +51,10 @@ def cmd_send(args: argparse.Namespace, settings: Settings, storage: Storage) -> 
     print(notices.render_preview(preview))
     print()
     if args.dry_run:
-        notices.discard(storage, CLI_CALLER, preview.notice.id, now=now)
+        notices.discard(storage, operator(), preview.notice.id, now=now)
         print("（预览模式：未发送）")
         return 0
-    confirmation = notices.confirm(storage, CLI_CALLER, preview.notice.id, now=now, send_at=send_at)
+    confirmation = notices.confirm(storage, operator(), preview.notice.id, now=now, send_at=send_at)
     notice_id = preview.notice.id
     print(
         confirmation.describe(
@@ -95,18 +69,16 @@ def cmd_send(args: argparse.Namespace, settings: Settings, storage: Storage) -> 
 
 def cmd_list(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
     from bot import notices
-    from bot.roles import CLI_CALLER
 
-    reports = notices.recent_notices(storage, CLI_CALLER, limit=args.limit)
+    reports = notices.recent_notices(storage, operator(), limit=args.limit)
     print(notices.render_list(reports, tz=storage.tz, now=storage.now()).replace("发送 /notice", "用 notice send"))
     return 0
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
     from bot import notices
-    from bot.roles import CLI_CALLER
 
-    report = notices.notice_report(storage, CLI_CALLER, args.id)
+    report = notices.notice_report(storage, operator(), args.id)
     if args.format == "csv":
         sys.stdout.write(notices.report_csv(report, tz=storage.tz))
     else:
@@ -116,9 +88,8 @@ def cmd_report(args: argparse.Namespace, settings: Settings, storage: Storage) -
 
 def cmd_cancel(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
     from bot import notices
-    from bot.roles import CLI_CALLER
 
-    result = notices.cancel_notice(storage, CLI_CALLER, args.id, now=storage.now())
+    result = notices.cancel_notice(storage, operator(), args.id, now=storage.now())
     sent = f"，已有 {result.already_sent} 人收到" if result.already_sent else ""
     print(f"通知 #{args.id} 已取消：{result.cancelled} 人的消息不再发送{sent}。")
     return 0
@@ -137,14 +108,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     kind.add_argument("--meeting", dest="meeting", action="store_true", default=None, help="会议通知（参加/请假）")
     kind.add_argument("--plain", dest="meeting", action="store_false", help="普通通知（只需收到）")
     send.add_argument("--dry-run", action="store_true", help="只显示预览，不发送")
-    send.set_defaults(func=_with_storage(cmd_send))
+    send.set_defaults(func=with_storage(cmd_send))
     listing = notice.add_parser("list", help="最近的通知")
     listing.add_argument("--limit", type=int, default=20)
-    listing.set_defaults(func=_with_storage(cmd_list))
+    listing.set_defaults(func=with_storage(cmd_list))
     report = notice.add_parser("report", help="某条通知的送达和回执情况")
     report.add_argument("id", type=int)
     report.add_argument("--format", choices=("text", "csv"), default="text")
-    report.set_defaults(func=_with_storage(cmd_report))
+    report.set_defaults(func=with_storage(cmd_report))
     cancel = notice.add_parser("cancel", help="取消尚未发出的通知")
     cancel.add_argument("id", type=int)
-    cancel.set_defaults(func=_with_storage(cmd_cancel))
+    cancel.set_defaults(func=with_storage(cmd_cancel))

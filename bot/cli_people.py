@@ -8,27 +8,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from bot.cli_support import error, operator, with_storage
 
 if TYPE_CHECKING:  # imports are deferred so that `cppcc-bot ask` starts fast
     from bot.config import Settings
     from bot.storage import Storage
-
-Command = Callable[[argparse.Namespace, "Settings", "Storage"], int]
-
-
-def _operator():
-    """The CLI acts as a secretary (imported late: roles pulls in storage)."""
-    from bot.roles import CLI_CALLER
-
-    return CLI_CALLER
-
-
-def _error(message: str) -> int:
-    print(f"错误：{message}", file=sys.stderr)
-    return 1
 
 
 def _read(path: str) -> bytes:
@@ -38,38 +25,10 @@ def _read(path: str) -> bytes:
         raise FileNotFoundError(f"无法读取文件 {path}：{exc.strerror}") from exc
 
 
-def _with_storage(command: Command) -> Callable[[argparse.Namespace], int]:
-    """Open settings and storage around a command and turn refusals into exit code 1."""
-
-    def run(args: argparse.Namespace) -> int:
-        from bot.config import ConfigError, Settings
-        from bot.csvfile import ImportProblems
-        from bot.people import PeopleError
-        from bot.records import RecordError
-        from bot.roles import PermissionDenied
-        from bot.storage import Storage, StorageError
-
-        try:
-            settings = Settings.from_env()
-            with Storage.from_settings(settings) as storage:
-                return command(args, settings, storage)
-        except ImportProblems as exc:
-            print(f"错误：导入未执行，文件中有 {len(exc.problems)} 处问题：", file=sys.stderr)
-            for problem in exc.problems:
-                print(f"  {problem}", file=sys.stderr)
-            return 1
-        except (PeopleError, RecordError, PermissionDenied) as exc:
-            return _error(exc.message)
-        except (ConfigError, StorageError, FileNotFoundError) as exc:
-            return _error(str(exc))
-
-    return run
-
-
 def cmd_members_import(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
     from bot.roster import import_members
 
-    summary = import_members(storage, _operator(), _read(args.file))
+    summary = import_members(storage, operator(), _read(args.file))
     print(f"委员名册已导入：{summary.describe()}")
     return 0
 
@@ -77,7 +36,7 @@ def cmd_members_import(args: argparse.Namespace, settings: Settings, storage: St
 def cmd_units_import(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
     from bot.roster import import_unit_contacts
 
-    summary = import_unit_contacts(storage, _operator(), _read(args.file))
+    summary = import_unit_contacts(storage, operator(), _read(args.file))
     print(f"单位联络员名单已导入：{summary.describe()}")
     return 0
 
@@ -87,8 +46,8 @@ def cmd_members_codes(args: argparse.Namespace, settings: Settings, storage: Sto
     from bot.phone import mask_phone
 
     if args.days < 1:
-        return _error("--days 至少为 1")
-    codes = issue_codes(storage, _operator(), args.days)
+        return error("--days 至少为 1")
+    codes = issue_codes(storage, operator(), args.days)
     print("身份,姓名,单位或界别,手机号,绑定码,有效期至")
     for issued in codes:
         who = issued.identity
@@ -105,7 +64,7 @@ def cmd_members_codes(args: argparse.Namespace, settings: Settings, storage: Sto
 def cmd_admins_add(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
     from bot.people import add_admin
 
-    added = add_admin(storage, _operator(), args.id)
+    added = add_admin(storage, operator(), args.id)
     print(f"已添加秘书 {args.id}" if added else f"{args.id} 已经是秘书")
     return 0
 
@@ -113,7 +72,7 @@ def cmd_admins_add(args: argparse.Namespace, settings: Settings, storage: Storag
 def cmd_admins_remove(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
     from bot.people import remove_admin
 
-    remove_admin(storage, _operator(), args.id, settings.admin_ids)
+    remove_admin(storage, operator(), args.id, settings.admin_ids)
     print(f"已移除秘书 {args.id}")
     return 0
 
@@ -135,7 +94,7 @@ def cmd_admins_list(args: argparse.Namespace, settings: Settings, storage: Stora
 def cmd_records_import(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
     from bot.records import import_records
 
-    summary = import_records(storage, _operator(), _read(args.file))
+    summary = import_records(storage, operator(), _read(args.file))
     print(f"履职记录已导入：{summary.describe()}")
     return 0
 
@@ -147,9 +106,9 @@ def cmd_records_list(args: argparse.Namespace, settings: Settings, storage: Stor
     if args.member:
         members = [m for m in members if m.name == args.member]
         if len(members) != 1:
-            return _error(f"名册中{'没有' if not members else '有多位'}名为“{args.member}”的委员")
+            return error(f"名册中{'没有' if not members else '有多位'}名为“{args.member}”的委员")
     names = {m.id: m.name for m in members}
-    records = [r for m in members for r in list_records(storage, _operator(), m.id, args.year)]
+    records = [r for m in members for r in list_records(storage, operator(), m.id, args.year)]
     print("编号,委员,类型,标题,日期,办理状态,承办单位,答复期限")
     for r in records:
         status = STATUS_LABELS.get(r.status, "") if r.status else ""
@@ -162,7 +121,7 @@ def cmd_records_list(args: argparse.Namespace, settings: Settings, storage: Stor
 def cmd_records_correct(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
     from bot.records import correct_record
 
-    record = correct_record(storage, _operator(), args.id, kind=args.kind, title=args.title, date=args.date)
+    record = correct_record(storage, operator(), args.id, kind=args.kind, title=args.title, date=args.date)
     print(f"已更正记录 {record.id}：{record.kind}《{record.title}》（{record.date}）")
     return 0
 
@@ -170,7 +129,7 @@ def cmd_records_correct(args: argparse.Namespace, settings: Settings, storage: S
 def cmd_records_remove(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
     from bot.records import remove_record
 
-    record = remove_record(storage, _operator(), args.id)
+    record = remove_record(storage, operator(), args.id)
     print(f"已删除记录 {record.id}：{record.kind}《{record.title}》（审计日志保留了副本）")
     return 0
 
@@ -179,11 +138,11 @@ def cmd_proposal_step(args: argparse.Namespace, settings: Settings, storage: Sto
     from bot.records import STATUS_LABELS, accept_proposal, assign_proposal, reply_proposal, split_units
 
     if args.step == "accept":
-        record = accept_proposal(storage, _operator(), args.id)
+        record = accept_proposal(storage, operator(), args.id)
     elif args.step == "assign":
-        record = assign_proposal(storage, _operator(), args.id, split_units(args.units), args.on)
+        record = assign_proposal(storage, operator(), args.id, split_units(args.units), args.on)
     else:
-        record = reply_proposal(storage, _operator(), args.id, args.on)
+        record = reply_proposal(storage, operator(), args.id, args.on)
     due = f"，答复期限 {record.reply_due}" if record.reply_due and record.status == "assigned" else ""
     print(f"提案 {record.id}《{record.title}》：{STATUS_LABELS[record.status]}{due}")
     return 0
@@ -208,41 +167,41 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     imp = members.add_parser("import", help="导入委员名册 CSV（姓名,手机号,界别,专委会,乡镇街道,党派,是否常委）")
     imp.add_argument("file")
-    imp.set_defaults(func=_with_storage(cmd_members_import))
+    imp.set_defaults(func=with_storage(cmd_members_import))
     codes = members.add_parser("codes", help="为尚未绑定的委员和联络员生成一次性绑定码")
     codes.add_argument("--days", type=int, default=7, help="有效天数（默认 7）")
-    codes.set_defaults(func=_with_storage(cmd_members_codes))
+    codes.set_defaults(func=with_storage(cmd_members_codes))
 
     units = subparsers.add_parser("units", help="单位联络员名单").add_subparsers(dest="units_command", required=True)
     uimp = units.add_parser("import", help="导入单位联络员 CSV（单位,姓名,手机号）")
     uimp.add_argument("file")
-    uimp.set_defaults(func=_with_storage(cmd_units_import))
+    uimp.set_defaults(func=with_storage(cmd_units_import))
 
     admins = subparsers.add_parser("admins", help="政协办秘书名单").add_subparsers(dest="admins_command", required=True)
     for name, func, text in (("add", cmd_admins_add, "添加秘书"), ("remove", cmd_admins_remove, "移除秘书")):
         sub = admins.add_parser(name, help=text)
         sub.add_argument("id", type=int, help="Telegram 用户 id")
-        sub.set_defaults(func=_with_storage(func))
-    admins.add_parser("list", help="列出秘书").set_defaults(func=_with_storage(cmd_admins_list))
+        sub.set_defaults(func=with_storage(func))
+    admins.add_parser("list", help="列出秘书").set_defaults(func=with_storage(cmd_admins_list))
 
     records = subparsers.add_parser("records", help="履职记录").add_subparsers(dest="records_command", required=True)
     rimp = records.add_parser("import", help="导入提案系统导出的 CSV（姓名或手机号,类型,标题,日期,…）")
     rimp.add_argument("file")
-    rimp.set_defaults(func=_with_storage(cmd_records_import))
+    rimp.set_defaults(func=with_storage(cmd_records_import))
 
     rlist = records.add_parser("list", help="列出履职记录")
     rlist.add_argument("--member", help="只看某位委员（姓名）")
     rlist.add_argument("--year", type=int, help="只看某一年")
-    rlist.set_defaults(func=_with_storage(cmd_records_list))
+    rlist.set_defaults(func=with_storage(cmd_records_list))
     correct = records.add_parser("correct", help="更正一条记录的类型、标题或日期")
     correct.add_argument("id", type=int)
     correct.add_argument("--kind")
     correct.add_argument("--title")
     correct.add_argument("--date")
-    correct.set_defaults(func=_with_storage(cmd_records_correct))
+    correct.set_defaults(func=with_storage(cmd_records_correct))
     remove = records.add_parser("remove", help="删除一条误登的记录")
     remove.add_argument("id", type=int)
-    remove.set_defaults(func=_with_storage(cmd_records_remove))
+    remove.set_defaults(func=with_storage(cmd_records_remove))
     for step, text in (("accept", "提案立案"), ("assign", "提案交办承办单位"), ("reply", "登记提案已答复")):
         sub = records.add_parser(step, help=text)
         sub.add_argument("id", type=int)
@@ -250,7 +209,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             sub.add_argument("--units", required=True, help="承办单位，用顿号或逗号分隔")
         if step != "accept":
             sub.add_argument("--on", help="日期（默认今天）")
-        sub.set_defaults(func=_with_storage(cmd_proposal_step), step=step)
+        sub.set_defaults(func=with_storage(cmd_proposal_step), step=step)
 
     progress = subparsers.add_parser("progress", help="委员年度履职统计")
     progress.add_argument("--year", type=int, help="年份（默认今年）")
@@ -258,4 +217,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     progress.add_argument("--committee", help="只看某专委会")
     progress.add_argument("--sector", help="只看某界别")
     progress.add_argument("--township", help="只看某乡镇街道")
-    progress.set_defaults(func=_with_storage(cmd_progress))
+    progress.set_defaults(func=with_storage(cmd_progress))

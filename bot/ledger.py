@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.errors import UserError
 from bot.normalize import extract_task_number, normalize
 from bot.plan import Heading, Plan, Task, default_plan
 from bot.roles import Caller, PermissionDenied, authorize, check
@@ -39,12 +40,8 @@ CN_NUMERALS = "〇一二三四五六七八九十"
 REPORT_EXAMPLE = "/report 33 本季度组织委员集中培训1次，参训42人"
 
 
-class LedgerError(ValueError):
+class LedgerError(UserError, ValueError):
     """A ledger request was refused; ``message`` is Simplified Chinese for the user."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 # ---- quarters -------------------------------------------------------------------------------

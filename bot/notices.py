@@ -42,8 +42,9 @@ from bot.audience import (
     parse_audience,
     resolve,
 )
-from bot.config import knowledge_dir
+from bot.config import ConfigError, knowledge_dir
 from bot.dialogue import Button
+from bot.errors import UserError
 from bot.outbox import Attachment, DeliverySettings, OutboxRow, Outgoing, enqueue
 from bot.outbox import cancel as cancel_rows
 from bot.plan import Plan
@@ -72,15 +73,11 @@ TEMPLATE_FIELDS = {
 BUTTONS = ("received", "attend", "leave")
 
 
-class NoticeError(Exception):
+class NoticeError(UserError):
     """A refusal or bad input; ``message`` is Simplified Chinese for the user."""
 
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
-
-class NoticeConfigError(ValueError):
+class NoticeConfigError(ConfigError):
     """knowledge/notices.json is malformed; the message names the file and field."""
 
 

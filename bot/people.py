@@ -13,6 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.errors import UserError
 from bot.phone import mask_phone, normalize_phone
 from bot.plan import Plan, default_plan
 from bot.roles import Caller, authorize
@@ -24,12 +25,8 @@ MAX_WRONG_CODES = 5
 WRONG_CODE_WINDOW = timedelta(minutes=10)
 
 
-class PeopleError(Exception):
+class PeopleError(UserError):
     """Binding, unbinding or a secretary change was refused; ``message`` is Simplified Chinese."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True)

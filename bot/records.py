@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.csvfile import CsvRow, read_table
 from bot.dates import add_months, parse_date
+from bot.errors import UserError
 from bot.phone import normalize_phone
 from bot.plan import Plan, default_plan
 from bot.roles import Caller, authorize
@@ -54,12 +55,8 @@ MAX_TITLE = 200
 _UNIT_SEPARATORS = re.compile(r"[、,，;；/\s]+")
 
 
-class RecordError(ValueError):
+class RecordError(UserError, ValueError):
     """A record was refused; ``message`` is Simplified Chinese for the user."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 # ---- validation ---------------------------------------------------------------------

@@ -27,6 +27,7 @@ from bot.calendar import EVENT_KINDS, QUARTER_KIND, audience_people, ends_at, on
 from bot.config import ConfigError, knowledge_dir
 from bot.dates import add_months
 from bot.dialogue import Button
+from bot.errors import UserError
 from bot.ledger import Quarter, reporting_contacts, silent_units, silent_units_text, unit_reminder_text
 from bot.outbox import Outgoing, enqueue
 from bot.plan import Plan, default_plan
@@ -68,12 +69,8 @@ DURATION_UNITS = ("days", "hours", "minutes", "seconds")
 ORG_LIFE_KIND = "组织生活会"
 
 
-class ReminderError(ValueError):
+class ReminderError(UserError, ValueError):
     """A secretary's change to the rules was refused; ``message`` is Simplified Chinese."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 # ---- rules ------------------------------------------------------------------------------

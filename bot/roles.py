@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from bot.errors import UserError
 from bot.storage import Member, Storage, UnitContact
 
 BIND_HINT = "请先验证身份：发送 /start 并点击“验证身份”分享手机号，或发送 /bind 加政协办发给您的绑定码。"
@@ -40,12 +41,11 @@ class Caller:
 CLI_CALLER = Caller(telegram_id=None, name="命令行", role="admin")
 
 
-class PermissionDenied(Exception):
+class PermissionDenied(UserError):
     """The caller may not do this; ``message`` is Simplified Chinese for the user."""
 
     def __init__(self, message: str, action: str):
         super().__init__(message)
-        self.message = message
         self.action = action
 
 

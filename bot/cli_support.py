@@ -1,0 +1,58 @@
+"""What every `cppcc-bot` command that touches the database shares.
+
+Each such command opens the database named by CPPCC_DB and acts as the operator (a
+secretary). Refusals go to stderr in Chinese with exit status 1; nothing is half-written.
+Imports are deferred into the functions so that `cppcc-bot ask` starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.roles import Caller
+    from bot.storage import Storage
+
+Command = Callable[[argparse.Namespace, "Settings", "Storage"], int]
+
+
+def error(message: str) -> int:
+    print(f"错误：{message}", file=sys.stderr)
+    return 1
+
+
+def operator() -> Caller:
+    """The person at the server's terminal acts as a secretary."""
+    from bot.roles import CLI_CALLER
+
+    return CLI_CALLER
+
+
+def with_storage(command: Command) -> Callable[[argparse.Namespace], int]:
+    """Open settings and storage around a command and turn refusals into exit status 1."""
+
+    def run(args: argparse.Namespace) -> int:
+        from bot.config import ConfigError, Settings
+        from bot.csvfile import ImportProblems
+        from bot.errors import UserError
+        from bot.storage import Storage, StorageError
+
+        try:
+            settings = Settings.from_env()
+            with Storage.from_settings(settings) as storage:
+                return command(args, settings, storage)
+        except ImportProblems as exc:
+            print(f"错误：导入未执行，文件中有 {len(exc.problems)} 处问题：", file=sys.stderr)
+            for problem in exc.problems:
+                print(f"  {problem}", file=sys.stderr)
+            return 1
+        except UserError as exc:
+            return error(exc.message)
+        except (ConfigError, StorageError, OSError) as exc:
+            return error(str(exc))
+
+    return run
