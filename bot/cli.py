@@ -108,10 +108,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """Check settings, knowledge files, database and token, each failing in one line; then run."""
     import asyncio
     import os
 
     from bot.config import ConfigError, Settings, parse_admin_ids, parse_tz
+    from bot.matching import VocabularyError
+    from bot.plan import PlanError
+    from bot.units import CatalogueError
 
     try:
         settings = Settings.from_env(
@@ -128,18 +132,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     from telegram.error import InvalidToken, NetworkError
 
     from bot.logsetup import setup_logging
+    from bot.services import Services
+    from bot.storage import StorageError
     from handlers.app import build_application, check_token
 
     secret = os.environ.get("CPPCC_WEBHOOK_SECRET") or None
     setup_logging([settings.token, secret or ""])
+    rejected = "Telegram 拒绝了 TELEGRAM_BOT_TOKEN（令牌无效或已被撤销）"
+    try:
+        services = Services.create(settings)
+    except (ConfigError, PlanError, VocabularyError, CatalogueError, StorageError) as exc:
+        return _fail(str(exc))
     try:
         asyncio.run(check_token(settings))
-    except InvalidToken:
-        return _fail("Telegram 拒绝了 TELEGRAM_BOT_TOKEN（令牌无效或已被撤销）")
-    except NetworkError as exc:
-        return _fail(f"无法连接 Telegram Bot API：{type(exc).__name__}")
-    app = build_application(settings)
-    try:
+        app = build_application(settings, services)
         if args.webhook_url:
             app.run_webhook(
                 listen=args.listen,
@@ -152,9 +158,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         else:
             app.run_polling(allowed_updates=Update.ALL_TYPES)
     except InvalidToken:
-        return _fail("Telegram 拒绝了 TELEGRAM_BOT_TOKEN（令牌无效或已被撤销）")
+        return _fail(rejected)
     except NetworkError as exc:
         return _fail(f"无法连接 Telegram Bot API：{type(exc).__name__}")
+    finally:
+        services.close()
     return 0
 
 

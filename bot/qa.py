@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
 
-from bot.config import knowledge_dir
+from bot.config import ConfigError, knowledge_dir
 from bot.matching import Query, Ranked, TaskIndex, UnitMatcher, Vocabulary
 from bot.normalize import extract_task_number, is_meaningless, normalize
 from bot.plan import Plan, Task, default_plan
@@ -48,10 +48,24 @@ class Thresholds:
     numbers_margin: float = 0.6  # a quantified task must score this share of the best
 
 
-def _load_json(name: str) -> dict:
+MESSAGE_KEYS = ("welcome", "help", "examples", "greeting", "out_of_scope", "empty", "too_long", "no_such_task")
+MESSAGE_KEYS += ("unknown_unit", "candidates", "task_more", "duties_bind_hint", "error", "flood", "non_text")
+INTENT_KEYS = ("greeting", "greeting_filler", "duty_phrases", "duty_period", "duty_need", "duty_subject")
+INTENT_KEYS += ("not_duty", "numbers", "numbers_period", "unit_question", "unit_generic")
+
+
+def _load_json(name: str, required: tuple[str, ...]) -> dict:
+    """A knowledge file that must be a JSON object with ``required`` keys (ConfigError otherwise)."""
     path = knowledge_dir() / name
-    with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: 无法读取（{exc}）") from exc
+    missing = [key for key in required if not isinstance(data, dict) or key not in data]
+    if missing:
+        raise ConfigError(f"{path}: 缺少字段 {', '.join(missing)}")
+    return data
 
 
 class Engine:
@@ -77,8 +91,8 @@ class Engine:
         return cls(
             default_plan(),
             Vocabulary.load(),
-            _load_json("messages.json"),
-            _load_json("intents.json"),
+            _load_json("messages.json", MESSAGE_KEYS),
+            _load_json("intents.json", INTENT_KEYS),
         )
 
     # ---- helpers -------------------------------------------------------

@@ -32,14 +32,34 @@ class Services:
 
     @classmethod
     def create(cls, settings: Settings) -> Services:
+        """Load and validate every knowledge file, open the database; raise on any problem
+        (ConfigError, PlanError, VocabularyError, StorageError) with a message naming the file."""
         engine = default_engine()
-        return cls(
+        services = cls(
             settings=settings,
             engine=engine,
             dialogue=Dialogue(engine),
             storage=Storage.from_settings(settings),
             flood=FloodGuard(settings.flood_limit, settings.flood_window),
         )
+        try:
+            services.check_feature_files()
+        except BaseException:
+            services.close()
+            raise
+        return services
+
+    def check_feature_files(self) -> None:
+        """The feature data files load and validate (the features load them again when used)."""
+        from bot.audience import default_vocabulary
+        from bot.notices import default_config
+        from bot.reminders import rules_for
+        from bot.term import default_term_settings
+
+        default_term_settings()
+        default_vocabulary()
+        default_config()
+        rules_for(self.storage, plan=self.plan)
 
     def personal_progress(self, caller: Caller) -> str | None:
         """This year's duty progress of a bound member, for "我今年还差什么"; None otherwise."""

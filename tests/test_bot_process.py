@@ -64,3 +64,22 @@ def test_missing_token_is_a_clear_error(tmp_path):
     )
     assert result.returncode == 1
     assert "缺少 TELEGRAM_BOT_TOKEN" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_broken_knowledge_file_stops_start_up_with_one_line(tmp_path):
+    import json
+    import shutil
+
+    from bot.config import knowledge_dir
+
+    knowledge = tmp_path / "knowledge"
+    shutil.copytree(knowledge_dir(), knowledge)
+    rules = json.loads((knowledge / "reminders.json").read_text(encoding="utf-8"))
+    rules["rules"][0]["kind"] = "no_such_kind"
+    (knowledge / "reminders.json").write_text(json.dumps(rules, ensure_ascii=False), encoding="utf-8")
+    env = _env(None, tmp_path, TELEGRAM_BOT_TOKEN="1:x", CPPCC_KNOWLEDGE=str(knowledge))
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "run"], env=env, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("错误：") and "reminders.json" in last
