@@ -317,6 +317,11 @@ class CoreStorage:
             self.db = sqlite_utils.Database(path)
         self.db.execute("PRAGMA foreign_keys = ON")
         self.db.execute("PRAGMA busy_timeout = 5000")
+        if str(path) != ":memory:":
+            # WAL lets the command line write (imports, notices) while the bot reads and sends;
+            # NORMAL sync keeps every committed transaction across a crash of the process.
+            self.db.execute("PRAGMA journal_mode = WAL")
+            self.db.execute("PRAGMA synchronous = NORMAL")
         migrate(self.db)
         for klass in type(self).__mro__:
             for domain, migrations in vars(klass).get("DOMAIN_MIGRATIONS", {}).items():
