@@ -62,11 +62,18 @@ class Services:
         rules_for(self.storage, plan=self.plan)
 
     def personal_progress(self, caller: Caller) -> str | None:
-        """This year's duty progress of a bound member, for "我今年还差什么"; None otherwise."""
+        """This year's duty progress of a bound member with their next event, for /mine and
+        "我今年还差什么"; None for anyone else."""
+        from bot.calendar import one_line, upcoming_for
+
         if caller.member_id is None:
             return None
-        today = self.storage.today()
-        return format_progress(member_progress(self.storage, caller.member_id, today.year, today, plan=self.plan))
+        now = self.storage.now()
+        text = format_progress(member_progress(self.storage, caller.member_id, now.year, now.date(), plan=self.plan))
+        upcoming = upcoming_for(self.storage, caller, now, days=60)
+        if upcoming:
+            text += f"\n近期活动：{one_line(upcoming[0])}（发送 /events 查看全部）"
+        return text
 
     def close(self) -> None:
         self.storage.close()

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from datetime import timedelta
 
+from bot.calendar import add_event
 from bot.people import issue_codes
 from bot.roles import CLI_CALLER
 from bot.storage import Storage
@@ -60,7 +62,11 @@ async def test_bind_by_contact_then_record_and_progress(tg, tmp_path):
         assert bound.reply_markup == {"remove_keyboard": True}
 
         mine = await _ask(tg, ZHANG, "/mine")
-        assert "提案 0/1 ❗" in mine.plain_text
+        assert "提案 0/1 ❗" in mine.plain_text and "近期活动" not in mine.plain_text
+        services = app.bot_data["services"]
+        day = (services.storage.now() + timedelta(days=5)).date().isoformat()
+        add_event(services.storage, CLI_CALLER, kind="提案截止", title="年度提案截止", date=day, audience="全体委员")
+        assert f"近期活动：{day}" in (await _ask(tg, ZHANG, "/mine")).plain_text
 
         saved = await _ask(tg, ZHANG, "/record 提案 关于加强农村饮水安全的建议")
         assert "已登记：提案《关于加强农村饮水安全的建议》" in saved.plain_text
