@@ -210,7 +210,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except Exception as exc:
+        # A broken knowledge file is the operator's to fix: one line naming it, no traceback.
+        from bot.config import ConfigError
+        from bot.matching import VocabularyError
+        from bot.plan import PlanError
+        from bot.units import CatalogueError
+
+        if isinstance(exc, ConfigError | PlanError | VocabularyError | CatalogueError):
+            return _fail(str(exc))
+        raise
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.cli_support import error, operator, with_storage
+from bot.cli_support import error, operator, read_file, with_storage
 
 if TYPE_CHECKING:  # imports are deferred so that `cppcc-bot ask` starts fast
     from bot.config import Settings
@@ -79,17 +79,10 @@ def _next(day):
     return day + timedelta(days=1)
 
 
-def _read(path: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise FileNotFoundError(f"无法读取文件 {path}：{exc.strerror}") from exc
-
-
 def cmd_events_import(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
     from bot.calendar import import_events
 
-    summary = import_events(storage, operator(), _read(args.file))
+    summary = import_events(storage, operator(), read_file(args.file))
     print(f"活动已导入：{summary.describe()}")
     return 0
 

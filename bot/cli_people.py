@@ -8,27 +8,19 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.cli_support import error, operator, with_storage
+from bot.cli_support import error, operator, read_file, with_storage
 
 if TYPE_CHECKING:  # imports are deferred so that `cppcc-bot ask` starts fast
     from bot.config import Settings
     from bot.storage import Storage
 
 
-def _read(path: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise FileNotFoundError(f"无法读取文件 {path}：{exc.strerror}") from exc
-
-
 def cmd_members_import(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
     from bot.roster import import_members
 
-    summary = import_members(storage, operator(), _read(args.file))
+    summary = import_members(storage, operator(), read_file(args.file))
     print(f"委员名册已导入：{summary.describe()}")
     return 0
 
@@ -36,7 +28,7 @@ def cmd_members_import(args: argparse.Namespace, settings: Settings, storage: St
 def cmd_units_import(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
     from bot.roster import import_unit_contacts
 
-    summary = import_unit_contacts(storage, operator(), _read(args.file))
+    summary = import_unit_contacts(storage, operator(), read_file(args.file))
     print(f"单位联络员名单已导入：{summary.describe()}")
     return 0
 
@@ -94,7 +86,7 @@ def cmd_admins_list(args: argparse.Namespace, settings: Settings, storage: Stora
 def cmd_records_import(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
     from bot.records import import_records
 
-    summary = import_records(storage, operator(), _read(args.file))
+    summary = import_records(storage, operator(), read_file(args.file))
     print(f"履职记录已导入：{summary.describe()}")
     return 0
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -23,6 +24,14 @@ Command = Callable[[argparse.Namespace, "Settings", "Storage"], int]
 def error(message: str) -> int:
     print(f"错误：{message}", file=sys.stderr)
     return 1
+
+
+def read_file(path: str) -> bytes:
+    """A file's bytes; an unreadable file is an OSError whose message says which and why."""
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise FileNotFoundError(f"无法读取文件 {path}：{exc.strerror}") from exc
 
 
 def operator() -> Caller:

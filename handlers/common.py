@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 from telegram import Message, MessageEntity, Update
 from telegram.constants import ChatType
-from telegram.ext import ContextTypes
+from telegram.ext import Application, ContextTypes, filters
 
 from bot.roles import Caller, resolve_caller
 from bot.services import Services
@@ -43,3 +45,20 @@ def addressed_text(message: Message, bot_id: int, bot_username: str) -> str | No
         if value.lower() == mention or (entity.user and entity.user.id == bot_id):
             return text.replace(value, " ").strip()
     return None
+
+
+class AwaitingStep(filters.MessageFilter):
+    """True for a private message from a user with an open step stored under ``key`` in their
+    user_data as ``{"until": <time.monotonic() deadline>, …}``: a guided flow waiting for input."""
+
+    def __init__(self, app: Application, key: str):
+        super().__init__(name=f"awaiting[{key}]")
+        self.app = app
+        self.key = key
+
+    def filter(self, message: Message) -> bool:
+        user = message.from_user
+        if user is None or not is_private(message):
+            return False
+        state = self.app.user_data.get(user.id, {}).get(self.key)
+        return bool(state) and time.monotonic() < state["until"]

@@ -44,7 +44,7 @@ from bot.ics import calendar_bytes
 from bot.records import RecordError, add_record, reply_proposal
 from bot.roles import Caller, PermissionDenied, authorize
 from bot.storage import RECORD_KINDS
-from handlers.common import SERVICES_KEY, caller, is_private, services
+from handlers.common import SERVICES_KEY, AwaitingStep, caller, is_private, services
 from handlers.render import send_reply
 from scheduler.reminders import ReminderScheduler
 
@@ -137,21 +137,6 @@ def _state(context: ContextTypes.DEFAULT_TYPE) -> dict:
 
 def _done(context: ContextTypes.DEFAULT_TYPE) -> None:
     context.user_data.pop(DRAFT_KEY, None)
-
-
-class _Awaiting(filters.MessageFilter):
-    """True for a private text from a user with an open step of this module."""
-
-    def __init__(self, app: Application):
-        super().__init__(name="events_awaiting")
-        self.app = app
-
-    def filter(self, message: Message) -> bool:
-        user = message.from_user
-        if user is None or not is_private(message):
-            return False
-        state = self.app.user_data.get(user.id, {}).get(DRAFT_KEY)
-        return bool(state) and time.monotonic() < state["until"]
 
 
 async def _ics(message: Message, data: bytes, filename: str, caption: str) -> None:
@@ -472,7 +457,7 @@ async def _reply_confirmed(message: Message, context: ContextTypes.DEFAULT_TYPE,
 
 
 async def awaited_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The next private text of a user with an open step (see _Awaiting)."""
+    """The next private text of a user with an open step (see AwaitingStep)."""
     message = update.effective_message
     state = _state(context)
     if (message.text or "").strip() == "取消":
@@ -556,4 +541,6 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("calendar", calendar_command, filters=new_messages))
     app.add_handler(CommandHandler("event", event_command, filters=new_messages))
     app.add_handler(CallbackQueryHandler(button, pattern=r"^[er]:"))
-    app.add_handler(MessageHandler(new_messages & filters.TEXT & ~filters.COMMAND & _Awaiting(app), awaited_text))
+    app.add_handler(
+        MessageHandler(new_messages & filters.TEXT & ~filters.COMMAND & AwaitingStep(app, DRAFT_KEY), awaited_text)
+    )

@@ -38,7 +38,7 @@ from bot.dialogue import Button, Reply
 from bot.outbox import Attachment, OutboxRow, Permanent, RateLimited, Sender, Transient, Unreachable
 from bot.roles import Caller, PermissionDenied, authorize
 from bot.services import Services
-from handlers.common import SERVICES_KEY, caller, is_private, services
+from handlers.common import SERVICES_KEY, AwaitingStep, caller, is_private, services
 from handlers.render import escape, send_reply
 
 log = logging.getLogger(__name__)
@@ -169,21 +169,6 @@ async def shutdown(app: Application) -> None:
 # ---- conversation state ----------------------------------------------------------------------
 
 
-class _Awaiting(filters.MessageFilter):
-    """True for a private message from a user with an open notices step."""
-
-    def __init__(self, app: Application):
-        super().__init__(name="notices_awaiting")
-        self.app = app
-
-    def filter(self, message: Message) -> bool:
-        user = message.from_user
-        if user is None or not is_private(message):
-            return False
-        state = self.app.user_data.get(user.id, {}).get(AWAIT_KEY)
-        return bool(state) and time.monotonic() < state["until"]
-
-
 def _await(context: ContextTypes.DEFAULT_TYPE, what: str, *, ttl: float = STATE_TTL, **values: Any) -> None:
     context.user_data[AWAIT_KEY] = {"what": what, "until": time.monotonic() + ttl, **values}
 
@@ -288,7 +273,7 @@ async def _compose(
 
 
 async def awaited_input(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The next private message of a user with an open step (see _Awaiting)."""
+    """The next private message of a user with an open step (see AwaitingStep)."""
     message = update.effective_message
     state = dict(context.user_data.get(AWAIT_KEY) or {})
     who = caller(update, context)
@@ -514,4 +499,4 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("notice", notice_command, filters=new_messages))
     app.add_handler(CommandHandler("notices", notices_command, filters=new_messages))
     app.add_handler(CallbackQueryHandler(button, pattern=r"^n:"))
-    app.add_handler(MessageHandler(new_messages & ~filters.COMMAND & _Awaiting(app), awaited_input))
+    app.add_handler(MessageHandler(new_messages & ~filters.COMMAND & AwaitingStep(app, AWAIT_KEY), awaited_input))

@@ -83,3 +83,80 @@ def test_broken_knowledge_file_stops_start_up_with_one_line(tmp_path):
     assert "Traceback" not in result.stderr
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("错误：") and "reminders.json" in last
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_webhook_mode_checks_the_secret_and_answers(tmp_path):
+    import json
+    import urllib.error
+    import urllib.request
+
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/telegram"
+    with FakeTelegramServer(bot_username="cppcc_helper_bot") as tg:
+        env = _env(tg, tmp_path, CPPCC_WEBHOOK_SECRET="s3cret-value")
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "bot.cli",
+                "run",
+                "--webhook-url",
+                url,
+                "--listen",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            hook = tg.wait_for_sync(lambda: tg.requests("setWebhook"), timeout=20)[0]
+            assert hook.params["url"] == url and hook.params["secret_token"] == "s3cret-value"
+            update = {
+                "update_id": 1,
+                "message": {
+                    "message_id": 1,
+                    "date": int(time.time()),
+                    "chat": {"id": 61, "type": "private"},
+                    "from": {"id": 61, "is_bot": False, "first_name": "委员"},
+                    "text": "委员活动的钱谁出",
+                },
+            }
+
+            def post(secret: str) -> int:
+                request = urllib.request.Request(
+                    url,
+                    data=json.dumps(update, ensure_ascii=False).encode(),
+                    headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret},
+                )
+                deadline = time.monotonic() + 20
+                while True:
+                    try:
+                        with urllib.request.urlopen(request, timeout=5) as response:
+                            return response.status
+                    except urllib.error.HTTPError as exc:
+                        return exc.code
+                    except OSError:  # the listener is not up yet
+                        if time.monotonic() > deadline:
+                            raise
+                        time.sleep(0.2)
+
+            assert post("wrong") == 403
+            assert post("s3cret-value") == 200
+            reply = tg.wait_for_sync(lambda: tg.sent_messages(61), timeout=20)[0]
+            assert "（45）" in reply.plain_text
+        finally:
+            process.send_signal(signal.SIGINT)
+            _, stderr = process.communicate(timeout=20)
+        assert "s3cret-value" not in stderr and tg.token not in stderr

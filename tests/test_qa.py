@@ -272,3 +272,20 @@ def test_chat_uses_the_dialogue_with_buttons():
 def test_eval_command_prints_accuracy():
     result = _cli("eval")
     assert result.returncode == 0 and "总计" in result.stdout and "paraphrase" in result.stdout
+
+
+def test_corrupt_plan_json_is_one_clear_line(tmp_path):
+    import os
+    import shutil
+
+    from bot.config import knowledge_dir
+
+    shutil.copytree(knowledge_dir(), tmp_path / "knowledge")
+    (tmp_path / "knowledge" / "plan.json").write_text('{"schema": 1, "tasks": [', encoding="utf-8")
+    env = {**os.environ, "CPPCC_KNOWLEDGE": str(tmp_path / "knowledge")}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "ask", "你好"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("错误：方案数据文件") and "已损坏" in result.stderr
+    assert "Traceback" not in result.stderr
