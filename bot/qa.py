@@ -11,7 +11,6 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import cache
-from pathlib import Path
 
 from bot.config import ConfigError, knowledge_dir
 from bot.matching import Query, Ranked, TaskIndex, UnitMatcher, Vocabulary
@@ -87,7 +86,7 @@ class Engine:
         self._quantified = sorted({o.task for o in plan.obligations})
 
     @classmethod
-    def from_knowledge(cls, path: Path | None = None) -> Engine:
+    def from_knowledge(cls) -> Engine:
         return cls(
             default_plan(),
             Vocabulary.load(),
