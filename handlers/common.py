@@ -8,7 +8,8 @@ from telegram import Message, MessageEntity, Update
 from telegram.constants import ChatType
 from telegram.ext import Application, ContextTypes, filters
 
-from bot.roles import Caller, resolve_caller
+from bot.dialogue import Reply
+from bot.roles import Caller, PermissionDenied, authorize, resolve_caller
 from bot.services import Services
 
 SERVICES_KEY = "services"
@@ -22,6 +23,18 @@ def caller(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Caller:
     svc = services(context)
     user = update.effective_user
     return resolve_caller(svc.storage, user.id if user else None, svc.settings.admin_ids)
+
+
+async def permitted(message: Message, context: ContextTypes.DEFAULT_TYPE, who: Caller, action: str) -> bool:
+    """bot.roles.authorize (audited); on a refusal, tell the user why and return False."""
+    from handlers.render import send_reply  # late: render is a leaf module, common is imported first
+
+    try:
+        authorize(services(context).storage, who, action)
+    except PermissionDenied as exc:
+        await send_reply(message, Reply(exc.message))
+        return False
+    return True
 
 
 def is_private(message: Message) -> bool:

@@ -44,7 +44,7 @@ from bot.ics import calendar_bytes
 from bot.records import RecordError, add_record, reply_proposal
 from bot.roles import Caller, PermissionDenied, authorize
 from bot.storage import RECORD_KINDS
-from handlers.common import SERVICES_KEY, AwaitingStep, caller, is_private, services
+from handlers.common import SERVICES_KEY, AwaitingStep, caller, is_private, permitted, services
 from handlers.render import send_reply
 from scheduler.reminders import ReminderScheduler
 
@@ -150,10 +150,7 @@ async def events_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     message = update.effective_message
     svc = services(context)
     who = caller(update, context)
-    try:
-        authorize(svc.storage, who, "view_events")
-    except PermissionDenied as exc:
-        await _say(message, exc.message)
+    if not await permitted(message, context, who, "view_events"):
         return
     events = upcoming_for(svc.storage, who, svc.storage.now(), UPCOMING_DAYS)
     if not events:
@@ -176,10 +173,7 @@ def _calendar_events(svc, who: Caller) -> list:
 
 async def _send_calendar(message: Message, context: ContextTypes.DEFAULT_TYPE, who: Caller) -> None:
     svc = services(context)
-    try:
-        authorize(svc.storage, who, "view_events")
-    except PermissionDenied as exc:
-        await _say(message, exc.message)
+    if not await permitted(message, context, who, "view_events"):
         return
     events = _calendar_events(svc, who)
     live = sum(1 for e in events if e.status == "scheduled")
@@ -211,11 +205,7 @@ STEPS = ("kind", "title", "date", "time", "place", "audience", "notes", "confirm
 async def event_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     who = caller(update, context)
-    svc = services(context)
-    try:
-        authorize(svc.storage, who, "manage_events")
-    except PermissionDenied as exc:
-        await _say(message, exc.message)
+    if not await permitted(message, context, who, "manage_events"):
         return
     if not is_private(message):
         await _say(message, "请在与我的私聊中安排活动。")

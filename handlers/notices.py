@@ -36,9 +36,9 @@ from telegram.request import HTTPXRequest
 from bot import notices
 from bot.dialogue import Button, Reply
 from bot.outbox import Attachment, OutboxRow, Permanent, RateLimited, Sender, Transient, Unreachable
-from bot.roles import Caller, PermissionDenied, authorize
+from bot.roles import Caller, PermissionDenied
 from bot.services import Services
-from handlers.common import SERVICES_KEY, AwaitingStep, caller, is_private, services
+from handlers.common import SERVICES_KEY, AwaitingStep, caller, is_private, permitted, services
 from handlers.render import escape, send_reply
 
 log = logging.getLogger(__name__)
@@ -208,12 +208,8 @@ def _command_argument(message: Message) -> tuple[str, str]:
 
 async def notice_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
-    svc = services(context)
     who = caller(update, context)
-    try:
-        authorize(svc.storage, who, "send_notice")
-    except PermissionDenied as exc:
-        await _reply(message, exc.message)
+    if not await permitted(message, context, who, "send_notice"):
         return
     if not is_private(message):
         await _reply(message, "请在与我的私聊中编写和发送通知。")

@@ -27,7 +27,7 @@ from bot.people import PeopleError, bind_by_code, bind_by_contact, unbind, whoam
 from bot.progress import format_progress_table, general_rule_text, progress_csv, progress_table
 from bot.records import RECORD_KIND_CHOICES, RecordError, add_record, valid_date
 from bot.roles import Caller, PermissionDenied, authorize
-from handlers.common import caller, is_private, services
+from handlers.common import caller, is_private, permitted, services
 from handlers.render import send_reply
 
 COMMANDS = [
@@ -141,10 +141,7 @@ async def mine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def progress(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Secretaries: everyone's counts; `/progress csv` sends a file; other words filter."""
     svc = services(context)
-    try:
-        authorize(svc.storage, caller(update, context), "view_all_progress")
-    except PermissionDenied as exc:
-        await _refuse(update, exc.message)
+    if not await permitted(update.effective_message, context, caller(update, context), "view_all_progress"):
         return
     args = list(context.args or [])
     as_csv = "csv" in (a.lower() for a in args)
