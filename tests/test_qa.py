@@ -171,11 +171,13 @@ def test_accuracy_floors_on_evaluation_set():
     assert report.cited_out_of_scope == 0, report.render()
 
 
-def test_held_out_set_stays_reasonable():
+@pytest.mark.parametrize("name", ["questions_holdout.jsonl", "questions_holdout2.jsonl"])
+def test_held_out_sets_stay_reasonable(name):
     """Questions written without seeing the engine: a lower floor, to catch regressions in generalisation."""
-    report = evaluate(ENGINE, load_questions(DATA / "questions_holdout.jsonl"))
+    report = evaluate(ENGINE, load_questions(DATA / name))
     assert report.accuracy() >= 0.85, report.render()
-    assert report.cited_out_of_scope == 0, report.render()
+    assert report.accuracy("paraphrase") >= 0.80, report.render()
+    assert report.cited_out_of_scope <= 1, report.render()
 
 
 # ---- bad input -------------------------------------------------------------
