@@ -7,21 +7,12 @@ import io
 from dataclasses import dataclass
 from datetime import date
 
+from bot.duties import LABELS, PHRASES, duty_lines, member_obligations
 from bot.plan import Obligation, Plan, default_plan
 from bot.records import STATUS_LABELS, unit_names
 from bot.roles import BIND_HINT
 from bot.storage import Member, Storage
 from bot.term import Term, TermSettings, default_term_settings
-
-LABELS = {"提案": "提案", "社情民意": "社情民意", "活动": "会议或视察调研", "培训": "培训"}
-PHRASES = {
-    "提案": "提交 {n} 份提案",
-    "社情民意": "反映 {n} 条社情民意信息",
-    "活动": "参加 {n} 次协商议政会议或视察考察调研活动",
-    "培训": "参加 {n} 次委员培训（轮训）",
-}
-# obligations.json names the record kind for the yearly requirements; training has none there.
-RECORD_KIND_OF_OBLIGATION = {"member_training": "培训"}
 
 
 @dataclass(frozen=True)
@@ -79,17 +70,6 @@ class Progress:
     @property
     def all_met(self) -> bool:
         return all(r.met for r in self.requirements)
-
-
-def member_obligations(plan: Plan) -> list[tuple[Obligation, str]]:
-    """The plan's countable member obligations with the record kind each counts, in LABELS order."""
-    pairs = []
-    for obligation in plan.obligations_for("member"):
-        kind = obligation.record_kind or RECORD_KIND_OF_OBLIGATION.get(obligation.id)
-        if kind not in LABELS or obligation.period not in ("year", "term") or obligation.kind != "min_count":
-            raise ValueError(f"无法统计的委员要求 {obligation.id}")
-        pairs.append((obligation, kind))
-    return sorted(pairs, key=lambda pair: list(LABELS).index(pair[1]))
 
 
 def _term_for(year: int, today: date, settings: TermSettings) -> Term:
@@ -173,17 +153,7 @@ def format_progress(progress: Progress) -> str:
 
 def general_rule_text(plan: Plan | None = None) -> str:
     """The members' requirements and how to bind, for users who are not yet identified."""
-    pairs = member_obligations(plan or default_plan())
-    yearly = [(o, kind) for o, kind in pairs if o.period == "year"]
-    per_term = [(o, kind) for o, kind in pairs if o.period == "term"]
-    lines = []
-    for group, intro in ((yearly, "力争使每位委员每年至少："), (per_term, "确保每届之内至少：")):
-        if group:
-            tasks = "、".join(sorted({f"（{o.task}）" for o, _ in group}))
-            lines.append(f"按照实施方案{tasks}，{intro}")
-            lines += ["· " + PHRASES[kind].format(n=o.count) for o, kind in group]
-    lines.append(f"想查看本人的完成情况，{BIND_HINT}")
-    return "\n".join(lines)
+    return "\n".join([*duty_lines(plan or default_plan()), f"想查看本人的完成情况，{BIND_HINT}"])
 
 
 # ---- all members, for secretaries --------------------------------------------------------

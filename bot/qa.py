@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from functools import cache
 
 from bot.config import ConfigError, knowledge_dir
+from bot.duties import duty_lines, member_obligations
 from bot.matching import Query, Ranked, TaskIndex, UnitMatcher, Vocabulary
 from bot.normalize import extract_task_number, is_meaningless, normalize
 from bot.plan import Plan, Task, default_plan
@@ -273,24 +274,17 @@ class Engine:
         return Answer("\n".join(lines), "numbers", [task.number], self._units_of(task), round(quantified.score, 3))
 
     def duties_answer(self, personal: Callable[[], str | None] | None = None) -> Answer:
-        member = {o.id: o for o in self.plan.obligations_for("member")}
-        yearly = [o for o in member.values() if o.period == "year"]
-        per_term = [o for o in member.values() if o.period == "term"]
-        task33 = self.plan.task(yearly[0].task) if yearly else None
-        lines = []
-        if task33:
-            lines.append(f"按照方案第{task33.label}项，每位委员每年至少：")
-            lines += [f"· {o.count} 次（份/条）{o.what}" for o in yearly]
-        for o in per_term:
-            lines.append(f"另据第（{o.task}）项：届内至少参加 {o.count} 次委员培训（轮训）。")
-        if task33:
-            lines.append(f"责任单位：{self._units_line(task33)}")
+        """Every member's requirements in plain words (bot.duties), with the caller's own progress."""
+        pairs = member_obligations(self.plan)
+        yearly = sorted({o.task for o, _ in pairs if o.period == "year"})
+        items = yearly + sorted({o.task for o, _ in pairs} - set(yearly))
+        main = self.plan.task(items[0]) if items else None
+        lines = duty_lines(self.plan)
+        if main:
+            lines.append(f"责任单位：{self._units_line(main)}")
         own = personal() if personal else None
-        lines.append("")
-        lines.append(own if own else self.text("duties_bind_hint"))
-        items = sorted({o.task for o in yearly}) + sorted({o.task for o in per_term} - {o.task for o in yearly})
-        units = self._units_of(task33) if task33 else []
-        return Answer("\n".join(lines), "duties", items, units, 1.0)
+        lines += ["", own or self.text("duties_bind_hint")]
+        return Answer("\n".join(lines), "duties", items, self._units_of(main) if main else [], 1.0)
 
 
 _CN_SMALL = "零一二三四五六七八九十"
