@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.calendar import EVENT_KINDS, add_event  # noqa: E402
-from bot.plan import default_plan  # noqa: E402
+from bot.plan.model import default_plan  # noqa: E402
 from bot.records import add_record, assign_proposal  # noqa: E402
 from bot.reminders import deliver_due, due_reminders, next_due, preview, rules_for  # noqa: E402
 from bot.roles import CLI_CALLER  # noqa: E402

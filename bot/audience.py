@@ -30,7 +30,7 @@ from rapidfuzz import fuzz
 
 from bot.config import knowledge_dir
 from bot.errors import UserError
-from bot.plan import Plan, default_plan
+from bot.plan.model import Plan, default_plan
 from bot.storage import Member, Storage, UnitContact
 
 FIXED_KINDS = ("all_members", "standing", "all_unit_contacts", "secretaries", "all_bound")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from bot.dialogue import Dialogue, Reply
+from bot.dialogue import Dialogue
+from bot.reply import Reply
 
 PROMPT = "您> "
 HINT = "（输入问题回车；/help 查看命令；!1 表示点按第1个按钮；/quit 退出）"

@@ -17,9 +17,9 @@ def _fail(message: str, code: int = 1) -> int:
 
 def cmd_plan_build(args: argparse.Namespace) -> int:
     from bot.config import knowledge_dir
-    from bot.planbuild import build_plan, dump_plan, load_json, write_atomically
-    from bot.planparse import PlanParseError
-    from bot.units import CatalogueError
+    from bot.plan.build import build_plan, dump_plan, load_json, write_atomically
+    from bot.plan.parse import PlanParseError
+    from bot.plan.units import CatalogueError
 
     source = Path(args.source)
     try:
@@ -47,7 +47,7 @@ def cmd_plan_build(args: argparse.Namespace) -> int:
 
 
 def cmd_plan_check(args: argparse.Namespace) -> int:
-    from bot.plan import PlanError, load_plan
+    from bot.plan.model import PlanError, load_plan
 
     try:
         plan = load_plan(args.path)
@@ -114,8 +114,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from bot.config import ConfigError, Settings, parse_admin_ids, parse_tz
     from bot.matching import VocabularyError
-    from bot.plan import PlanError
-    from bot.units import CatalogueError
+    from bot.plan.model import PlanError
+    from bot.plan.units import CatalogueError
 
     try:
         settings = Settings.from_env(
@@ -216,8 +216,8 @@ def main(argv: list[str] | None = None) -> int:
         # A broken knowledge file is the operator's to fix: one line naming it, no traceback.
         from bot.config import ConfigError
         from bot.matching import VocabularyError
-        from bot.plan import PlanError
-        from bot.units import CatalogueError
+        from bot.plan.model import PlanError
+        from bot.plan.units import CatalogueError
 
         if isinstance(exc, ConfigError | PlanError | VocabularyError | CatalogueError):
             return _fail(str(exc))

@@ -8,32 +8,10 @@ text; the transport escapes them and turns buttons into its own widgets.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from bot.normalize import extract_task_number, normalize
 from bot.qa import Answer, Engine
-
-CALLBACK_LIMIT = 64  # bytes, Telegram's callback_data limit
-
-
-@dataclass(frozen=True)
-class Button:
-    text: str
-    data: str  # callback data: "t:33" task, "u:<unit id>" unit, "q:<n>" example question
-
-    def __post_init__(self) -> None:
-        if len(self.data.encode("utf-8")) > CALLBACK_LIMIT:
-            raise ValueError(f"callback data over {CALLBACK_LIMIT} bytes: {self.data!r}")
-
-
-@dataclass
-class Reply:
-    text: str
-    buttons: list[list[Button]] = field(default_factory=list)
-    answer: Answer | None = None
-    contact_request: str | None = None  # label of a "share my phone number" keyboard button
-    remove_keyboard: bool = False  # take away a keyboard shown earlier
-
+from bot.reply import Button, Reply
 
 # Who is asking, as far as the dialogue needs to know: a function giving the
 # caller's own duty progress text (None when the caller is not a bound member).
@@ -92,4 +70,4 @@ class Dialogue:
             buttons = [[Button(f"第（{n}）项", f"t:{n}")] for n in answer.items]
         elif answer.intent in ("topic", "numbers") and answer.items:
             buttons = [[Button(f"查看第（{answer.items[0]}）项全文", f"t:{answer.items[0]}")]]
-        return Reply(answer.reply, buttons, answer)
+        return Reply(answer.reply, buttons)

@@ -6,7 +6,7 @@ bot/progress.py counts records against the same list.
 
 from __future__ import annotations
 
-from bot.plan import Obligation, Plan
+from bot.plan.model import Obligation, Plan
 
 # Record kinds in display order, with the short label of a progress line.
 LABELS = {"提案": "提案", "社情民意": "社情民意", "活动": "会议或视察调研", "培训": "培训"}

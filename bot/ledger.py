@@ -28,11 +28,11 @@ from zoneinfo import ZoneInfo
 
 from bot.errors import UserError
 from bot.normalize import extract_task_number, normalize
-from bot.plan import Heading, Plan, Task, default_plan
+from bot.plan.model import Heading, Plan, Task, default_plan
+from bot.plan.units import Unit
 from bot.roles import Caller, PermissionDenied, authorize, check
 from bot.storage import Storage, UnitContact
 from bot.storage.ledger import Attachment, LedgerReport
-from bot.units import Unit
 
 MAX_REPORT_CHARS = 1000
 EDIT_WINDOW = timedelta(hours=24)

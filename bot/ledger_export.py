@@ -15,7 +15,7 @@ import unicodedata
 from datetime import date
 
 from bot.ledger import LedgerRow, Quarter, as_quarter, ledger_rows
-from bot.plan import Plan, default_plan
+from bot.plan.model import Plan, default_plan
 from bot.roles import Caller
 from bot.storage import Storage
 

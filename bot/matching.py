@@ -19,7 +19,7 @@ from pathlib import Path
 from rapidfuzz.distance import Levenshtein
 
 from bot.config import knowledge_dir
-from bot.plan import Plan, Task
+from bot.plan.model import Plan, Task
 
 _WORD_RE = re.compile(r"[\u3400-\u9fff]+|[a-z0-9+]+")
 _SENTENCE_RE = re.compile(r"[^。；;!?！？]+[。；;!?！？]?")

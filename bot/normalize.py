@@ -13,7 +13,7 @@ import re
 import unicodedata
 from functools import cache
 
-from bot.planparse import cn_to_int
+from bot.plan.parse import cn_to_int
 
 _CN = "零〇一二三四五六七八九十百两"
 # 第三十三条 / 第33项 / 第 12 — but not 第一次, 第十五届, 第3季度 …

@@ -43,11 +43,11 @@ from bot.audience import (
     resolve,
 )
 from bot.config import ConfigError, knowledge_dir
-from bot.dialogue import Button
 from bot.errors import UserError
 from bot.outbox import Attachment, DeliverySettings, OutboxRow, Outgoing, enqueue
 from bot.outbox import cancel as cancel_rows
-from bot.plan import Plan
+from bot.plan.model import Plan
+from bot.reply import Button
 from bot.roles import Caller, authorize
 from bot.storage import Storage, actor_label, stamp
 from bot.storage.outbox import NoticeRecord, OutboxRecord

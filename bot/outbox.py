@@ -61,7 +61,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.dialogue import Button
+from bot.reply import Button
 from bot.storage import Storage, stamp
 from bot.storage.outbox import OutboxRecord
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from bot.errors import UserError
 from bot.phone import mask_phone, normalize_phone
-from bot.plan import Plan, default_plan
+from bot.plan.model import Plan, default_plan
 from bot.roles import Caller, authorize
 from bot.storage import Member, Person, Storage
 

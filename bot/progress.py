@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.duties import LABELS, PHRASES, duty_lines, member_obligations
-from bot.plan import Obligation, Plan, default_plan
+from bot.plan.model import Obligation, Plan, default_plan
+from bot.plan.term import Term, TermSettings, default_term_settings
 from bot.records import STATUS_LABELS, unit_names
 from bot.roles import BIND_HINT
 from bot.storage import Member, Storage
-from bot.term import Term, TermSettings, default_term_settings
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from bot.config import ConfigError, knowledge_dir
 from bot.duties import duty_lines, member_obligations
 from bot.matching import Query, Ranked, TaskIndex, UnitMatcher, Vocabulary
 from bot.normalize import extract_task_number, is_meaningless, normalize
-from bot.plan import Plan, Task, default_plan
+from bot.plan.model import Plan, Task, default_plan
 
 MAX_QUESTION = 500  # characters considered; longer text is cut (and the reply says so)
 SNIPPET = 46  # characters of a task shown in lists

@@ -16,7 +16,7 @@ from bot.csvfile import CsvRow, read_table
 from bot.dates import add_months, parse_date
 from bot.errors import UserError
 from bot.phone import normalize_phone
-from bot.plan import Plan, default_plan
+from bot.plan.model import Plan, default_plan
 from bot.roles import Caller, authorize
 from bot.storage import RECORD_KINDS, Member, Record, Storage, actor_label, stamp
 

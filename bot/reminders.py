@@ -26,17 +26,17 @@ from zoneinfo import ZoneInfo
 from bot.calendar import EVENT_KINDS, QUARTER_KIND, audience_people, ends_at, one_line, starts_at, when_text
 from bot.config import ConfigError, knowledge_dir
 from bot.dates import add_months
-from bot.dialogue import Button
 from bot.errors import UserError
 from bot.ledger import Quarter, reporting_contacts, silent_units, silent_units_text, unit_reminder_text
 from bot.outbox import Outgoing, enqueue
-from bot.plan import Plan, default_plan
+from bot.plan.model import Plan, default_plan
+from bot.plan.term import TermSettings, default_term_settings
 from bot.progress import PHRASES, member_obligations
 from bot.records import unit_names
+from bot.reply import Button
 from bot.roles import Caller, authorize
 from bot.storage import RECORD_KINDS, Member, Person, Record, Storage, UnitContact, actor_label
 from bot.storage.calendar import EventRow
-from bot.term import TermSettings, default_term_settings
 from bot.textsplit import TELEGRAM_LIMIT, utf16_len
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.csvfile import CsvRow, Problems, read_table
 from bot.phone import normalize_phone
-from bot.plan import Plan, default_plan
+from bot.plan.model import Plan, default_plan
 from bot.roles import Caller, authorize
 from bot.storage import Storage
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from bot.config import Settings
 from bot.dialogue import Dialogue
 from bot.flood import FloodGuard
-from bot.plan import Plan
+from bot.plan.model import Plan
 from bot.progress import format_progress, member_progress
 from bot.qa import Engine, default_engine
 from bot.roles import Caller
@@ -53,8 +53,8 @@ class Services:
         """The feature data files load and validate (the features load them again when used)."""
         from bot.audience import default_vocabulary
         from bot.notices import default_config
+        from bot.plan.term import default_term_settings
         from bot.reminders import rules_for
-        from bot.term import default_term_settings
 
         default_term_settings()
         default_vocabulary()

@@ -8,7 +8,7 @@ from telegram import Message, MessageEntity, Update
 from telegram.constants import ChatType
 from telegram.ext import Application, ContextTypes, filters
 
-from bot.dialogue import Reply
+from bot.reply import Reply
 from bot.roles import Caller, PermissionDenied, authorize, resolve_caller
 from bot.services import Services
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.dialogue import Reply
+from bot.reply import Reply
 from handlers import people
 from handlers.common import addressed_text, caller, is_private, services
 from handlers.render import send_reply

@@ -39,9 +39,9 @@ from bot.calendar import (
     upcoming_for,
     validate,
 )
-from bot.dialogue import Button, Reply
 from bot.ics import calendar_bytes
 from bot.records import RecordError, add_record, reply_proposal
+from bot.reply import Button, Reply
 from bot.roles import Caller, PermissionDenied, authorize
 from bot.storage import RECORD_KINDS
 from handlers.common import SERVICES_KEY, AwaitingStep, caller, is_private, permitted, services

@@ -7,8 +7,8 @@ import time
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot.dialogue import Reply
 from bot.flood import Verdict
+from bot.reply import Reply
 from handlers.common import is_private, services
 from handlers.render import send_reply
 

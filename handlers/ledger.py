@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from telegram import BotCommand, Message, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
-from bot.dialogue import Button, Reply
 from bot.ledger import (
     MAX_REPORT_CHARS,
     REPORT_EXAMPLE,
@@ -49,6 +48,7 @@ from bot.ledger import (
     submit_report,
     task_detail,
 )
+from bot.reply import Button, Reply
 from bot.roles import PermissionDenied
 from handlers.common import addressed_text, caller, is_private, services
 from handlers.render import send_reply

@@ -34,8 +34,8 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 from telegram.request import HTTPXRequest
 
 from bot import notices
-from bot.dialogue import Button, Reply
 from bot.outbox import Attachment, OutboxRow, Permanent, RateLimited, Sender, Transient, Unreachable
+from bot.reply import Button, Reply
 from bot.roles import Caller, PermissionDenied
 from bot.services import Services
 from handlers.common import SERVICES_KEY, AwaitingStep, caller, is_private, permitted, services

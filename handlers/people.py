@@ -22,10 +22,10 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.dialogue import Button, Reply
 from bot.people import PeopleError, bind_by_code, bind_by_contact, unbind, whoami
 from bot.progress import format_progress_table, general_rule_text, progress_csv, progress_table
 from bot.records import RECORD_KIND_CHOICES, RecordError, add_record, valid_date
+from bot.reply import Button, Reply
 from bot.roles import Caller, PermissionDenied, authorize
 from handlers.common import caller, is_private, permitted, services
 from handlers.render import send_reply

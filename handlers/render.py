@@ -14,7 +14,7 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 
-from bot.dialogue import Reply
+from bot.reply import Reply
 from bot.textsplit import TELEGRAM_LIMIT, split_message, utf16_len
 
 

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from bot.dialogue import Reply
+from bot.reply import Reply
 from handlers.app import build_application
 from handlers.render import parts
 from tests.conftest import make_settings, running

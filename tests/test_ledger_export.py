@@ -15,7 +15,7 @@ from bot import ledger
 from bot.cli import main
 from bot.ledger_export import HEADER, WIDTHS, export_ledger, line_count
 from bot.people import bind_by_contact
-from bot.plan import default_plan
+from bot.plan.model import default_plan
 from bot.roles import CLI_CALLER, PermissionDenied, resolve_caller
 from bot.roster import import_unit_contacts
 from bot.storage import Storage

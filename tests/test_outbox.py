@@ -13,7 +13,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.dialogue import Button
 from bot.outbox import (
     Attachment,
     DeliverySettings,
@@ -29,6 +28,7 @@ from bot.outbox import (
     rows_of,
     status_counts,
 )
+from bot.reply import Button
 from bot.storage import Storage
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -10,8 +10,8 @@ import pytest
 
 from bot.cli import main
 from bot.config import knowledge_dir
-from bot.planbuild import build_plan, load_json
-from bot.planparse import PlanParseError, parse_plan, parse_time_limit
+from bot.plan.build import build_plan, load_json
+from bot.plan.parse import PlanParseError, parse_plan, parse_time_limit
 
 KNOWLEDGE = knowledge_dir()
 SOURCE = KNOWLEDGE / "source" / "helan-cppcc-plan-2023.txt"

@@ -1,4 +1,4 @@
-"""The plan model in bot/plan.py: lookups, unit relations, validation at load."""
+"""The plan model in bot/plan/model.py: lookups, unit relations, validation at load."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from bot.cli import main
 from bot.config import knowledge_dir
-from bot.plan import PlanError, default_plan, load_plan
+from bot.plan.model import PlanError, default_plan, load_plan
 
 PLAN = default_plan()
 CATALOGUE = json.loads((knowledge_dir() / "units.json").read_text(encoding="utf-8"))

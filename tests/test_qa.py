@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from bot.evaluation import evaluate, load_questions
 from bot.normalize import extract_task_number, normalize
-from bot.plan import default_plan
+from bot.plan.model import default_plan
 from bot.qa import default_engine
 from bot.textsplit import TELEGRAM_LIMIT, split_message, utf16_len
 

@@ -13,7 +13,8 @@ from people_support import ADMIN, GUEST, NOW, dump, member_caller, member_id, ru
 from bot.config import ConfigError
 from bot.csvfile import ImportProblems
 from bot.dates import add_months, parse_date
-from bot.plan import default_plan
+from bot.plan.model import default_plan
+from bot.plan.term import TermSettings, load_term_settings
 from bot.progress import format_progress, general_rule_text, member_progress, progress_csv, progress_table
 from bot.records import (
     RecordError,
@@ -28,7 +29,6 @@ from bot.records import (
     reply_proposal,
 )
 from bot.roles import CLI_CALLER, PermissionDenied
-from bot.term import TermSettings, load_term_settings
 
 TODAY = NOW.date()
 TERM = TermSettings(date(2022, 1, 1), 5)

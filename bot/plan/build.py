@@ -8,8 +8,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from bot.planparse import PlanParseError, parse_plan
-from bot.units import UnitCatalogue
+from bot.plan.parse import PlanParseError, parse_plan
+from bot.plan.units import UnitCatalogue
 
 SCHEMA_VERSION = 1
 

@@ -11,7 +11,7 @@ from functools import cache
 from pathlib import Path
 
 from bot.config import knowledge_dir
-from bot.units import CatalogueError, Unit, UnitCatalogue
+from bot.plan.units import CatalogueError, Unit, UnitCatalogue
 
 
 class PlanError(ValueError):
