@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.evaluation import load_questions  # noqa: E402
+from bot.answers.evaluation import load_questions  # noqa: E402
 from tests.fakeapi import FakeTelegramServer  # noqa: E402
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.evaluation import load_questions  # noqa: E402
-from bot.qa import default_engine  # noqa: E402
+from bot.answers.engine import default_engine  # noqa: E402
+from bot.answers.evaluation import load_questions  # noqa: E402
 
 
 def percentile(values: list[float], p: float) -> float:

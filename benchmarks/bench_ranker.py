@@ -1,4 +1,4 @@
-"""Which BM25: the hand-written ranker in bot/matching.py vs SQLite FTS5's bm25() over the same tokens.
+"""Which BM25: the hand-written ranker in bot/answers/matching.py vs SQLite FTS5's bm25() over the same tokens.
 
 Run: python benchmarks/bench_ranker.py
 
@@ -21,9 +21,9 @@ import sqlite_utils
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.evaluation import evaluate, load_questions  # noqa: E402
-from bot.matching import Query, Ranked, TaskIndex  # noqa: E402
-from bot.qa import Engine  # noqa: E402
+from bot.answers.engine import Engine  # noqa: E402
+from bot.answers.evaluation import evaluate, load_questions  # noqa: E402
+from bot.answers.matching import Query, Ranked, TaskIndex  # noqa: E402
 
 
 class Fts5Index(TaskIndex):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from bot.dialogue import Dialogue
+from bot.answers.dialogue import Dialogue
 from bot.reply import Reply
 
 PROMPT = "您> "

@@ -70,7 +70,7 @@ def cmd_plan_check(args: argparse.Namespace) -> int:
 def cmd_ask(args: argparse.Namespace) -> int:
     import json
 
-    from bot.qa import default_engine
+    from bot.answers.engine import default_engine
 
     engine = default_engine()
     questions = args.questions or (line.rstrip("\n") for line in sys.stdin)
@@ -85,16 +85,16 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
+    from bot.answers.dialogue import Dialogue
+    from bot.answers.engine import default_engine
     from bot.chat import run_chat
-    from bot.dialogue import Dialogue
-    from bot.qa import default_engine
 
     return run_chat(Dialogue(default_engine()))
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from bot.evaluation import evaluate, load_questions
-    from bot.qa import default_engine
+    from bot.answers.engine import default_engine
+    from bot.answers.evaluation import evaluate, load_questions
 
     path = (
         Path(args.file) if args.file else Path(__file__).resolve().parent.parent / "tests" / "data" / "questions.jsonl"
@@ -112,8 +112,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     import asyncio
     import os
 
+    from bot.answers.matching import VocabularyError
     from bot.config import ConfigError, Settings, parse_admin_ids, parse_tz
-    from bot.matching import VocabularyError
     from bot.plan.model import PlanError
     from bot.plan.units import CatalogueError
 
@@ -214,8 +214,8 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except Exception as exc:
         # A broken knowledge file is the operator's to fix: one line naming it, no traceback.
+        from bot.answers.matching import VocabularyError
         from bot.config import ConfigError
-        from bot.matching import VocabularyError
         from bot.plan.model import PlanError
         from bot.plan.units import CatalogueError
 

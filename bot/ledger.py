@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.answers.normalize import extract_task_number, normalize
 from bot.errors import UserError
-from bot.normalize import extract_task_number, normalize
 from bot.plan.model import Heading, Plan, Task, default_plan
 from bot.plan.units import Unit
 from bot.roles import Caller, PermissionDenied, authorize, check

@@ -15,7 +15,7 @@ Enqueueing (any process: the bot, the CLI)::
 * ``(source_kind, source_id, recipient_key)`` is the dedupe key: enqueuing the same key again
   is a no-op, so a job that runs twice (or a retry after a crash) cannot send twice.
 * ``text`` is plain text (the transport escapes it); ``buttons`` are rows of
-  :class:`bot.dialogue.Button`; ``attachment`` re-sends a stored Telegram ``file_id``;
+  :class:`bot.answers.dialogue.Button`; ``attachment`` re-sends a stored Telegram ``file_id``;
   ``not_before`` (aware datetime) delays the message (scheduled notices, reminders).
 * Rows of the same source to the same chat are delivered in enqueue order (an attachment
   and then its text); rows of different sources are independent.

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bot.answers.dialogue import Dialogue
+from bot.answers.engine import Engine, default_engine
 from bot.config import Settings
-from bot.dialogue import Dialogue
 from bot.flood import FloodGuard
 from bot.plan.model import Plan
 from bot.progress import format_progress, member_progress
-from bot.qa import Engine, default_engine
 from bot.roles import Caller
 from bot.storage import Storage
 

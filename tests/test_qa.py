@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.evaluation import evaluate, load_questions
-from bot.normalize import extract_task_number, normalize
+from bot.answers.engine import default_engine
+from bot.answers.evaluation import evaluate, load_questions
+from bot.answers.normalize import extract_task_number, normalize
 from bot.plan.model import default_plan
-from bot.qa import default_engine
 from bot.textsplit import TELEGRAM_LIMIT, split_message, utf16_len
 
 DATA = Path(__file__).parent / "data"

@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.qa import Answer, Engine
+from bot.answers.engine import Answer, Engine
 
 STRICT_INTENTS = {"greeting", "duties", "task"}
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.normalize import extract_task_number, normalize
-from bot.qa import Answer, Engine
+from bot.answers.engine import Answer, Engine
+from bot.answers.normalize import extract_task_number, normalize
 from bot.reply import Button, Reply
 
 # Who is asking, as far as the dialogue needs to know: a function giving the

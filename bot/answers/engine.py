@@ -12,10 +12,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import cache
 
+from bot.answers.matching import Query, Ranked, TaskIndex, UnitMatcher, Vocabulary
+from bot.answers.normalize import extract_task_number, is_meaningless, normalize
 from bot.config import ConfigError, knowledge_dir
 from bot.duties import duty_lines, member_obligations
-from bot.matching import Query, Ranked, TaskIndex, UnitMatcher, Vocabulary
-from bot.normalize import extract_task_number, is_meaningless, normalize
 from bot.plan.model import Plan, Task, default_plan
 
 MAX_QUESTION = 500  # characters considered; longer text is cut (and the reply says so)
