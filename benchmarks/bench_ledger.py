@@ -22,10 +22,10 @@ sys.path.insert(0, str(ROOT))
 
 from bot import ledger  # noqa: E402
 from bot.ledger_export import export_ledger  # noqa: E402
-from bot.people import bind_by_contact  # noqa: E402
+from bot.people.identity import bind_by_contact  # noqa: E402
+from bot.people.roles import CLI_CALLER, resolve_caller  # noqa: E402
+from bot.people.roster import import_unit_contacts  # noqa: E402
 from bot.plan.model import default_plan  # noqa: E402
-from bot.roles import CLI_CALLER, resolve_caller  # noqa: E402
-from bot.roster import import_unit_contacts  # noqa: E402
 from bot.storage import Storage  # noqa: E402
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -21,8 +21,8 @@ from bot.dates import parse_date
 from bot.errors import UserError
 from bot.ledger import LedgerError, Quarter
 from bot.ledger import parse_quarter as ledger_quarter
+from bot.people.roles import Caller, authorize
 from bot.plan.model import Plan
-from bot.roles import Caller, authorize
 from bot.storage import Storage, actor_label, stamp
 from bot.storage.calendar import EventRow
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # imports are deferred so that `cppcc-bot ask` starts fast
 
 
 def cmd_members_import(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    from bot.roster import import_members
+    from bot.people.roster import import_members
 
     summary = import_members(storage, operator(), read_file(args.file))
     print(f"委员名册已导入：{summary.describe()}")
@@ -26,7 +26,7 @@ def cmd_members_import(args: argparse.Namespace, settings: Settings, storage: St
 
 
 def cmd_units_import(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    from bot.roster import import_unit_contacts
+    from bot.people.roster import import_unit_contacts
 
     summary = import_unit_contacts(storage, operator(), read_file(args.file))
     print(f"单位联络员名单已导入：{summary.describe()}")
@@ -34,7 +34,7 @@ def cmd_units_import(args: argparse.Namespace, settings: Settings, storage: Stor
 
 
 def cmd_members_codes(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    from bot.people import issue_codes
+    from bot.people.identity import issue_codes
     from bot.phone import mask_phone
 
     if args.days < 1:
@@ -54,7 +54,7 @@ def cmd_members_codes(args: argparse.Namespace, settings: Settings, storage: Sto
 
 
 def cmd_admins_add(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    from bot.people import add_admin
+    from bot.people.identity import add_admin
 
     added = add_admin(storage, operator(), args.id)
     print(f"已添加秘书 {args.id}" if added else f"{args.id} 已经是秘书")
@@ -62,7 +62,7 @@ def cmd_admins_add(args: argparse.Namespace, settings: Settings, storage: Storag
 
 
 def cmd_admins_remove(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    from bot.people import remove_admin
+    from bot.people.identity import remove_admin
 
     remove_admin(storage, operator(), args.id, settings.admin_ids)
     print(f"已移除秘书 {args.id}")
@@ -70,7 +70,7 @@ def cmd_admins_remove(args: argparse.Namespace, settings: Settings, storage: Sto
 
 
 def cmd_admins_list(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    from bot.people import list_admins
+    from bot.people.identity import list_admins
 
     entries = list_admins(storage, settings.admin_ids)
     if not entries:
@@ -84,7 +84,7 @@ def cmd_admins_list(args: argparse.Namespace, settings: Settings, storage: Stora
 
 
 def cmd_records_import(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    from bot.records import import_records
+    from bot.people.records import import_records
 
     summary = import_records(storage, operator(), read_file(args.file))
     print(f"履职记录已导入：{summary.describe()}")
@@ -92,7 +92,7 @@ def cmd_records_import(args: argparse.Namespace, settings: Settings, storage: St
 
 
 def cmd_records_list(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    from bot.records import STATUS_LABELS, list_records, unit_names
+    from bot.people.records import STATUS_LABELS, list_records, unit_names
 
     members = storage.people("member")
     if args.member:
@@ -111,7 +111,7 @@ def cmd_records_list(args: argparse.Namespace, settings: Settings, storage: Stor
 
 
 def cmd_records_correct(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    from bot.records import correct_record
+    from bot.people.records import correct_record
 
     record = correct_record(storage, operator(), args.id, kind=args.kind, title=args.title, date=args.date)
     print(f"已更正记录 {record.id}：{record.kind}《{record.title}》（{record.date}）")
@@ -119,7 +119,7 @@ def cmd_records_correct(args: argparse.Namespace, settings: Settings, storage: S
 
 
 def cmd_records_remove(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    from bot.records import remove_record
+    from bot.people.records import remove_record
 
     record = remove_record(storage, operator(), args.id)
     print(f"已删除记录 {record.id}：{record.kind}《{record.title}》（审计日志保留了副本）")
@@ -127,7 +127,7 @@ def cmd_records_remove(args: argparse.Namespace, settings: Settings, storage: St
 
 
 def cmd_proposal_step(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    from bot.records import STATUS_LABELS, accept_proposal, assign_proposal, reply_proposal, split_units
+    from bot.people.records import STATUS_LABELS, accept_proposal, assign_proposal, reply_proposal, split_units
 
     if args.step == "accept":
         record = accept_proposal(storage, operator(), args.id)
@@ -141,7 +141,7 @@ def cmd_proposal_step(args: argparse.Namespace, settings: Settings, storage: Sto
 
 
 def cmd_progress(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    from bot.progress import format_progress_table, progress_csv, progress_table
+    from bot.people.progress import format_progress_table, progress_csv, progress_table
 
     year = args.year or storage.today().year
     rows = progress_table(storage, year, committee=args.committee, sector=args.sector, township=args.township)

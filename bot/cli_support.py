@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bot.config import Settings
-    from bot.roles import Caller
+    from bot.people.roles import Caller
     from bot.storage import Storage
 
 Command = Callable[[argparse.Namespace, "Settings", "Storage"], int]
@@ -36,7 +36,7 @@ def read_file(path: str) -> bytes:
 
 def operator() -> Caller:
     """The person at the server's terminal acts as a secretary."""
-    from bot.roles import CLI_CALLER
+    from bot.people.roles import CLI_CALLER
 
     return CLI_CALLER
 

@@ -1,8 +1,8 @@
 """The task ledger (台账): responsible units report progress on their plan tasks; the office sees the picture.
 
-Transport-free: every function takes the storage, the :class:`~bot.roles.Caller` and an explicit
+Transport-free: every function takes the storage, the :class:`~bot.people.roles.Caller` and an explicit
 ``now`` where time matters, and returns data or Simplified Chinese text. Refusals are
-:class:`LedgerError` (or :class:`~bot.roles.PermissionDenied`) with a message for the user.
+:class:`LedgerError` (or :class:`~bot.people.roles.PermissionDenied`) with a message for the user.
 
 Judgement calls (see docs/ledger.md):
 
@@ -28,9 +28,9 @@ from zoneinfo import ZoneInfo
 
 from bot.answers.normalize import extract_task_number, normalize
 from bot.errors import UserError
+from bot.people.roles import Caller, PermissionDenied, authorize, check
 from bot.plan.model import Heading, Plan, Task, default_plan
 from bot.plan.units import Unit
-from bot.roles import Caller, PermissionDenied, authorize, check
 from bot.storage import Storage, UnitContact
 from bot.storage.ledger import Attachment, LedgerReport
 

@@ -15,8 +15,8 @@ import unicodedata
 from datetime import date
 
 from bot.ledger import LedgerRow, Quarter, as_quarter, ledger_rows
+from bot.people.roles import Caller
 from bot.plan.model import Plan, default_plan
-from bot.roles import Caller
 from bot.storage import Storage
 
 HEADER = ("序号", "任务内容", "责任单位", "完成时限", "进展情况", "更新日期")

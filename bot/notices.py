@@ -46,9 +46,9 @@ from bot.config import ConfigError, knowledge_dir
 from bot.errors import UserError
 from bot.outbox import Attachment, DeliverySettings, OutboxRow, Outgoing, enqueue
 from bot.outbox import cancel as cancel_rows
+from bot.people.roles import Caller, authorize
 from bot.plan.model import Plan
 from bot.reply import Button
-from bot.roles import Caller, authorize
 from bot.storage import Storage, actor_label, stamp
 from bot.storage.outbox import NoticeRecord, OutboxRecord
 from bot.textsplit import TELEGRAM_LIMIT, utf16_len

@@ -29,12 +29,12 @@ from bot.dates import add_months
 from bot.errors import UserError
 from bot.ledger import Quarter, reporting_contacts, silent_units, silent_units_text, unit_reminder_text
 from bot.outbox import Outgoing, enqueue
+from bot.people.progress import PHRASES, member_obligations
+from bot.people.records import unit_names
+from bot.people.roles import Caller, authorize
 from bot.plan.model import Plan, default_plan
 from bot.plan.term import TermSettings, default_term_settings
-from bot.progress import PHRASES, member_obligations
-from bot.records import unit_names
 from bot.reply import Button
-from bot.roles import Caller, authorize
 from bot.storage import RECORD_KINDS, Member, Person, Record, Storage, UnitContact, actor_label
 from bot.storage.calendar import EventRow
 from bot.textsplit import TELEGRAM_LIMIT, utf16_len

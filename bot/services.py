@@ -12,9 +12,9 @@ from bot.answers.dialogue import Dialogue
 from bot.answers.engine import Engine, default_engine
 from bot.config import Settings
 from bot.flood import FloodGuard
+from bot.people.progress import format_progress, member_progress
+from bot.people.roles import Caller
 from bot.plan.model import Plan
-from bot.progress import format_progress, member_progress
-from bot.roles import Caller
 from bot.storage import Storage
 
 

@@ -8,8 +8,8 @@ from telegram import Message, MessageEntity, Update
 from telegram.constants import ChatType
 from telegram.ext import Application, ContextTypes, filters
 
+from bot.people.roles import Caller, PermissionDenied, authorize, resolve_caller
 from bot.reply import Reply
-from bot.roles import Caller, PermissionDenied, authorize, resolve_caller
 from bot.services import Services
 
 SERVICES_KEY = "services"
@@ -26,7 +26,7 @@ def caller(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Caller:
 
 
 async def permitted(message: Message, context: ContextTypes.DEFAULT_TYPE, who: Caller, action: str) -> bool:
-    """bot.roles.authorize (audited); on a refusal, tell the user why and return False."""
+    """bot.people.roles.authorize (audited); on a refusal, tell the user why and return False."""
     from handlers.render import send_reply  # late: render is a leaf module, common is imported first
 
     try:

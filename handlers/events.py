@@ -40,9 +40,9 @@ from bot.calendar import (
     validate,
 )
 from bot.ics import calendar_bytes
-from bot.records import RecordError, add_record, reply_proposal
+from bot.people.records import RecordError, add_record, reply_proposal
+from bot.people.roles import Caller, PermissionDenied, authorize
 from bot.reply import Button, Reply
-from bot.roles import Caller, PermissionDenied, authorize
 from bot.storage import RECORD_KINDS
 from handlers.common import SERVICES_KEY, AwaitingStep, caller, is_private, permitted, services
 from handlers.render import send_reply

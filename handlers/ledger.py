@@ -48,8 +48,8 @@ from bot.ledger import (
     submit_report,
     task_detail,
 )
+from bot.people.roles import PermissionDenied
 from bot.reply import Button, Reply
-from bot.roles import PermissionDenied
 from handlers.common import addressed_text, caller, is_private, services
 from handlers.render import send_reply
 

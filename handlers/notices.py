@@ -35,8 +35,8 @@ from telegram.request import HTTPXRequest
 
 from bot import notices
 from bot.outbox import Attachment, OutboxRow, Permanent, RateLimited, Sender, Transient, Unreachable
+from bot.people.roles import Caller, PermissionDenied
 from bot.reply import Button, Reply
-from bot.roles import Caller, PermissionDenied
 from bot.services import Services
 from handlers.common import SERVICES_KEY, AwaitingStep, caller, is_private, permitted, services
 from handlers.render import escape, send_reply

@@ -1,7 +1,7 @@
 """People and records in chat: identity binding, /whoami, /unbind, /mine, /record, /progress.
 
-Thin adapters over bot.people, bot.records and bot.progress; every permission
-check goes through bot.roles.authorize.
+Thin adapters over bot.people.identity, bot.people.records and bot.people.progress; every permission
+check goes through bot.people.roles.authorize.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.people import PeopleError, bind_by_code, bind_by_contact, unbind, whoami
-from bot.progress import format_progress_table, general_rule_text, progress_csv, progress_table
-from bot.records import RECORD_KIND_CHOICES, RecordError, add_record, valid_date
+from bot.people.identity import PeopleError, bind_by_code, bind_by_contact, unbind, whoami
+from bot.people.progress import format_progress_table, general_rule_text, progress_csv, progress_table
+from bot.people.records import RECORD_KIND_CHOICES, RecordError, add_record, valid_date
+from bot.people.roles import Caller, PermissionDenied, authorize
 from bot.reply import Button, Reply
-from bot.roles import Caller, PermissionDenied, authorize
 from handlers.common import caller, is_private, permitted, services
 from handlers.render import send_reply
 

@@ -9,8 +9,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot import cli_people
-from bot.roles import CLI_CALLER, Caller
-from bot.roster import import_members, import_unit_contacts
+from bot.people.roles import CLI_CALLER, Caller
+from bot.people.roster import import_members, import_unit_contacts
 from bot.storage import Storage
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -9,9 +9,9 @@ from pathlib import Path
 import icalendar
 
 from bot.calendar import add_event
-from bot.records import add_record, assign_proposal
+from bot.people.records import add_record, assign_proposal
+from bot.people.roles import CLI_CALLER
 from bot.reminders import load_rules, set_override
-from bot.roles import CLI_CALLER
 from bot.storage import Storage
 from handlers.app import build_application
 from handlers.common import SERVICES_KEY

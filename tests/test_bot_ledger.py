@@ -10,9 +10,9 @@ from people_support import MEMBERS_CSV
 from telegram.ext import Application
 
 from bot import ledger
-from bot.people import bind_by_contact
-from bot.roles import CLI_CALLER, resolve_caller
-from bot.roster import import_members, import_unit_contacts
+from bot.people.identity import bind_by_contact
+from bot.people.roles import CLI_CALLER, resolve_caller
+from bot.people.roster import import_members, import_unit_contacts
 from bot.storage import Storage
 from handlers.app import build_application
 from handlers.common import SERVICES_KEY

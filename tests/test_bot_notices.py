@@ -17,7 +17,7 @@ import pytest
 
 from bot import notices
 from bot.config import knowledge_dir
-from bot.roles import CLI_CALLER
+from bot.people.roles import CLI_CALLER
 from bot.storage import Storage
 from handlers.app import build_application
 from handlers.common import SERVICES_KEY

@@ -8,8 +8,8 @@ import sys
 from datetime import timedelta
 
 from bot.calendar import add_event
-from bot.people import issue_codes
-from bot.roles import CLI_CALLER
+from bot.people.identity import issue_codes
+from bot.people.roles import CLI_CALLER
 from bot.storage import Storage
 from handlers.app import build_application
 from tests.conftest import ADMIN_ID, make_settings, running

@@ -22,8 +22,8 @@ from bot.calendar import (
     upcoming_for,
 )
 from bot.csvfile import ImportProblems
-from bot.roles import CLI_CALLER, Caller, PermissionDenied
-from bot.roster import import_members, import_unit_contacts
+from bot.people.roles import CLI_CALLER, Caller, PermissionDenied
+from bot.people.roster import import_members, import_unit_contacts
 from bot.storage import Storage
 
 TZ = ZoneInfo("Asia/Shanghai")

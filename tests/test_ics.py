@@ -9,7 +9,7 @@ import pytest
 
 from bot.calendar import cancel_event, change_event
 from bot.ics import calendar_bytes, event_uid
-from bot.roles import CLI_CALLER
+from bot.people.roles import CLI_CALLER
 from bot.storage import Storage
 from tests.test_calendar import NOW, TZ, meeting, seed
 

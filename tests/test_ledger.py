@@ -11,10 +11,10 @@ from people_support import MEMBERS_CSV, TZ, open_storage
 
 from bot import ledger
 from bot.ledger import LedgerError, Quarter, parse_quarter
-from bot.people import bind_by_contact
+from bot.people.identity import bind_by_contact
+from bot.people.roles import CLI_CALLER, Caller, PermissionDenied, resolve_caller
+from bot.people.roster import import_members, import_unit_contacts
 from bot.plan.model import default_plan
-from bot.roles import CLI_CALLER, Caller, PermissionDenied, resolve_caller
-from bot.roster import import_members, import_unit_contacts
 from bot.storage import Storage, schema_version
 from bot.storage.ledger import Attachment
 

@@ -14,10 +14,10 @@ from people_support import TZ
 from bot import ledger
 from bot.cli import main
 from bot.ledger_export import HEADER, WIDTHS, export_ledger, line_count
-from bot.people import bind_by_contact
+from bot.people.identity import bind_by_contact
+from bot.people.roles import CLI_CALLER, PermissionDenied, resolve_caller
+from bot.people.roster import import_unit_contacts
 from bot.plan.model import default_plan
-from bot.roles import CLI_CALLER, PermissionDenied, resolve_caller
-from bot.roster import import_unit_contacts
 from bot.storage import Storage
 
 NOW = datetime(2027, 3, 10, 14, 5, tzinfo=TZ)

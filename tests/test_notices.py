@@ -15,7 +15,7 @@ from bot import cli, notices
 from bot.config import knowledge_dir
 from bot.notices import NoticeConfigError, NoticeError
 from bot.outbox import Attachment, rows_of
-from bot.roles import CLI_CALLER, PermissionDenied
+from bot.people.roles import CLI_CALLER, PermissionDenied
 from bot.storage import stamp
 from tests.people_support import ADMIN, NOW, TZ, member_caller, member_id, seeded
 

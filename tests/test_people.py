@@ -1,4 +1,4 @@
-"""bot/people.py and bot/roles.py: binding, one-time codes, secretaries, callers and permissions."""
+"""bot/people/identity.py and bot/people/roles.py: binding, one-time codes, secretaries, callers and permissions."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from people_support import ADMIN, GUEST, NOW, dump, member_caller, member_id, run_cli, seeded
 
-from bot.people import (
+from bot.people.identity import (
     CODE_ALPHABET,
     PeopleError,
     add_admin,
@@ -19,8 +19,8 @@ from bot.people import (
     unbind,
     whoami,
 )
-from bot.roles import CLI_CALLER, POLICY, Caller, PermissionDenied, authorize, check, resolve_caller
-from bot.roster import import_members
+from bot.people.roles import CLI_CALLER, POLICY, Caller, PermissionDenied, authorize, check, resolve_caller
+from bot.people.roster import import_members
 
 # ---- binding by shared contact ---------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""bot/records.py and bot/progress.py: records, proposal lifecycle, imports and progress."""
+"""bot/people/records.py and bot/people/progress.py: records, proposal lifecycle, imports and progress."""
 
 from __future__ import annotations
 
@@ -13,10 +13,8 @@ from people_support import ADMIN, GUEST, NOW, dump, member_caller, member_id, ru
 from bot.config import ConfigError
 from bot.csvfile import ImportProblems
 from bot.dates import add_months, parse_date
-from bot.plan.model import default_plan
-from bot.plan.term import TermSettings, load_term_settings
-from bot.progress import format_progress, general_rule_text, member_progress, progress_csv, progress_table
-from bot.records import (
+from bot.people.progress import format_progress, general_rule_text, member_progress, progress_csv, progress_table
+from bot.people.records import (
     RecordError,
     accept_proposal,
     add_record,
@@ -28,7 +26,9 @@ from bot.records import (
     reply_limit_months,
     reply_proposal,
 )
-from bot.roles import CLI_CALLER, PermissionDenied
+from bot.people.roles import CLI_CALLER, PermissionDenied
+from bot.plan.model import default_plan
+from bot.plan.term import TermSettings, load_term_settings
 
 TODAY = NOW.date()
 TERM = TermSettings(date(2022, 1, 1), 5)

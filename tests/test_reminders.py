@@ -19,7 +19,8 @@ from bot.calendar import add_event, cancel_event, change_event
 from bot.config import ConfigError, knowledge_dir
 from bot.ledger import submit_report
 from bot.outbox import rows_of
-from bot.records import add_record, assign_proposal, reply_proposal
+from bot.people.records import add_record, assign_proposal, reply_proposal
+from bot.people.roles import CLI_CALLER, Caller, PermissionDenied
 from bot.reminders import (
     QuietHours,
     ReminderError,
@@ -35,7 +36,6 @@ from bot.reminders import (
     set_override,
     skip_digest_text,
 )
-from bot.roles import CLI_CALLER, Caller, PermissionDenied
 from bot.storage import Storage
 from bot.textsplit import utf16_len
 from scheduler.reminders import ReminderScheduler

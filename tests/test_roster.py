@@ -1,4 +1,4 @@
-"""bot/roster.py and bot/csvfile.py: members and unit contacts import, all or nothing."""
+"""bot/people/roster.py and bot/csvfile.py: members and unit contacts import, all or nothing."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import pytest
 from people_support import ADMIN, MEMBERS_CSV, NOW, UNITS_CSV, dump, member_caller, open_storage, run_cli, seeded
 
 from bot.csvfile import ImportProblems
+from bot.people.records import add_record
+from bot.people.roles import CLI_CALLER, PermissionDenied
+from bot.people.roster import ImportSummary, import_members, import_unit_contacts
 from bot.phone import mask_phone, normalize_phone
-from bot.records import add_record
-from bot.roles import CLI_CALLER, PermissionDenied
-from bot.roster import ImportSummary, import_members, import_unit_contacts
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from functools import cache
 from bot.answers.matching import Query, Ranked, TaskIndex, UnitMatcher, Vocabulary
 from bot.answers.normalize import extract_task_number, is_meaningless, normalize
 from bot.config import ConfigError, knowledge_dir
-from bot.duties import duty_lines, member_obligations
+from bot.people.duties import duty_lines, member_obligations
 from bot.plan.model import Plan, Task, default_plan
 
 MAX_QUESTION = 500  # characters considered; longer text is cut (and the reply says so)
@@ -274,7 +274,7 @@ class Engine:
         return Answer("\n".join(lines), "numbers", [task.number], self._units_of(task), round(quantified.score, 3))
 
     def duties_answer(self, personal: Callable[[], str | None] | None = None) -> Answer:
-        """Every member's requirements in plain words (bot.duties), with the caller's own progress."""
+        """Every member's requirements in plain words (bot.people.duties), with the caller's own progress."""
         pairs = member_obligations(self.plan)
         yearly = sorted({o.task for o, _ in pairs if o.period == "year"})
         items = yearly + sorted({o.task for o, _ in pairs} - set(yearly))

@@ -1,7 +1,7 @@
 """What every member must do, in plain words: the countable member obligations of the plan.
 
 Kept free of storage so that the question engine (and `cppcc-bot ask`) can use it cheaply;
-bot/progress.py counts records against the same list.
+bot/people/progress.py counts records against the same list.
 """
 
 from __future__ import annotations

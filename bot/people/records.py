@@ -15,9 +15,9 @@ from typing import Any
 from bot.csvfile import CsvRow, read_table
 from bot.dates import add_months, parse_date
 from bot.errors import UserError
+from bot.people.roles import Caller, authorize
 from bot.phone import normalize_phone
 from bot.plan.model import Plan, default_plan
-from bot.roles import Caller, authorize
 from bot.storage import RECORD_KINDS, Member, Record, Storage, actor_label, stamp
 
 KIND_SYNONYMS = {

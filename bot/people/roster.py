@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from bot.csvfile import CsvRow, Problems, read_table
+from bot.people.roles import Caller, authorize
 from bot.phone import normalize_phone
 from bot.plan.model import Plan, default_plan
-from bot.roles import Caller, authorize
 from bot.storage import Storage
 
 # Optional member columns → storage fields. A column absent from the file leaves that field as it is.

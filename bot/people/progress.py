@@ -7,11 +7,11 @@ import io
 from dataclasses import dataclass
 from datetime import date
 
-from bot.duties import LABELS, PHRASES, duty_lines, member_obligations
+from bot.people.duties import LABELS, PHRASES, duty_lines, member_obligations
+from bot.people.records import STATUS_LABELS, unit_names
+from bot.people.roles import BIND_HINT
 from bot.plan.model import Obligation, Plan, default_plan
 from bot.plan.term import Term, TermSettings, default_term_settings
-from bot.records import STATUS_LABELS, unit_names
-from bot.roles import BIND_HINT
 from bot.storage import Member, Storage
 
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.errors import UserError
+from bot.people.roles import Caller, authorize
 from bot.phone import mask_phone, normalize_phone
 from bot.plan.model import Plan, default_plan
-from bot.roles import Caller, authorize
 from bot.storage import Member, Person, Storage
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
