@@ -1,7 +1,7 @@
 """The consultation calendar: events secretaries add, change and cancel; who they concern.
 
 An event has a kind (协商活动 …), a start date with an optional time (no time: all day), an
-optional end, a place, an audience (a spec understood by :mod:`bot.audience`), notes and, for
+optional end, a place, an audience (a spec understood by :mod:`bot.notices.audience`), notes and, for
 协商活动, the quarter it counts for under the plan's (6). Every refusal is an
 :class:`EventError` with a Simplified Chinese reason; nothing is saved then.
 """
@@ -15,12 +15,12 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.audience import Audience, AudienceError, Recipient, parse_audience, resolve
 from bot.csvfile import read_table
 from bot.dates import parse_date
 from bot.errors import UserError
 from bot.ledger import LedgerError, Quarter
 from bot.ledger import parse_quarter as ledger_quarter
+from bot.notices.audience import Audience, AudienceError, Recipient, parse_audience, resolve
 from bot.people.roles import Caller, authorize
 from bot.plan.model import Plan
 from bot.storage import Storage, actor_label, stamp
@@ -116,7 +116,7 @@ def quarter_label(code: str) -> str:
     return ledger_quarter(code).label
 
 
-# ---- audiences (bot.audience: what a secretary types → a stored spec → people) -------------
+# ---- audiences (bot.notices.audience: what a secretary types → a stored spec → people) -------------
 
 
 def audience_spec(storage: Storage, text: str | None) -> str:

@@ -28,7 +28,7 @@ from bot.config import ConfigError, knowledge_dir
 from bot.dates import add_months
 from bot.errors import UserError
 from bot.ledger import Quarter, reporting_contacts, silent_units, silent_units_text, unit_reminder_text
-from bot.outbox import Outgoing, enqueue
+from bot.notices.outbox import Outgoing, enqueue
 from bot.people.progress import PHRASES, member_obligations
 from bot.people.records import unit_names
 from bot.people.roles import Caller, authorize
@@ -635,7 +635,7 @@ class _Context:
         return list(found.values())
 
     def audience(self, spec: str) -> list[Recipient]:
-        """An event's audience (bot.audience), secretaries included when it names them."""
+        """An event's audience (bot.notices.audience), secretaries included when it names them."""
         return [
             Recipient(r.key, r.name, r.chat_id, r.kind == "secretary")
             for r in audience_people(self.storage, spec, self.admin_ids)

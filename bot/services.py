@@ -51,8 +51,8 @@ class Services:
 
     def check_feature_files(self) -> None:
         """The feature data files load and validate (the features load them again when used)."""
-        from bot.audience import default_vocabulary
         from bot.notices import default_config
+        from bot.notices.audience import default_vocabulary
         from bot.plan.term import default_term_settings
         from bot.reminders import rules_for
 

@@ -34,7 +34,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 from telegram.request import HTTPXRequest
 
 from bot import notices
-from bot.outbox import Attachment, OutboxRow, Permanent, RateLimited, Sender, Transient, Unreachable
+from bot.notices.outbox import Attachment, OutboxRow, Permanent, RateLimited, Sender, Transient, Unreachable
 from bot.people.roles import Caller, PermissionDenied
 from bot.reply import Button, Reply
 from bot.services import Services
@@ -87,7 +87,7 @@ def _seconds(value: Any) -> float:
 
 
 class OutboxTransport:
-    """Sends one outbox row with its own ``Bot``; maps Telegram errors to bot.outbox's."""
+    """Sends one outbox row with its own ``Bot``; maps Telegram errors to bot.notices.outbox's."""
 
     def __init__(self, bot: Bot):
         self.bot = bot

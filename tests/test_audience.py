@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.audience import (
+from bot.config import knowledge_dir
+from bot.notices.audience import (
     FIXED_KINDS,
     VALUE_KINDS,
     Audience,
@@ -21,7 +22,6 @@ from bot.audience import (
     resolve,
     unbound,
 )
-from bot.config import knowledge_dir
 from tests.people_support import NOW, member_id, seeded
 
 # people_support's roster: 张三 (经济界, 提案委, 习岗镇, 常委), 李四 (农业界, 经济委, 立岗镇),

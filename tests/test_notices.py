@@ -13,8 +13,10 @@ import pytest
 
 from bot import cli, notices
 from bot.config import knowledge_dir
-from bot.notices import NoticeConfigError, NoticeError
-from bot.outbox import Attachment, rows_of
+from bot.notices import NoticeError
+from bot.notices import config as notices_config
+from bot.notices.config import NoticeConfigError
+from bot.notices.outbox import Attachment, rows_of
 from bot.people.roles import CLI_CALLER, PermissionDenied
 from bot.storage import stamp
 from tests.people_support import ADMIN, NOW, TZ, member_caller, member_id, seeded
@@ -95,10 +97,10 @@ def test_the_length_limit_is_exact_and_counts_escaping(storage):
         draft(storage, "&" * (limit // 5 + 1))
     longest = notices.notice_message("长" * limit, "notice", CONFIG)
     for form in (
-        longest + "\n\n" + notices._longest_status(CONFIG),
+        longest + "\n\n" + notices_config._longest_status(CONFIG),
         CONFIG.templates["nudge"].format(message=longest),
     ):
-        assert notices._escaped_length(form) <= 4096
+        assert notices_config.escaped_length(form) <= 4096
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.outbox import (
+from bot.notices.outbox import (
     Attachment,
     DeliverySettings,
     OutboxRow,

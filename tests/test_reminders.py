@@ -18,7 +18,7 @@ from bot import cli
 from bot.calendar import add_event, cancel_event, change_event
 from bot.config import ConfigError, knowledge_dir
 from bot.ledger import submit_report
-from bot.outbox import rows_of
+from bot.notices.outbox import rows_of
 from bot.people.records import add_record, assign_proposal, reply_proposal
 from bot.people.roles import CLI_CALLER, Caller, PermissionDenied
 from bot.reminders import (

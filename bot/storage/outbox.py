@@ -2,7 +2,7 @@
 
 Outbox rows are written before anything is sent and move through
 ``pending → sending → sent | failed | unreachable`` (or ``cancelled`` while pending); see
-bot/outbox.py for the state machine. ``due_at`` is a POSIX timestamp (seconds, float) so
+bot/notices/outbox.py for the state machine. ``due_at`` is a POSIX timestamp (seconds, float) so
 that rows compare correctly whatever the time zone and sub-second retry delays work.
 """
 
@@ -117,7 +117,7 @@ class NoticeRecord:
     id: int
     created_by: str
     created_at: str
-    audience: str  # JSON of bot.audience.Audience
+    audience: str  # JSON of bot.notices.audience.Audience
     audience_label: str
     text: str
     attachment: dict[str, str] | None

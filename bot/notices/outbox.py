@@ -6,7 +6,7 @@ exception types below.
 
 Enqueueing (any process: the bot, the CLI)::
 
-    from bot.outbox import Outgoing, enqueue
+    from bot.notices.outbox import Outgoing, enqueue
     enqueue(storage, source_kind="reminder", source_id="event-12-24h", messages=[
         Outgoing(recipient_key="member:3", chat_id=4201, text="明天上午九点开会",
                  buttons=[[Button("收到", "e:ok:12")]], not_before=some_aware_datetime),
