@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot import ledger  # noqa: E402
-from bot.ledger_export import export_ledger  # noqa: E402
+from bot.ledger.export import export_ledger  # noqa: E402
 from bot.people.identity import bind_by_contact  # noqa: E402
 from bot.people.roles import CLI_CALLER, resolve_caller  # noqa: E402
 from bot.people.roster import import_unit_contacts  # noqa: E402

@@ -25,7 +25,7 @@ def _quarter(args: argparse.Namespace):
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    from bot.ledger_export import export_ledger
+    from bot.ledger.export import export_ledger
 
     quarter = _quarter(args)
     data, count = export_ledger(storage, operator(), args.format, quarter)

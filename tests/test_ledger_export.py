@@ -1,4 +1,4 @@
-"""The ledger export (bot/ledger_export.py) and the `cppcc-bot ledger` commands."""
+"""The ledger export (bot/ledger/export.py) and the `cppcc-bot ledger` commands."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from people_support import TZ
 
 from bot import ledger
 from bot.cli import main
-from bot.ledger_export import HEADER, WIDTHS, export_ledger, line_count
+from bot.ledger.export import HEADER, WIDTHS, export_ledger, line_count
 from bot.people.identity import bind_by_contact
 from bot.people.roles import CLI_CALLER, PermissionDenied, resolve_caller
 from bot.people.roster import import_unit_contacts

@@ -14,7 +14,8 @@ import math
 import unicodedata
 from datetime import date
 
-from bot.ledger import LedgerRow, Quarter, as_quarter, ledger_rows
+from bot.ledger.overview import LedgerRow, ledger_rows
+from bot.ledger.quarters import Quarter, as_quarter
 from bot.people.roles import Caller
 from bot.plan.model import Plan, default_plan
 from bot.storage import Storage
