@@ -26,12 +26,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.calendar import EVENT_KINDS, add_event  # noqa: E402
+from bot.calendar.events import EVENT_KINDS, add_event  # noqa: E402
+from bot.calendar.reminders import deliver_due, due_reminders, next_due, preview, rules_for  # noqa: E402
 from bot.people.records import add_record, assign_proposal  # noqa: E402
 from bot.people.roles import CLI_CALLER  # noqa: E402
 from bot.people.roster import import_members, import_unit_contacts  # noqa: E402
 from bot.plan.model import default_plan  # noqa: E402
-from bot.reminders import deliver_due, due_reminders, next_due, preview, rules_for  # noqa: E402
 from bot.storage import Storage  # noqa: E402
 
 ADMINS = frozenset({900001, 900002})

@@ -23,7 +23,7 @@ EVENT_FIELDS = ("kind", "title", "date", "time", "end_date", "end_time", "place"
 
 
 def _day(text: str | None, what: str):
-    from bot.calendar import parse_day
+    from bot.calendar.events import parse_day
 
     return parse_day(text, what) if text else None
 
@@ -32,7 +32,7 @@ def _day(text: str | None, what: str):
 
 
 def cmd_events_add(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    from bot.calendar import add_event, describe
+    from bot.calendar.events import add_event, describe
 
     fields = {name: getattr(args, name) for name in EVENT_FIELDS}
     event = add_event(storage, operator(), **fields)
@@ -41,7 +41,7 @@ def cmd_events_add(args: argparse.Namespace, settings: Settings, storage: Storag
 
 
 def cmd_events_change(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    from bot.calendar import change_event, describe
+    from bot.calendar.events import change_event, describe
 
     changes = {name: getattr(args, name) for name in EVENT_FIELDS if getattr(args, name) is not None}
     if not changes:
@@ -52,7 +52,7 @@ def cmd_events_change(args: argparse.Namespace, settings: Settings, storage: Sto
 
 
 def cmd_events_cancel(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    from bot.calendar import cancel_event, one_line
+    from bot.calendar.events import cancel_event, one_line
 
     event = cancel_event(storage, operator(), args.id)
     print(f"已取消活动（编号 {event.id}）：{one_line(event)}")
@@ -60,7 +60,7 @@ def cmd_events_cancel(args: argparse.Namespace, settings: Settings, storage: Sto
 
 
 def cmd_events_list(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    from bot.calendar import audience_label, list_events, one_line
+    from bot.calendar.events import audience_label, list_events, one_line
 
     start = _day(args.date_from, "开始日期") or storage.today()
     end = _day(args.date_to, "结束日期")
@@ -80,7 +80,7 @@ def _next(day):
 
 
 def cmd_events_import(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    from bot.calendar import import_events
+    from bot.calendar.events import import_events
 
     summary = import_events(storage, operator(), read_file(args.file))
     print(f"活动已导入：{summary.describe()}")
@@ -90,7 +90,7 @@ def cmd_events_import(args: argparse.Namespace, settings: Settings, storage: Sto
 def cmd_events_ics(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
     from datetime import timedelta
 
-    from bot.ics import calendar_bytes
+    from bot.calendar.ics import calendar_bytes
 
     start = _day(args.date_from, "开始日期") or storage.today() - timedelta(days=31)
     end = _day(args.date_to, "结束日期")
@@ -108,7 +108,7 @@ def cmd_events_ics(args: argparse.Namespace, settings: Settings, storage: Storag
 
 
 def cmd_reminders_preview(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    from bot.reminders import preview, preview_json, preview_text, rules_for
+    from bot.calendar.reminders import preview, preview_json, preview_text, rules_for
 
     first, last = _day(args.date_from, "开始日期"), _day(args.date_to, "结束日期")
     if last < first:
@@ -124,7 +124,7 @@ def cmd_reminders_preview(args: argparse.Namespace, settings: Settings, storage:
 
 
 def cmd_reminders_rules(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    from bot.reminders import rules_for
+    from bot.calendar.reminders import rules_for
 
     rules = rules_for(storage)
     print(f"规则文件：{rules.source}；免打扰时段：{rules.quiet.describe()}")
@@ -139,7 +139,7 @@ def cmd_reminders_rules(args: argparse.Namespace, settings: Settings, storage: S
 
 
 def cmd_reminders_set(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    from bot.reminders import parse_assignment, set_override
+    from bot.calendar.reminders import parse_assignment, set_override
 
     values = dict(parse_assignment(text) for text in args.assignments)
     rules = set_override(storage, operator(), args.rule, values)
@@ -149,7 +149,7 @@ def cmd_reminders_set(args: argparse.Namespace, settings: Settings, storage: Sto
 
 
 def cmd_reminders_reset(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    from bot.reminders import reset_override
+    from bot.calendar.reminders import reset_override
 
     removed = reset_override(storage, operator(), args.rule, args.key)
     print(f"已删除 {removed} 项覆盖设置，恢复规则文件中的默认值。")
@@ -159,7 +159,7 @@ def cmd_reminders_reset(args: argparse.Namespace, settings: Settings, storage: S
 def cmd_reminders_skipped(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
     from datetime import timedelta
 
-    from bot.reminders import SKIP_REASONS
+    from bot.calendar.reminders import SKIP_REASONS
 
     since = storage.now() - timedelta(days=args.days)
     skips = storage.deliveries(outcome="skipped", since=since)
@@ -175,7 +175,7 @@ def cmd_reminders_skipped(args: argparse.Namespace, settings: Settings, storage:
 
 
 def _event_arguments(parser: argparse.ArgumentParser, *, required: bool) -> None:
-    kinds = "协商活动、常委会会议、全体会议、培训、提案截止、视察调研、组织生活会"  # bot.calendar.EVENT_KINDS
+    kinds = "协商活动、常委会会议、全体会议、培训、提案截止、视察调研、组织生活会"  # bot.calendar.events.EVENT_KINDS
     parser.add_argument("--kind", required=required, help=f"类型：{kinds}")
     parser.add_argument("--date", required=required, help="日期，例如 2027-03-10")
     parser.add_argument("--time", help="时间，例如 14:30 或 14:30-16:30（不写则为全天）")

@@ -51,10 +51,10 @@ class Services:
 
     def check_feature_files(self) -> None:
         """The feature data files load and validate (the features load them again when used)."""
+        from bot.calendar.reminders import rules_for
         from bot.notices import default_config
         from bot.notices.audience import default_vocabulary
         from bot.plan.term import default_term_settings
-        from bot.reminders import rules_for
 
         default_term_settings()
         default_vocabulary()
@@ -64,7 +64,7 @@ class Services:
     def personal_progress(self, caller: Caller) -> str | None:
         """This year's duty progress of a bound member with their next event, for /mine and
         "我今年还差什么"; None for anyone else."""
-        from bot.calendar import one_line, upcoming_for
+        from bot.calendar.events import one_line, upcoming_for
 
         if caller.member_id is None:
             return None

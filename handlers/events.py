@@ -22,7 +22,7 @@ from typing import Any
 from telegram import BotCommand, InputFile, Message, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
-from bot.calendar import (
+from bot.calendar.events import (
     EVENT_KINDS,
     EventError,
     add_event,
@@ -39,7 +39,7 @@ from bot.calendar import (
     upcoming_for,
     validate,
 )
-from bot.ics import calendar_bytes
+from bot.calendar.ics import calendar_bytes
 from bot.people.records import RecordError, add_record, reply_proposal
 from bot.people.roles import Caller, PermissionDenied, authorize
 from bot.reply import Button, Reply

@@ -2,7 +2,7 @@
 
 The database is the source of truth, not the scheduler: the jobs hold no reminder data and
 are rebuilt on every start-up with stable ids (``replace_existing``). Each pass asks
-:func:`bot.reminders.deliver_due` for everything due since the previous pass, so
+:func:`bot.calendar.reminders.deliver_due` for everything due since the previous pass, so
 
 * a restart neither loses nor doubles a reminder (decisions are keyed in the database);
 * a reminder due while the bot was down is handled by the catch-up pass run at start-up;
@@ -25,8 +25,8 @@ from typing import Any
 
 from telegram.ext import ContextTypes, JobQueue
 
+from bot.calendar.reminders import PassResult, RuleSet, deliver_due, next_due, rules_for
 from bot.config import ConfigError
-from bot.reminders import PassResult, RuleSet, deliver_due, next_due, rules_for
 from bot.storage import Storage
 
 log = logging.getLogger(__name__)

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import icalendar
 
-from bot.calendar import add_event
+from bot.calendar.events import add_event
+from bot.calendar.reminders import load_rules, set_override
 from bot.people.records import add_record, assign_proposal
 from bot.people.roles import CLI_CALLER
-from bot.reminders import load_rules, set_override
 from bot.storage import Storage
 from handlers.app import build_application
 from handlers.common import SERVICES_KEY

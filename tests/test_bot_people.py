@@ -7,7 +7,7 @@ import subprocess
 import sys
 from datetime import timedelta
 
-from bot.calendar import add_event
+from bot.calendar.events import add_event
 from bot.people.identity import issue_codes
 from bot.people.roles import CLI_CALLER
 from bot.storage import Storage

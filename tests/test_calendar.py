@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.calendar import (
+from bot.calendar.events import (
     EventError,
     add_event,
     cancel_event,

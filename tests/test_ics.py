@@ -7,8 +7,8 @@ from datetime import date, datetime, timedelta
 import icalendar
 import pytest
 
-from bot.calendar import cancel_event, change_event
-from bot.ics import calendar_bytes, event_uid
+from bot.calendar.events import cancel_event, change_event
+from bot.calendar.ics import calendar_bytes, event_uid
 from bot.people.roles import CLI_CALLER
 from bot.storage import Storage
 from tests.test_calendar import NOW, TZ, meeting, seed

@@ -15,13 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot import cli
-from bot.calendar import add_event, cancel_event, change_event
-from bot.config import ConfigError, knowledge_dir
-from bot.ledger import submit_report
-from bot.notices.outbox import rows_of
-from bot.people.records import add_record, assign_proposal, reply_proposal
-from bot.people.roles import CLI_CALLER, Caller, PermissionDenied
-from bot.reminders import (
+from bot.calendar.events import add_event, cancel_event, change_event
+from bot.calendar.reminders import (
     QuietHours,
     ReminderError,
     deliver_due,
@@ -36,6 +31,11 @@ from bot.reminders import (
     set_override,
     skip_digest_text,
 )
+from bot.config import ConfigError, knowledge_dir
+from bot.ledger import submit_report
+from bot.notices.outbox import rows_of
+from bot.people.records import add_record, assign_proposal, reply_proposal
+from bot.people.roles import CLI_CALLER, Caller, PermissionDenied
 from bot.storage import Storage
 from bot.textsplit import utf16_len
 from scheduler.reminders import ReminderScheduler

@@ -86,7 +86,7 @@ CALENDAR_MIGRATIONS: tuple[Migration, ...] = (
 
 @dataclass(frozen=True)
 class EventRow:
-    """An event as stored; :mod:`bot.calendar` wraps it with meaning."""
+    """An event as stored; :mod:`bot.calendar.events` wraps it with meaning."""
 
     id: int
     kind: str

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 
-from bot.calendar import audience_label, ends_at, quarter_label, starts_at
+from bot.calendar.events import audience_label, ends_at, quarter_label, starts_at
 from bot.storage.calendar import EventRow
 
 PRODID = "-//cppcc-bot//政协履职助手//ZH"
