@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot import cli_people
+from bot.cli import people as cli_people
 from bot.people.roles import CLI_CALLER, Caller
 from bot.people.roster import import_members, import_unit_contacts
 from bot.storage import Storage

@@ -12,7 +12,7 @@ from openpyxl.cell.cell import MergedCell
 from people_support import TZ
 
 from bot import ledger
-from bot.cli import main
+from bot.cli.main import main
 from bot.ledger.export import HEADER, WIDTHS, export_ledger, line_count
 from bot.people.identity import bind_by_contact
 from bot.people.roles import CLI_CALLER, PermissionDenied, resolve_caller

@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot import cli, notices
+from bot import notices
+from bot.cli import main as cli
 from bot.config import knowledge_dir
 from bot.notices import NoticeError
 from bot.notices import config as notices_config

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.cli.main import main
 from bot.config import knowledge_dir
 from bot.plan.build import build_plan, load_json
 from bot.plan.parse import PlanParseError, parse_plan, parse_time_limit

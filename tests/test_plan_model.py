@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bot.cli import main
+from bot.cli.main import main
 from bot.config import knowledge_dir
 from bot.plan.model import PlanError, default_plan, load_plan
 

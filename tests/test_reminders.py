@@ -14,7 +14,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot import cli
 from bot.calendar.events import add_event, cancel_event, change_event
 from bot.calendar.reminders import (
     QuietHours,
@@ -31,6 +30,7 @@ from bot.calendar.reminders import (
     set_override,
     skip_digest_text,
 )
+from bot.cli import main as cli
 from bot.config import ConfigError, knowledge_dir
 from bot.ledger import submit_report
 from bot.notices.outbox import rows_of

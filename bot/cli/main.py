@@ -87,7 +87,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_chat(args: argparse.Namespace) -> int:
     from bot.answers.dialogue import Dialogue
     from bot.answers.engine import default_engine
-    from bot.chat import run_chat
+    from bot.cli.chat import run_chat
 
     return run_chat(Dialogue(default_engine()))
 
@@ -96,9 +96,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from bot.answers.engine import default_engine
     from bot.answers.evaluation import evaluate, load_questions
 
-    path = (
-        Path(args.file) if args.file else Path(__file__).resolve().parent.parent / "tests" / "data" / "questions.jsonl"
-    )
+    path = Path(args.file) if args.file else Path(__file__).resolve().parents[2] / "tests" / "data" / "questions.jsonl"
     try:
         questions = load_questions(path)
     except (OSError, ValueError) as exc:
@@ -167,7 +165,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from bot import cli_events, cli_ledger, cli_notices, cli_people
+    from bot.cli import calendar as cli_events
+    from bot.cli import ledger as cli_ledger
+    from bot.cli import notices as cli_notices
+    from bot.cli import people as cli_people
 
     parser = argparse.ArgumentParser(prog="cppcc-bot", description="政协履职助手")
     sub = parser.add_subparsers(dest="command", required=True)
