@@ -24,7 +24,7 @@ from telegram.ext import (
 
 from bot.config import Settings
 from bot.services import Services
-from handlers import conversation, errors, events, guards, ledger, notices, people
+from handlers import answers, calendar, errors, guards, ledger, notices, people
 from handlers.common import SERVICES_KEY
 from handlers.processor import PerChatUpdateProcessor
 from handlers.ratelimit import ChatAwareRateLimiter
@@ -54,7 +54,7 @@ NON_TEXT = (
 
 # Feature modules: each has COMMANDS (everyone's menu), SECRETARY_COMMANDS (secretaries' menu),
 # register(app), startup(app) and shutdown(app).
-FEATURES = (people, events, notices, ledger)
+FEATURES = (people, calendar, notices, ledger)
 
 log = logging.getLogger(__name__)
 
@@ -89,17 +89,17 @@ async def on_shutdown(app: Application) -> None:
 def register_handlers(app: Application) -> None:
     new_messages = filters.UpdateType.MESSAGE
     app.add_handler(TypeHandler(Update, guards.flood_guard), group=-1)
-    app.add_handler(CommandHandler("start", conversation.start, filters=new_messages))
-    app.add_handler(CommandHandler("help", conversation.help_command, filters=new_messages))
-    app.add_handler(CommandHandler("ask", conversation.ask, filters=new_messages))
-    app.add_handler(CommandHandler(["item", "task"], conversation.item, filters=new_messages))
-    app.add_handler(CommandHandler("unit", conversation.unit, filters=new_messages))
+    app.add_handler(CommandHandler("start", answers.start, filters=new_messages))
+    app.add_handler(CommandHandler("help", answers.help_command, filters=new_messages))
+    app.add_handler(CommandHandler("ask", answers.ask, filters=new_messages))
+    app.add_handler(CommandHandler(["item", "task"], answers.item, filters=new_messages))
+    app.add_handler(CommandHandler("unit", answers.unit, filters=new_messages))
     for feature in FEATURES:
         feature.register(app)
-    app.add_handler(CallbackQueryHandler(conversation.button))
-    app.add_handler(MessageHandler(new_messages & filters.TEXT & ~filters.COMMAND, conversation.text_message))
-    app.add_handler(MessageHandler(new_messages & filters.COMMAND, conversation.unknown_command))
-    app.add_handler(MessageHandler(new_messages & NON_TEXT, conversation.non_text))
+    app.add_handler(CallbackQueryHandler(answers.button))
+    app.add_handler(MessageHandler(new_messages & filters.TEXT & ~filters.COMMAND, answers.text_message))
+    app.add_handler(MessageHandler(new_messages & filters.COMMAND, answers.unknown_command))
+    app.add_handler(MessageHandler(new_messages & NON_TEXT, answers.non_text))
     app.add_error_handler(errors.on_error)
 
 
