@@ -55,7 +55,7 @@ def main() -> None:
         import_unit_contacts(storage, CLI_CALLER, ("单位,姓名,手机号\n" + rows).encode(), now=start)
         callers = []
         for i, unit in enumerate(units):
-            bind_by_contact(storage, 1000 + i, 1000 + i, f"136{i:08d}", now=start)
+            bind_by_contact(storage, 1000 + i, 1000 + i, f"86136{i:08d}", now=start)
             callers.append((resolve_caller(storage, 1000 + i, ()), ledger.reportable_tasks(plan, unit.id)))
 
         filing = []

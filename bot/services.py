@@ -75,5 +75,14 @@ class Services:
             text += f"\n近期活动：{one_line(upcoming[0])}（发送 /events 查看全部）"
         return text
 
+    def alert_secretaries(self, key: str, text: str) -> int:
+        """Queue ``text`` for every secretary's private chat through the outbox, at most once per
+        ``key`` (bot.people.identity.SecretaryAlert); return how many messages were new."""
+        from bot.notices.outbox import Outgoing, enqueue
+
+        secretaries = sorted(self.settings.admin_ids | {admin.telegram_id for admin in self.storage.admins()})
+        messages = [Outgoing(f"secretary:{telegram_id}", telegram_id, text) for telegram_id in secretaries]
+        return enqueue(self.storage, source_kind="alert", source_id=key, messages=messages, now=self.storage.now())
+
     def close(self) -> None:
         self.storage.close()

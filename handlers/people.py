@@ -22,7 +22,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.people.identity import PeopleError, bind_by_code, bind_by_contact, unbind, whoami
+from bot.people.identity import BindingTaken, PeopleError, bind_by_code, bind_by_contact, unbind, whoami
 from bot.people.progress import format_progress_table, general_rule_text, progress_csv, progress_table
 from bot.people.records import RECORD_KIND_CHOICES, RecordError, add_record, valid_date
 from bot.people.roles import Caller, PermissionDenied, authorize
@@ -71,13 +71,25 @@ def _bound_reply(context: ContextTypes.DEFAULT_TYPE, identity) -> Reply:
     return Reply(_text(context, key, identity=identity.describe()), remove_keyboard=True)
 
 
+def _wake_outbox(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A refused takeover queued a message to the secretaries: have the outbox sender look now."""
+    from handlers import notices
+
+    sender = context.bot_data.get(notices.SENDER_KEY)
+    if sender is not None:
+        sender.wake()
+
+
 async def contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message = update.effective_message
-    shared = message.contact
+    shared = update.effective_message.contact
     svc = services(context)
     try:
-        identity = bind_by_contact(svc.storage, update.effective_user.id, shared.user_id, shared.phone_number)
+        identity = bind_by_contact(
+            svc.storage, update.effective_user.id, shared.user_id, shared.phone_number, alert=svc.alert_secretaries
+        )
     except PeopleError as exc:
+        if isinstance(exc, BindingTaken):
+            _wake_outbox(context)
         await _say(update, Reply(exc.message, remove_keyboard=True))
         return
     await _say(update, _bound_reply(context, identity))
@@ -91,9 +103,12 @@ async def bind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not code:
         await _refuse(update, _text(context, "bind_usage"))
         return
+    svc = services(context)
     try:
-        identity = bind_by_code(services(context).storage, update.effective_user.id, code)
+        identity = bind_by_code(svc.storage, update.effective_user.id, code, alert=svc.alert_secretaries)
     except PeopleError as exc:
+        if isinstance(exc, BindingTaken):
+            _wake_outbox(context)
         await _refuse(update, exc.message)
         return
     await _say(update, _bound_reply(context, identity))

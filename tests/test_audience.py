@@ -33,7 +33,7 @@ def storage(tmp_path):
     opened = seeded(tmp_path)
     opened.bind(7001, "member", member_id(opened, "张三"), "code", NOW)
     opened.bind(7002, "member", member_id(opened, "李四"), "code", NOW)
-    contact = opened.person_by_phone("unit_contact", "13500004444")
+    contact = opened.person_by_phone("unit_contact", "+8613500004444")
     opened.bind(7005, "unit_contact", contact.id, "code", NOW)
     yield opened
     opened.close()

@@ -47,7 +47,7 @@ def storage(bot) -> Storage:
     import_unit_contacts(storage, CLI_CALLER, CONTACTS_CSV.encode())
     import_members(storage, CLI_CALLER, MEMBERS_CSV.encode())
     for telegram_id, phone in PHONES.items():
-        bind_by_contact(storage, telegram_id, telegram_id, phone)
+        bind_by_contact(storage, telegram_id, telegram_id, "86" + phone)  # as Telegram sends it
     return storage
 
 

@@ -15,16 +15,16 @@ from handlers.app import build_application
 from tests.conftest import ADMIN_ID, make_settings, running
 from tests.people_support import MEMBERS_CSV, UNITS_CSV
 
-ZHANG = 5101  # Telegram id of member 张三 (13812345678)
+ZHANG = 5101  # Telegram id of member 张三 (13812345678; Telegram sends 8613812345678)
 LI = 5102  # member 李四 (13900001111)
 STRANGER = 5199
 GROUP = -100555
 
 
-def _import_roster(db_path, tmp_path) -> None:
+def _import_roster(db_path, tmp_path, members_csv: str = MEMBERS_CSV) -> None:
     """Through the real command line, as the office would."""
     members, units = tmp_path / "members.csv", tmp_path / "units.csv"
-    members.write_text(MEMBERS_CSV, encoding="utf-8-sig")
+    members.write_text(members_csv, encoding="utf-8-sig")
     units.write_text(UNITS_CSV, encoding="utf-8")
     for kind, path in (("members", members), ("units", units)):
         result = subprocess.run(
@@ -88,7 +88,7 @@ async def test_guided_record_flow_with_buttons(tg, tmp_path):
     _import_roster(db, tmp_path)
     app = build_application(make_settings(tg, db))
     async with running(app):
-        await _share_contact(tg, ZHANG, "13812345678")
+        await _share_contact(tg, ZHANG, "8613812345678")
         pick = await _ask(tg, ZHANG, "/record")
         mark = tg.mark()
         tg.inject_callback(ZHANG, pick.callback_data("社情民意信息"), pick)
@@ -111,10 +111,12 @@ async def test_spoofed_contact_and_unknown_phone_are_refused(tg, tmp_path):
     _import_roster(db, tmp_path)
     app = build_application(make_settings(tg, db))
     async with running(app):
-        spoofed = await _share_contact(tg, STRANGER, "13812345678", owner=ZHANG)
+        spoofed = await _share_contact(tg, STRANGER, "8613812345678", owner=ZHANG)
         assert "只能验证您本人的手机号" in spoofed.plain_text
-        unknown = await _share_contact(tg, STRANGER, "13011112222")
-        assert "名册" in unknown.plain_text
+        unknown = await _share_contact(tg, STRANGER, "8613011112222")
+        assert "名册中没有找到 +86 130****2222" in unknown.plain_text
+        tg.inject_contact(STRANGER, "8613812345678", own=False)  # a phone-book card: no user_id
+        assert "没有关联 Telegram 账号" in (await tg.wait_for_reply(STRANGER)).plain_text
         assert "还没有验证身份" in (await _ask(tg, STRANGER, "/whoami")).plain_text
         rule = await _ask(tg, STRANGER, "/mine")
         assert "每位委员每年至少" in rule.plain_text and "验证身份" in rule.plain_text
@@ -140,8 +142,8 @@ async def test_members_cannot_use_secretary_commands_or_see_others(tg, tmp_path)
     _import_roster(db, tmp_path)
     app = build_application(make_settings(tg, db))
     async with running(app):
-        await _share_contact(tg, ZHANG, "13812345678")
-        await _share_contact(tg, LI, "13900001111")
+        await _share_contact(tg, ZHANG, "8613812345678")
+        await _share_contact(tg, LI, "8613900001111")
         await _ask(tg, LI, "/record 社情民意 李四的社情民意")
         progress = await _ask(tg, ZHANG, "/progress")
         assert "只有政协办秘书" in progress.plain_text
@@ -168,9 +170,55 @@ async def test_personal_data_stays_out_of_groups(tg, tmp_path):
     _import_roster(db, tmp_path)
     app = build_application(make_settings(tg, db))
     async with running(app):
-        await _share_contact(tg, ZHANG, "13812345678")
+        await _share_contact(tg, ZHANG, "8613812345678")
         tg.inject_message(ZHANG, "/mine@cppcc_helper_bot", chat_id=GROUP, chat_type="supergroup")
         reply = await tg.wait_for_reply(GROUP)
         assert "私聊" in reply.plain_text and not re.search(r"\d/1", reply.plain_text)
         tg.inject_message(ZHANG, "/record@cppcc_helper_bot 提案 标题", chat_id=GROUP, chat_type="supergroup")
         assert "私聊" in (await tg.wait_for_reply(GROUP)).plain_text
+
+
+ROSTER_0002 = "姓名,手机号,界别\n孙九,138 0951 0002,经济界\n周十,139-0000-1111,农业界\n"
+NANP, FIRST, SECOND = 5301, 5302, 5303
+
+
+async def test_phone_identity_country_codes_and_takeover(tg, tmp_path):
+    """+1 380 951 0002 is not the member 13809510002; a second account is refused and the
+    secretaries are told; after a secretary's /unbind the new account binds."""
+    db = tmp_path / "cppcc.db"
+    _import_roster(db, tmp_path, ROSTER_0002)
+    app = build_application(make_settings(tg, db))
+    async with running(app):
+        for shared in ("13809510002", "1 380 951 0002"):  # North America, as Telegram sends it
+            refused = await _share_contact(tg, NANP, shared)
+            assert "名册中没有找到 +1 38****0002" in refused.plain_text and "孙九" not in refused.plain_text
+        assert "还没有验证身份" in (await _ask(tg, NANP, "/whoami")).plain_text
+
+        for shared in ("8613809510002", "+8613809510002", "+86 138 0951 0002"):
+            bound = await _share_contact(tg, FIRST, shared)
+            assert "身份已验证：孙九（政协委员，经济界，+86 138****0002）" in bound.plain_text
+
+        mark = tg.mark()
+        taken = await _share_contact(tg, SECOND, "8613809510002")
+        assert "已绑定另一个 Telegram 账号" in taken.plain_text and "政协办" in taken.plain_text
+        assert "还没有验证身份" in (await _ask(tg, SECOND, "/whoami")).plain_text
+        assert "孙九" in (await _ask(tg, FIRST, "/whoami")).plain_text
+        (alert,) = await tg.wait_for_messages(ADMIN_ID, 1, since=mark)
+        assert f"账号 {SECOND}" in alert.plain_text and f"/unbind {FIRST}" in alert.plain_text
+        assert "孙九" in alert.plain_text and "13809510002" not in alert.plain_text
+
+        moved = await _ask(tg, ADMIN_ID, f"/unbind {FIRST}")
+        assert "已解除绑定：孙九" in moved.plain_text
+        bound = await _share_contact(tg, SECOND, "+8613809510002")
+        assert "身份已验证：孙九" in bound.plain_text
+        assert "孙九" in (await _ask(tg, SECOND, "/whoami")).plain_text
+        assert "还没有验证身份" in (await _ask(tg, FIRST, "/whoami")).plain_text
+
+    with Storage(db) as storage:
+        actions = [(e.action, e.actor) for e in storage.audit_entries() if "bind" in e.action]
+    assert actions == [
+        *[("bind", str(FIRST))] * 3,
+        ("bind_refused_taken", str(SECOND)),
+        ("unbind", str(ADMIN_ID)),
+        ("bind", str(SECOND)),
+    ]

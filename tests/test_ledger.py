@@ -42,7 +42,7 @@ def storage(tmp_path) -> Storage:
         (OFFICE, "13700006666"),
         (MEMBER, "13812345678"),
     ):
-        bind_by_contact(storage, telegram_id, telegram_id, phone, now=NOW)
+        bind_by_contact(storage, telegram_id, telegram_id, "86" + phone, now=NOW)  # as Telegram sends it
     return storage
 
 

@@ -35,8 +35,8 @@ def open_xlsx(data: bytes):
 def storage(tmp_path) -> Storage:
     storage = Storage(tmp_path / "cppcc.db", TZ)
     import_unit_contacts(storage, CLI_CALLER, CONTACTS_CSV.encode(), now=NOW)
-    bind_by_contact(storage, 11, 11, "13600001111", now=NOW)
-    bind_by_contact(storage, 12, 12, "13500004444", now=NOW)
+    bind_by_contact(storage, 11, 11, "8613600001111", now=NOW)
+    bind_by_contact(storage, 12, 12, "8613500004444", now=NOW)
     return storage
 
 

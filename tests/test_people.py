@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from datetime import timedelta
 
 import pytest
@@ -9,6 +11,7 @@ from people_support import ADMIN, GUEST, NOW, dump, member_caller, member_id, ru
 
 from bot.people.identity import (
     CODE_ALPHABET,
+    BindingTaken,
     PeopleError,
     add_admin,
     bind_by_code,
@@ -29,7 +32,7 @@ def test_own_contact_binds_the_member(tmp_path):
     storage = seeded(tmp_path)
     identity = bind_by_contact(storage, 1001, 1001, "+86 138-1234-5678", now=NOW)
     assert (identity.kind, identity.name) == ("member", "张三")
-    assert identity.describe() == "张三（政协委员，经济界，提案委，138****5678）"
+    assert identity.describe() == "张三（政协委员，经济界，提案委，+86 138****5678）"
     binding = storage.binding(1001)
     assert (binding.person_id, binding.method) == (member_id(storage, "张三"), "contact")
     assert storage.audit_entries("bind")[0].detail["method"] == "contact"
@@ -37,9 +40,9 @@ def test_own_contact_binds_the_member(tmp_path):
 
 def test_unit_contact_binds_after_members_are_checked(tmp_path):
     storage = seeded(tmp_path)
-    identity = bind_by_contact(storage, 2002, 2002, "13600003333", now=NOW)
+    identity = bind_by_contact(storage, 2002, 2002, "8613600003333", now=NOW)
     assert (identity.kind, identity.name, identity.detail) == ("unit_contact", "赵六", "县委办")
-    assert whoami(storage, 2002).describe() == "赵六（单位联络员，县委办，136****3333）"
+    assert whoami(storage, 2002).describe() == "赵六（单位联络员，县委办，+86 136****3333）"
 
 
 def test_someone_elses_contact_is_refused(tmp_path):
@@ -47,13 +50,14 @@ def test_someone_elses_contact_is_refused(tmp_path):
     before = dump(tmp_path / "data" / "cppcc.db")
     for sender in (4242, None):
         with pytest.raises(PeopleError, match="只能验证您本人的手机号"):
-            bind_by_contact(storage, 1001, sender, "13812345678", now=NOW)
+            bind_by_contact(storage, 1001, sender, "8613812345678", now=NOW)
     assert storage.binding(1001) is None
     assert dump(tmp_path / "data" / "cppcc.db") == before
 
 
-@pytest.mark.parametrize("phone", ["13311112222", "not a phone"])
+@pytest.mark.parametrize("phone", ["8613311112222", "13812345678", "+1 381 234 5678", "not a phone", ""])
 def test_phone_not_on_any_roster_is_refused(tmp_path, phone):
+    """13812345678 from Telegram is +1 381 234 5678 (North America), not 张三's Chinese mobile."""
     storage = seeded(tmp_path)
     with pytest.raises(PeopleError, match="名册中没有找到") as caught:
         bind_by_contact(storage, 1001, 1001, phone, now=NOW)
@@ -65,19 +69,91 @@ def test_inactive_member_cannot_bind(tmp_path):
     storage = seeded(tmp_path)
     import_members(storage, CLI_CALLER, "姓名,手机号\n李四,13900001111\n".encode(), now=NOW)
     with pytest.raises(PeopleError):
-        bind_by_contact(storage, 1001, 1001, "13812345678", now=NOW)
+        bind_by_contact(storage, 1001, 1001, "8613812345678", now=NOW)
 
 
-def test_rebinding_a_person_moves_them_to_the_new_account(tmp_path):
+def test_an_account_may_switch_to_another_person_it_proves(tmp_path):
     storage = seeded(tmp_path)
-    bind_by_contact(storage, 1001, 1001, "13812345678", now=NOW)
-    bind_by_contact(storage, 1002, 1002, "13812345678", now=NOW)
-    assert storage.binding(1001) is None
-    assert whoami(storage, 1002).name == "张三"
-    assert storage.audit_entries("bind")[-1].detail["replaced_account"] == 1001
-    bind_by_contact(storage, 1002, 1002, "13900001111", now=NOW)  # an account holds one person
+    bind_by_contact(storage, 1002, 1002, "8613812345678", now=NOW)
+    bind_by_contact(storage, 1002, 1002, "+86 138 1234 5678", now=NOW)  # the same account again: fine
+    bind_by_contact(storage, 1002, 1002, "8613900001111", now=NOW)  # an account holds one person
     assert whoami(storage, 1002).name == "李四"
     assert storage.binding_of_person("member", member_id(storage, "张三")) is None
+
+
+class Alerts:
+    """Collects what bind_* asks to tell the secretaries, as Services.alert_secretaries would."""
+
+    def __init__(self):
+        self.sent: dict[str, str] = {}
+
+    def __call__(self, key: str, text: str) -> None:
+        self.sent.setdefault(key, text)
+
+
+def test_second_account_with_a_bound_number_is_refused_audited_and_reported(tmp_path):
+    storage = seeded(tmp_path)
+    alerts = Alerts()
+    bind_by_contact(storage, 1001, 1001, "8613812345678", now=NOW, alert=alerts)
+    with pytest.raises(BindingTaken, match="已绑定另一个 Telegram 账号") as caught:
+        bind_by_contact(storage, 1002, 1002, "+8613812345678", now=NOW, alert=alerts)
+    assert "政协办" in caught.value.message
+    assert whoami(storage, 1001).name == "张三" and storage.binding(1002) is None
+    (entry,) = storage.audit_entries("bind_refused_taken")
+    assert entry.actor == "1002"
+    assert entry.detail == {
+        "person_kind": "member",
+        "person_id": member_id(storage, "张三"),
+        "method": "contact",
+        "bound_account": 1001,
+    }
+    (text,) = alerts.sent.values()
+    assert "1002" in text and "张三" in text and "/unbind 1001" in text
+    assert "+86 138****5678" in text and "13812345678" not in text
+    # Trying again the same day tells the secretaries once (the key is the same).
+    with pytest.raises(BindingTaken):
+        bind_by_contact(storage, 1002, 1002, "8613812345678", now=NOW + timedelta(hours=1), alert=alerts)
+    assert len(alerts.sent) == 1 and len(storage.audit_entries("bind_refused_taken")) == 2
+
+
+def test_secretary_moves_a_binding_with_unbind_then_bind(tmp_path):
+    storage = seeded(tmp_path)
+    bind_by_contact(storage, 1001, 1001, "8613812345678", now=NOW)
+    with pytest.raises(BindingTaken):
+        bind_by_contact(storage, 1002, 1002, "8613812345678", now=NOW)
+    assert unbind(storage, ADMIN, 1001, now=NOW).name == "张三"
+    assert bind_by_contact(storage, 1002, 1002, "8613812345678", now=NOW).name == "张三"
+    assert whoami(storage, 1001) is None and whoami(storage, 1002).name == "张三"
+    assert [(e.action, e.actor) for e in storage.audit_entries() if "bind" in e.action] == [
+        ("bind", "1001"),
+        ("bind_refused_taken", "1002"),
+        ("unbind", "9001"),
+        ("bind", "1002"),
+    ]
+
+
+def test_a_code_does_not_take_over_a_person_bound_meanwhile(tmp_path):
+    storage = seeded(tmp_path)
+    alerts = Alerts()
+    code = _code_for(issue_codes(storage, CLI_CALLER, now=NOW), "李四")
+    bind_by_contact(storage, 1001, 1001, "8613900001111", now=NOW)
+    with pytest.raises(BindingTaken):
+        bind_by_code(storage, 3003, code, now=NOW, alert=alerts)
+    assert whoami(storage, 1001).name == "李四" and storage.binding(3003) is None
+    assert "使用了 李四" in next(iter(alerts.sent.values()))
+    assert storage.binding_code(hashlib.sha256(code.encode()).hexdigest()).used_at is None
+
+
+def test_binding_logs_no_phone_number(tmp_path, caplog):
+    storage = seeded(tmp_path)
+    with caplog.at_level(logging.DEBUG):
+        bind_by_contact(storage, 1001, 1001, "8613812345678", now=NOW)
+        with pytest.raises(BindingTaken):
+            bind_by_contact(storage, 1002, 1002, "8613812345678", now=NOW)
+        with pytest.raises(PeopleError):
+            bind_by_contact(storage, 1003, 1003, "8613311112222", now=NOW)
+    assert "138****5678" in caplog.text  # the refusal is logged, masked
+    assert "12345678" not in caplog.text and "11112222" not in caplog.text
 
 
 # ---- one-time codes ------------------------------------------------------------------------------
@@ -85,7 +161,7 @@ def test_rebinding_a_person_moves_them_to_the_new_account(tmp_path):
 
 def test_codes_go_to_unbound_active_people_and_are_stored_hashed(tmp_path):
     storage = seeded(tmp_path)
-    bind_by_contact(storage, 1001, 1001, "13812345678", now=NOW)
+    bind_by_contact(storage, 1001, 1001, "8613812345678", now=NOW)
     codes = issue_codes(storage, CLI_CALLER, 7, now=NOW)
     assert sorted(c.identity.name for c in codes) == ["李四", "王五", "赵六", "钱七"]
     for issued in codes:
@@ -164,7 +240,7 @@ def test_wrong_codes_are_throttled_for_ten_minutes(tmp_path):
 def test_whoami_and_unbind_self(tmp_path):
     storage = seeded(tmp_path)
     assert whoami(storage, 1001) is None
-    bind_by_contact(storage, 1001, 1001, "13812345678", now=NOW)
+    bind_by_contact(storage, 1001, 1001, "8613812345678", now=NOW)
     me = resolve_caller(storage, 1001, frozenset())
     assert unbind(storage, me, 1001, now=NOW).name == "张三"
     assert whoami(storage, 1001) is None
@@ -174,8 +250,8 @@ def test_whoami_and_unbind_self(tmp_path):
 
 def test_only_a_secretary_unbinds_someone_else(tmp_path):
     storage = seeded(tmp_path)
-    bind_by_contact(storage, 1001, 1001, "13812345678", now=NOW)
-    bind_by_contact(storage, 1002, 1002, "13900001111", now=NOW)
+    bind_by_contact(storage, 1001, 1001, "8613812345678", now=NOW)
+    bind_by_contact(storage, 1002, 1002, "8613900001111", now=NOW)
     li = resolve_caller(storage, 1002, frozenset())
     with pytest.raises(PermissionDenied, match="只有政协办秘书"):
         unbind(storage, li, 1001, now=NOW)
@@ -190,8 +266,8 @@ def test_only_a_secretary_unbinds_someone_else(tmp_path):
 
 def test_resolve_caller_roles(tmp_path):
     storage = seeded(tmp_path)
-    bind_by_contact(storage, 1001, 1001, "13812345678", now=NOW)
-    bind_by_contact(storage, 2002, 2002, "13600003333", now=NOW)
+    bind_by_contact(storage, 1001, 1001, "8613812345678", now=NOW)
+    bind_by_contact(storage, 2002, 2002, "8613600003333", now=NOW)
     zhang = member_id(storage, "张三")
     assert resolve_caller(storage, 1001, frozenset()) == Caller(1001, "张三", "member", member_id=zhang)
     contact = resolve_caller(storage, 2002, frozenset())
@@ -204,7 +280,7 @@ def test_resolve_caller_roles(tmp_path):
 
 def test_secretary_who_is_a_member_keeps_member_rights(tmp_path):
     storage = seeded(tmp_path)
-    bind_by_contact(storage, 1001, 1001, "13812345678", now=NOW)
+    bind_by_contact(storage, 1001, 1001, "8613812345678", now=NOW)
     add_admin(storage, CLI_CALLER, 1001, now=NOW)
     caller = resolve_caller(storage, 1001, frozenset())
     assert (caller.role, caller.member_id) == ("admin", member_id(storage, "张三"))
@@ -214,7 +290,7 @@ def test_secretary_who_is_a_member_keeps_member_rights(tmp_path):
 
 def test_binding_to_an_inactive_member_confers_nothing(tmp_path):
     storage = seeded(tmp_path)
-    bind_by_contact(storage, 1001, 1001, "13812345678", now=NOW)
+    bind_by_contact(storage, 1001, 1001, "8613812345678", now=NOW)
     import_members(storage, CLI_CALLER, "姓名,手机号\n李四,13900001111\n".encode(), now=NOW)
     assert resolve_caller(storage, 1001, frozenset()).role == "guest"
     assert "已不在当前名册中" in whoami(storage, 1001).describe()

@@ -9,33 +9,6 @@ from bot.csvfile import ImportProblems
 from bot.people.records import add_record
 from bot.people.roles import CLI_CALLER, PermissionDenied
 from bot.people.roster import ImportSummary, import_members, import_unit_contacts
-from bot.phone import mask_phone, normalize_phone
-
-
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [
-        ("13812345678", "13812345678"),
-        ("138 1234 5678", "13812345678"),
-        ("138-1234-5678", "13812345678"),
-        ("(138)12345678", "13812345678"),
-        ("+86 138 1234 5678", "13812345678"),
-        ("0086-13812345678", "13812345678"),
-        ("8613812345678", "13812345678"),
-        ("１３８１２３４５６７８", "13812345678"),
-        ("12812345678", None),  # second digit 2
-        ("1381234567", None),  # 10 digits
-        ("0951-1234567", None),  # landline
-        ("86138123456", None),  # 86 prefix only stripped from 13 digits
-        ("", None),
-    ],
-)
-def test_phone_normalisation(raw, expected):
-    assert normalize_phone(raw) == expected
-
-
-def test_mask_phone():
-    assert mask_phone("13812345678") == "138****5678"
 
 
 def test_import_members_stores_normalised_fields(tmp_path):
@@ -45,14 +18,14 @@ def test_import_members_stores_normalised_fields(tmp_path):
     zhang, li, wang = storage.people("member")
     assert (zhang.name, zhang.phone, zhang.sector, zhang.committee, zhang.township, zhang.party) == (
         "张三",
-        "13812345678",
+        "+8613812345678",
         "经济界",
         "提案委",
         "习岗镇",
         "民盟",
     )
     assert zhang.is_standing and not li.is_standing and not wang.is_standing
-    assert (li.phone, li.party, wang.phone) == ("13900001111", None, "13700002222")
+    assert (li.phone, li.party, wang.phone) == ("+8613900001111", None, "+8613700002222")
     assert all(m.active for m in (zhang, li, wang))
     assert storage.audit_entries("import_members")[0].detail["added"] == 3
 
@@ -151,9 +124,9 @@ def test_changed_rows_update_absent_members_become_inactive_and_keep_records(tmp
     csv = "姓名,手机号,界别\n张三,13812345678,经济界\n李四,13900001111,科技界\n"
     summary = import_members(storage, CLI_CALLER, csv.encode(), now=NOW)
     assert summary == ImportSummary(updated=1, unchanged=1, deactivated=1)
-    li = storage.person_by_phone("member", "13900001111")
+    li = storage.person_by_phone("member", "+8613900001111")
     assert li.sector == "科技界" and li.committee == "经济委"  # absent column left as it was
-    assert not storage.person_by_phone("member", "13700002222").active
+    assert not storage.person_by_phone("member", "+8613700002222").active
 
     summary = import_members(storage, CLI_CALLER, "姓名,手机号\n李四,13900001111\n".encode(), now=NOW)
     assert summary == ImportSummary(unchanged=1, deactivated=1)

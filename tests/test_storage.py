@@ -58,7 +58,7 @@ def test_upgrade_from_version_1_keeps_data_and_backfills_proposal_status(tmp_pat
     proposal, activity = storage.record(1), storage.record(2)
     assert (proposal.title, proposal.date, proposal.status) == ("关于修路的提案", date(2023, 3, 1), "submitted")
     assert (activity.kind, activity.status) == ("活动", None)
-    assert storage.person("member", 1).phone == "13812345678"
+    assert storage.person("member", 1).phone == "+8613812345678"  # migration 3: E.164
 
 
 def test_a_failing_migration_is_rolled_back_entirely(tmp_path):

@@ -1,32 +1,58 @@
 """Binding Telegram accounts to people on the rosters: by shared contact or one-time code.
 
-One account ↔ one person. Binding codes are stored only as SHA-256 hashes: the plain codes
-exist once, in the list printed for the secretary.
+One account ↔ one person. A shared contact matches a person only when its number, read with
+its country code (bot.phone, TELEGRAM), equals the roster's E.164 number. A person already bound
+to one account is never taken over by another: the new account is refused, the attempt is
+audited and the secretaries are told; a secretary moves the binding with /unbind, after which
+the person binds again. Binding codes are stored only as SHA-256 hashes: the plain codes exist
+once, in the list printed for the secretary.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import secrets
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.errors import UserError
 from bot.people.roles import Caller, authorize
-from bot.phone import mask_phone, normalize_phone
+from bot.phone import CHINA, TELEGRAM, PhoneError, country_code, mask_phone, to_e164
 from bot.plan.model import Plan, default_plan
-from bot.storage import Member, Person, Storage
+from bot.storage import Binding, Member, Person, Storage
+
+log = logging.getLogger(__name__)
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 CODE_LENGTH = 8
 MAX_WRONG_CODES = 5
 WRONG_CODE_WINDOW = timedelta(minutes=10)
 
+SecretaryAlert = Callable[[str, str], object]
+"""``alert(key, text)`` tells every secretary ``text`` in their private chat, at most once per
+``key``. The composition root supplies it (bot.services: the outbox); it is called inside the
+transaction that audits the refusal."""
+
+NOT_OWN_CONTACT = "只能验证您本人的手机号：请点击“分享我的手机号”按钮，不要发送他人的名片。"
+NO_ACCOUNT_CONTACT = (
+    "只能验证您本人的手机号：这张名片没有关联 Telegram 账号（可能来自通讯录）。请点击“验证身份”按钮分享本人手机号。"
+)
+TAKEN = (
+    "该手机号已绑定另一个 Telegram 账号，不能再绑定到本账号。我们已通知政协办。"
+    "如果您更换了 Telegram 账号，请联系政协办解除原账号的绑定，然后重新验证身份。"
+)
+
 
 class PeopleError(UserError):
     """Binding, unbinding or a secretary change was refused; ``message`` is Simplified Chinese."""
+
+
+class BindingTaken(PeopleError):
+    """The person is already bound to another Telegram account (the secretaries were told)."""
 
 
 @dataclass(frozen=True)
@@ -75,24 +101,68 @@ def _find_active(storage: Storage, phone: str) -> Person | None:
     return None
 
 
-def _bind(
-    storage: Storage, telegram_id: int, person: Person, method: str, now: datetime, plan: Plan | None
-) -> Identity:
+@dataclass(frozen=True)
+class _Attempt:
+    telegram_id: int
+    person: Person
+    method: str  # "contact" | "code"
+    now: datetime
+    plan: Plan | None
+    alert: SecretaryAlert | None
+    code_hash: str | None = None  # the one-time code to spend when the binding is made
+
+
+def _bind(storage: Storage, attempt: _Attempt) -> Identity:
+    """Bind, in one transaction; if another account holds the person, refuse (audited, secretaries told)."""
+    person, telegram_id, now = attempt.person, attempt.telegram_id, attempt.now
     with storage.atomic():
-        previous = storage.binding_of_person(person.kind, person.id)
-        storage.bind(telegram_id, person.kind, person.id, method, now)
-        storage.audit(
-            telegram_id,
-            "bind",
-            {
-                "person_kind": person.kind,
-                "person_id": person.id,
-                "method": method,
-                "replaced_account": previous.telegram_id if previous and previous.telegram_id != telegram_id else None,
-            },
-            now,
+        holder = storage.binding_of_person(person.kind, person.id)
+        taken = holder is not None and holder.telegram_id != telegram_id
+        if taken:
+            _refuse_takeover(storage, attempt, holder)
+        else:
+            if attempt.code_hash:
+                storage.use_code(attempt.code_hash, telegram_id, now)
+            storage.bind(telegram_id, person.kind, person.id, attempt.method, now)
+            storage.audit(
+                telegram_id, "bind", {"person_kind": person.kind, "person_id": person.id, "method": attempt.method}, now
+            )
+    if taken:
+        raise BindingTaken(TAKEN)
+    return identity_of(person, attempt.plan)
+
+
+def _refuse_takeover(storage: Storage, attempt: _Attempt, holder: Binding) -> None:
+    person, telegram_id = attempt.person, attempt.telegram_id
+    storage.audit(
+        telegram_id,
+        "bind_refused_taken",
+        {
+            "person_kind": person.kind,
+            "person_id": person.id,
+            "method": attempt.method,
+            "bound_account": holder.telegram_id,
+        },
+        attempt.now,
+    )
+    log.warning(
+        "binding refused: account %s tried to take %s %s (%s), bound to account %s",
+        telegram_id,
+        person.kind,
+        person.id,
+        mask_phone(person.phone),
+        holder.telegram_id,
+    )
+    if attempt.alert is not None:
+        who = identity_of(person, attempt.plan).describe()
+        did = f"分享了 {who} 的手机号" if attempt.method == "contact" else f"使用了 {who} 的绑定码"
+        text = (
+            f"⚠️ 身份绑定被拒绝：Telegram 账号 {telegram_id} {did}，但此人已绑定账号 {holder.telegram_id}。\n"
+            f"如确认是本人更换了账号，请发送 /unbind {holder.telegram_id} 解除原绑定，"
+            "再请其重新验证身份；否则无需处理。"
         )
-    return identity_of(person, plan)
+        key = f"bind-taken:{person.kind}:{person.id}:{telegram_id}:{attempt.now.date().isoformat()}"
+        attempt.alert(key, text)
 
 
 def bind_by_contact(
@@ -103,19 +173,30 @@ def bind_by_contact(
     *,
     now: datetime | None = None,
     plan: Plan | None = None,
+    alert: SecretaryAlert | None = None,
 ) -> Identity:
-    """Bind the account whose own contact card (shared via Telegram) carries ``phone``."""
+    """Bind the account whose own contact card (shared via Telegram) carries ``phone``.
+
+    ``phone`` is ``Contact.phone_number`` as Telegram sends it, with its country code.
+    Raises BindingTaken when another account holds that person (``alert`` tells the secretaries).
+    """
+    if contact_user_id is None:
+        raise PeopleError(NO_ACCOUNT_CONTACT)
     if contact_user_id != telegram_id:
-        raise PeopleError("只能验证您本人的手机号：请点击“分享我的手机号”按钮，不要发送他人的名片。")
-    number = normalize_phone(phone)
+        raise PeopleError(NOT_OWN_CONTACT)
+    try:
+        number = to_e164(phone, TELEGRAM)
+    except PhoneError:
+        number = None
     person = _find_active(storage, number) if number else None
     if person is None:
         shown = mask_phone(number) if number else "该号码"
+        abroad = f"（这是 +{country_code(number)} 开头的境外号码）" if number and country_code(number) != CHINA else ""
         raise PeopleError(
-            f"名册中没有找到 {shown}。如果您的手机号有变化，请联系政协办更新名册，"
+            f"名册中没有找到 {shown}{abroad}。如果您的手机号有变化，请联系政协办更新名册，"
             "或向政协办索取绑定码后发送 /bind 绑定码。"
         )
-    return _bind(storage, telegram_id, person, "contact", now or storage.now(), plan)
+    return _bind(storage, _Attempt(telegram_id, person, "contact", now or storage.now(), plan, alert))
 
 
 def _hash(code: str) -> str:
@@ -160,8 +241,12 @@ def bind_by_code(
     *,
     now: datetime | None = None,
     plan: Plan | None = None,
+    alert: SecretaryAlert | None = None,
 ) -> Identity:
-    """Bind with a one-time code; after 5 wrong codes in 10 minutes the account must wait."""
+    """Bind with a one-time code; after 5 wrong codes in 10 minutes the account must wait.
+
+    A code does not take over a person bound meanwhile to another account (BindingTaken; the
+    code stays unused)."""
     now = now or storage.now()
     if storage.code_attempts_since(telegram_id, now - WRONG_CODE_WINDOW) >= MAX_WRONG_CODES:
         raise PeopleError("尝试次数过多，请10分钟后再试。")
@@ -181,9 +266,7 @@ def bind_by_code(
             storage.add_code_attempt(telegram_id, now)
             storage.audit(telegram_id, "bind_code_refused", {"reason": refusal}, now)
         raise PeopleError(refusal)
-    with storage.atomic():
-        storage.use_code(stored.code_hash, telegram_id, now)
-        return _bind(storage, telegram_id, person, "code", now, plan)
+    return _bind(storage, _Attempt(telegram_id, person, "code", now, plan, alert, code_hash=stored.code_hash))
 
 
 def whoami(storage: Storage, telegram_id: int, *, plan: Plan | None = None) -> Identity | None:

@@ -16,7 +16,7 @@ from bot.csvfile import CsvRow, read_table
 from bot.dates import add_months, parse_date
 from bot.errors import UserError
 from bot.people.roles import Caller, authorize
-from bot.phone import normalize_phone
+from bot.phone import ROSTER, PhoneError, display_phone, to_e164
 from bot.plan.model import Plan, default_plan
 from bot.storage import RECORD_KINDS, Member, Record, Storage, actor_label, stamp
 
@@ -310,14 +310,15 @@ class RecordImportSummary:
 def _import_member(storage: Storage, row: CsvRow) -> Member:
     name, raw_phone = row.get("姓名"), row.get("手机号")
     if raw_phone:
-        phone = normalize_phone(raw_phone)
-        if phone is None:
-            raise RecordError(f"手机号“{raw_phone}”无效")
+        try:
+            phone = to_e164(raw_phone, ROSTER)
+        except PhoneError as exc:
+            raise RecordError(f"手机号“{raw_phone}”无效（{exc.message}）") from exc
         member = storage.person_by_phone("member", phone)
         if member is None:
-            raise RecordError(f"名册中没有手机号为 {phone} 的委员")
+            raise RecordError(f"名册中没有手机号为 {display_phone(phone)} 的委员")
         if name and name != member.name:
-            raise RecordError(f"手机号 {phone} 属于 {member.name}，与姓名“{name}”不符")
+            raise RecordError(f"手机号 {display_phone(phone)} 属于 {member.name}，与姓名“{name}”不符")
         return member
     if not name:
         raise RecordError("姓名和手机号都为空")

@@ -1,7 +1,8 @@
 """Importing the members roster and the unit contacts list from CSV exports.
 
 All or nothing: every problem in the file is reported with its line number and nothing changes;
-otherwise the whole roster is applied in one transaction. People are matched by phone number.
+otherwise the whole roster is applied in one transaction. People are matched by phone number,
+stored as E.164 (a number without a country code is Chinese: bot.phone).
 People missing from a new roster are marked inactive, never deleted, so their records stay.
 """
 
@@ -14,7 +15,7 @@ from typing import Any
 
 from bot.csvfile import CsvRow, Problems, read_table
 from bot.people.roles import Caller, authorize
-from bot.phone import normalize_phone
+from bot.phone import ROSTER, PhoneError, display_phone, to_e164
 from bot.plan.model import Plan, default_plan
 from bot.storage import Storage
 
@@ -61,13 +62,16 @@ def _name_and_phone(row: CsvRow, problems: Problems, seen: dict[str, int]) -> tu
     if not name:
         problems.add(row.line, "姓名为空")
     raw = row.get("手机号")
-    phone = normalize_phone(raw)
     if not raw:
         problems.add(row.line, "手机号为空")
-    elif phone is None:
-        problems.add(row.line, f"手机号“{raw}”无效（应为11位大陆手机号）")
-    elif phone in seen:
-        problems.add(row.line, f"手机号 {phone} 与第{seen[phone]}行重复")
+        return name, None
+    try:
+        phone = to_e164(raw, ROSTER)
+    except PhoneError as exc:
+        problems.add(row.line, f"手机号“{raw}”无效（{exc.message}）")
+        return name, None
+    if phone in seen:
+        problems.add(row.line, f"手机号 {display_phone(phone)} 与第{seen[phone]}行重复")
     else:
         seen[phone] = row.line
     return name, phone

@@ -128,6 +128,15 @@ MIGRATIONS: tuple[Migration, ...] = (
             "UPDATE records SET status = 'submitted' WHERE kind = '提案'",
         ),
     ),
+    Migration(
+        # Rosters used to be stored as the 11 digits of a Chinese mobile; bot.phone now stores
+        # every number as E.164, the form Telegram contacts are compared in.
+        "phone numbers as E.164",
+        tuple(
+            f"UPDATE {table} SET phone = '+86' || phone WHERE phone GLOB '1[3-9]{'[0-9]' * 9}'"
+            for table in ("members", "unit_contacts")
+        ),
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
