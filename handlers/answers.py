@@ -6,8 +6,9 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.reply import Reply
-from handlers import people
+from handlers import people, screens
 from handlers.common import addressed_text, caller, is_private, services
+from handlers.privacy import acknowledge
 from handlers.render import send_reply
 
 
@@ -19,7 +20,10 @@ def _personal(update: Update, context: ContextTypes.DEFAULT_TYPE):
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Welcome; ``/start <payload>`` in private (a deep link from a group) opens that screen."""
     message = update.effective_message
+    if context.args and is_private(message) and await screens.open_screen(context.args[0], update, context):
+        return
     reply = services(context).dialogue.start()
     await send_reply(message, reply)
     await people.verify_prompt(update, context)
@@ -59,7 +63,7 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
-    await query.answer()
+    await acknowledge(query)
     if query.message is None or not hasattr(query.message, "chat"):
         return
     reply = services(context).dialogue.callback(query.data or "", _personal(update, context))

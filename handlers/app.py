@@ -24,7 +24,7 @@ from telegram.ext import (
 
 from bot.config import Settings
 from bot.services import Services
-from handlers import answers, calendar, errors, guards, ledger, notices, people
+from handlers import answers, calendar, errors, guards, ledger, notices, people, privacy
 from handlers.common import SERVICES_KEY
 from handlers.processor import PerChatUpdateProcessor
 from handlers.ratelimit import ChatAwareRateLimiter
@@ -88,6 +88,7 @@ async def on_shutdown(app: Application) -> None:
 
 def register_handlers(app: Application) -> None:
     new_messages = filters.UpdateType.MESSAGE
+    app.add_handler(TypeHandler(Update, privacy.remember), group=-2)  # who asked, for the privacy rule
     app.add_handler(TypeHandler(Update, guards.flood_guard), group=-1)
     app.add_handler(CommandHandler("start", answers.start, filters=new_messages))
     app.add_handler(CommandHandler("help", answers.help_command, filters=new_messages))
@@ -100,6 +101,7 @@ def register_handlers(app: Application) -> None:
     app.add_handler(MessageHandler(new_messages & filters.TEXT & ~filters.COMMAND, answers.text_message))
     app.add_handler(MessageHandler(new_messages & filters.COMMAND, answers.unknown_command))
     app.add_handler(MessageHandler(new_messages & NON_TEXT, answers.non_text))
+    app.add_handler(TypeHandler(Update, privacy.settle), group=1)  # answer button presses left open
     app.add_error_handler(errors.on_error)
 
 

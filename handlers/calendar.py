@@ -45,6 +45,7 @@ from bot.people.roles import Caller, PermissionDenied, authorize
 from bot.reply import Button, Reply
 from bot.storage import RECORD_KINDS
 from handlers.common import SERVICES_KEY, AwaitingStep, caller, is_private, permitted, services
+from handlers.privacy import acknowledge, send_file
 from handlers.render import send_reply
 from scheduler.reminders import ReminderScheduler
 
@@ -122,8 +123,14 @@ def _after_change(context: ContextTypes.DEFAULT_TYPE) -> None:
 # ---- small helpers --------------------------------------------------------------------------------
 
 
-async def _say(message: Message, text: str, buttons: list[list[Button]] | None = None) -> None:
-    await send_reply(message, Reply(text, buttons or []))
+async def _say(message: Message, text: str, buttons: list[list[Button]] | None = None, *, personal=True) -> None:
+    """One's events, records and the secretaries' event work: personal unless said otherwise."""
+    await send_reply(message, Reply(text, buttons or [], personal=personal))
+
+
+async def _refuse(message: Message, text: str, buttons: list[list[Button]] | None = None) -> None:
+    """A short "no" about the asker's own request (not permitted, stale button, step over)."""
+    await send_reply(message, Reply(text, buttons or [], refusal=True))
 
 
 def _await(context: ContextTypes.DEFAULT_TYPE, what: str, step: str, **values: Any) -> None:
@@ -140,7 +147,7 @@ def _done(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _ics(message: Message, data: bytes, filename: str, caption: str) -> None:
-    await message.chat.send_document(InputFile(data, filename=filename), caption=caption)
+    await send_file(message, InputFile(data, filename=filename), caption=caption)
 
 
 # ---- /events and /calendar ---------------------------------------------------------------------
@@ -208,7 +215,7 @@ async def event_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if not await permitted(message, context, who, "manage_events"):
         return
     if not is_private(message):
-        await _say(message, "请在与我的私聊中安排活动。")
+        await _say(message, "请在与我的私聊中安排活动。", personal=False)
         return
     argument = " ".join(context.args or [])
     if argument.isdigit():
@@ -284,13 +291,13 @@ async def _event_text(message: Message, context: ContextTypes.DEFAULT_TYPE, stat
 async def _event_button(message: Message, context: ContextTypes.DEFAULT_TYPE, who: Caller, data: str) -> None:
     state = _state(context)
     if state.get("what") != "event":
-        await _say(message, "这一步已经结束。发送 /event 重新安排活动。")
+        await _refuse(message, "这一步已经结束。发送 /event 重新安排活动。")
         return
     step = state["step"]
     if data.startswith("e:k:") and step == "kind":
         index = int(data[4:]) if data[4:].isdigit() else -1
         if not 0 <= index < len(EVENT_KINDS):
-            await _say(message, "这个按钮已失效，请重新发送 /event。")
+            await _refuse(message, "这个按钮已失效，请重新发送 /event。")
             return
         state["fields"]["kind"] = EVENT_KINDS[index]
         await _ask(message, context, state, "title")
@@ -300,7 +307,7 @@ async def _event_button(message: Message, context: ContextTypes.DEFAULT_TYPE, wh
     elif data.startswith("e:a:") and step == "audience":
         index = int(data[4:]) if data[4:].isdigit() else -1
         if not 0 <= index < len(AUDIENCE_CHOICES):
-            await _say(message, "这个按钮已失效。", [QUIT])
+            await _refuse(message, "这个按钮已失效。", [QUIT])
             return
         state["fields"]["audience"] = audience_spec(services(context).storage, AUDIENCE_CHOICES[index])
         await _ask(message, context, state, "notes")
@@ -311,7 +318,7 @@ async def _event_button(message: Message, context: ContextTypes.DEFAULT_TYPE, wh
         await _say(message, f"已安排：\n{describe(event)}", [[Button("查看活动", f"e:v:{event.id}")]])
         _after_change(context)
     else:
-        await _say(message, "这个按钮不属于当前这一步，请按提示继续，或点“取消”。", [QUIT])
+        await _refuse(message, "这个按钮不属于当前这一步，请按提示继续，或点“取消”。", [QUIT])
 
 
 # ---- one event: details, calendar file, change, cancel ---------------------------------------------
@@ -344,7 +351,7 @@ async def _change_field(message: Message, context: ContextTypes.DEFAULT_TYPE, wh
     authorize(services(context).storage, who, "manage_events")
     event_id, _, field = rest.partition(":")
     if not event_id.isdigit() or field not in CHANGE_FIELDS:
-        await _say(message, "这个按钮已失效。")
+        await _refuse(message, "这个按钮已失效。")
         return
     _await(context, "change", "value", event_id=int(event_id), field=field)
     await _say(message, CHANGE_FIELDS[field][1], [QUIT])
@@ -376,7 +383,7 @@ async def _change_text(message: Message, context: ContextTypes.DEFAULT_TYPE, sta
 async def _change_confirmed(message: Message, context: ContextTypes.DEFAULT_TYPE, who: Caller) -> None:
     state = _state(context)
     if state.get("what") != "change" or state.get("step") != "confirm":
-        await _say(message, "这一步已经结束。")
+        await _refuse(message, "这一步已经结束。")
         return
     svc = services(context)
     event = change_event(svc.storage, who, state["event_id"], **{state["field"]: state["value"]})
@@ -408,7 +415,7 @@ async def _cancel_confirmed(message: Message, context: ContextTypes.DEFAULT_TYPE
 async def _record_ask(message: Message, context: ContextTypes.DEFAULT_TYPE, who: Caller, kind: str) -> None:
     authorize(services(context).storage, who, "record_own")
     if kind not in RECORD_KINDS:
-        await _say(message, "这个按钮已失效。")
+        await _refuse(message, "这个按钮已失效。")
         return
     _await(context, "record", "title", kind=kind)
     await _say(message, f"请发送{RECORD_HINTS[kind]}（登记日期为今天；其他日期请用 /record）。", [QUIT])
@@ -468,7 +475,7 @@ async def awaited_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             await _say(message, "请点上面的按钮继续，或发送“取消”。", [QUIT])
     except PermissionDenied as exc:
         _done(context)
-        await _say(message, exc.message)
+        await _refuse(message, exc.message)
 
 
 def _number(text: str) -> int | None:
@@ -478,7 +485,7 @@ def _number(text: str) -> int | None:
 async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Every ``e:`` and ``r:`` button."""
     query = update.callback_query
-    await query.answer()
+    await acknowledge(query)
     message = query.message
     if message is None or not hasattr(message, "chat"):
         return
@@ -519,9 +526,9 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         elif head == "r" and verb == "ry" and _number(value) is not None:
             await _reply_confirmed(message, context, who, int(value))
         else:
-            await _say(message, "这个按钮已失效，请重新发送 /events。")
+            await _refuse(message, "这个按钮已失效，请重新发送 /events。")
     except (PermissionDenied, EventError, RecordError) as exc:
-        await _say(message, exc.message)
+        await _refuse(message, exc.message)
 
 
 def register(app: Application) -> None:

@@ -32,7 +32,7 @@ async def permitted(message: Message, context: ContextTypes.DEFAULT_TYPE, who: C
     try:
         authorize(services(context).storage, who, action)
     except PermissionDenied as exc:
-        await send_reply(message, Reply(exc.message))
+        await send_reply(message, Reply(exc.message, refusal=True))
         return False
     return True
 

@@ -3,7 +3,8 @@
 * /mytasks — a unit contact's tasks with buttons to report on one.
 * /report 33 本季度… (one line), /report 33 or a task button (guided: text → optional attachment →
   confirm), /report edit 新内容 or the 修改 button (within 24 hours of filing).
-* /ledger, /ledger 2027Q1, /ledger 33, /ledger publish|hide 单位 — for secretaries, in private chats.
+* /ledger, /ledger 2027Q1, /ledger 33, /ledger publish|hide 单位 — for secretaries (in a group the
+  answer goes to the private chat: handlers/privacy.py).
 * "（33）落实得怎么样" / "33条进展" from anyone: the latest progress they may see. This handler runs
   before the general question handler because feature handlers are registered first; its filter
   only accepts messages that name a task and ask about progress.
@@ -51,6 +52,7 @@ from bot.ledger import (
 from bot.people.roles import PermissionDenied
 from bot.reply import Button, Reply
 from handlers.common import addressed_text, caller, is_private, services
+from handlers.privacy import acknowledge, send_file
 from handlers.render import send_reply
 
 COMMANDS = [
@@ -127,8 +129,14 @@ def _drafts(context: ContextTypes.DEFAULT_TYPE) -> Drafts:
     return context.bot_data[DRAFTS_KEY]
 
 
-async def _say(message: Message, text: str, buttons: list[list[Button]] | None = None) -> None:
-    await send_reply(message, Reply(text, buttons or []))
+async def _say(message: Message, text: str, buttons: list[list[Button]] | None = None, *, personal=True) -> None:
+    """A unit's tasks and reports are about people: personal unless said otherwise."""
+    await send_reply(message, Reply(text, buttons or [], personal=personal))
+
+
+async def _refuse(message: Message, text: str) -> None:
+    """A short "no" about the asker's own request (not permitted, stale button)."""
+    await send_reply(message, Reply(text, refusal=True))
 
 
 def _task_buttons(numbers: list[int]) -> list[list[Button]]:
@@ -150,18 +158,14 @@ async def _send_task_list(message: Message, context: ContextTypes.DEFAULT_TYPE, 
     try:
         mine = my_tasks(svc.storage, caller(update, context), plan=svc.plan)
     except Refusal as exc:
-        await _say(message, exc.message)
+        await _refuse(message, exc.message)
         return
     hint = f"点击下方任务编号填报进展，或直接发送：{REPORT_EXAMPLE}"
     await _say(message, f"{format_my_tasks(mine)}\n{hint}", _task_buttons(mine.numbers))
 
 
 async def mytasks(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message = update.effective_message
-    if not is_private(message):
-        await _say(message, "请在与我的私聊中查看本单位的任务。")
-        return
-    await _send_task_list(message, context, update)
+    await _send_task_list(update.effective_message, context, update)
 
 
 async def _begin(message: Message, context: ContextTypes.DEFAULT_TYPE, update: Update, number: int) -> None:
@@ -170,7 +174,7 @@ async def _begin(message: Message, context: ContextTypes.DEFAULT_TYPE, update: U
     try:
         task = start_report(svc.storage, caller(update, context), number, plan=svc.plan)
     except Refusal as exc:
-        await _say(message, exc.message)
+        await _refuse(message, exc.message)
         return
     _drafts(context).put(update.effective_user.id, Draft(task=number))
     await _say(
@@ -190,7 +194,7 @@ async def _send_receipt(message: Message, context: ContextTypes.DEFAULT_TYPE, re
 async def report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     if not is_private(message):
-        await _say(message, "请在与我的私聊中填报任务进展。")
+        await _say(message, "请在与我的私聊中填报任务进展。", personal=False)
         return
     svc, who = services(context), caller(update, context)
     try:
@@ -217,7 +221,7 @@ async def _begin_edit(message: Message, context: ContextTypes.DEFAULT_TYPE, upda
     try:
         current = editable_report(svc.storage, caller(update, context), report_id)
     except Refusal as exc:
-        await _say(message, exc.message)
+        await _refuse(message, exc.message)
         return
     _drafts(context).put(update.effective_user.id, Draft(task=current.task, edit_id=current.id, original=current.text))
     await _say(
@@ -242,7 +246,8 @@ def _preview(draft: Draft, context: ContextTypes.DEFAULT_TYPE) -> Reply:
             f"请确认填报内容：\n任务：第（{draft.task}）项 {brief(plan.task(draft.task).text)}\n"
             f"进展：{draft.text}\n附件：{attachment}"
         )
-    return Reply(text, [[Button("确认提交", "lg:c")], [Button("重新填写", "lg:t"), Button("取消", "lg:x")]])
+    buttons = [[Button("确认提交", "lg:c")], [Button("重新填写", "lg:t"), Button("取消", "lg:x")]]
+    return Reply(text, buttons, personal=True)
 
 
 ATTACH_PROMPT = "如需附上材料，请发送一个文件或一张照片；不需要请点“跳过”。"
@@ -307,7 +312,7 @@ async def _confirm(message: Message, context: ContextTypes.DEFAULT_TYPE, update:
 
 async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
-    await query.answer()
+    await acknowledge(query)
     message = query.message
     if message is None or not hasattr(message, "chat"):
         return
@@ -336,18 +341,15 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await message.edit_reply_markup(None)
             await _confirm(message, context, update, draft)
         else:
-            await _say(message, STALE)
+            await _refuse(message, STALE)
     except Refusal as exc:
-        await _say(message, exc.message)
+        await _refuse(message, exc.message)
 
 
 async def _send_attachment(message: Message, context: ContextTypes.DEFAULT_TYPE, update: Update, report_id: int):
     report = attachment_report(services(context).storage, caller(update, context), report_id)
     caption = f"第（{report.task}）项进展 #{report.id} 的附件"
-    if report.attachment.kind == "photo":
-        await message.chat.send_photo(report.attachment.file_id, caption=caption)
-    else:
-        await message.chat.send_document(report.attachment.file_id, caption=caption)
+    await send_file(message, report.attachment.file_id, caption=caption, photo=report.attachment.kind == "photo")
 
 
 # ---- secretaries: /ledger -------------------------------------------------------------------------------
@@ -355,9 +357,6 @@ async def _send_attachment(message: Message, context: ContextTypes.DEFAULT_TYPE,
 
 async def ledger_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
-    if not is_private(message):
-        await _say(message, "全县任务台账请在与我的私聊中查看。")
-        return
     svc, who = services(context), caller(update, context)
     args = context.args or []
     buttons: list[list[Button]] = []
@@ -380,7 +379,8 @@ async def ledger_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
             text = format_overview(overview(svc.storage, who, quarter, plan=svc.plan))
             text += "\n发送 /ledger 33 查看某项任务各单位的进展和历史；/ledger 2027Q1 查看其他季度。"
     except Refusal as exc:
-        text = exc.message
+        await _refuse(message, exc.message)
+        return
     await _say(message, text, buttons)
 
 

@@ -39,6 +39,7 @@ from bot.people.roles import Caller, PermissionDenied
 from bot.reply import Button, Reply
 from bot.services import Services
 from handlers.common import SERVICES_KEY, AwaitingStep, caller, is_private, permitted, services
+from handlers.privacy import acknowledge
 from handlers.render import escape, send_reply
 
 log = logging.getLogger(__name__)
@@ -192,8 +193,14 @@ _AUDIENCE_PROMPT = (
 )
 
 
-async def _reply(message: Message, text: str, buttons: list[list[Button]] | None = None) -> None:
-    await send_reply(message, Reply(text, buttons or []))
+async def _reply(message: Message, text: str, buttons: list[list[Button]] | None = None, *, personal=True) -> None:
+    """Notices are about people (recipients, receipts, leave reasons): personal unless said otherwise."""
+    await send_reply(message, Reply(text, buttons or [], personal=personal))
+
+
+async def _refuse(message: Message, text: str) -> None:
+    """A short "no" about the asker's own request (not permitted, stale button)."""
+    await send_reply(message, Reply(text, refusal=True))
 
 
 # ---- /notice ------------------------------------------------------------------------------------
@@ -212,7 +219,7 @@ async def notice_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if not await permitted(message, context, who, "send_notice"):
         return
     if not is_private(message):
-        await _reply(message, "请在与我的私聊中编写和发送通知。")
+        await _reply(message, "请在与我的私聊中编写和发送通知。", personal=False)
         return
     audience, text = _command_argument(message)
     if not audience:
@@ -375,7 +382,7 @@ async def _show_list(message: Message, context: ContextTypes.DEFAULT_TYPE, who) 
     try:
         reports = notices.recent_notices(svc.storage, who, config=_config(context))
     except PermissionDenied as exc:
-        await _reply(message, exc.message)
+        await _refuse(message, exc.message)
         return
     now = svc.storage.now()
     await _reply(message, notices.render_list(reports, tz=svc.storage.tz, now=now), notices.list_buttons(reports))
@@ -393,7 +400,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if action in _RECEIPTS and value.isdigit():
         await _receipt(update, context, int(value), _RECEIPTS[action])
         return
-    await query.answer()
+    await acknowledge(query)
     if message is None:
         return
     who = caller(update, context)
@@ -411,7 +418,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         elif action == "ls":
             await _show_list(message, context, who)
         elif number is None:
-            await _reply(message, "这个按钮已失效。发送 /notices 查看最近的通知。")
+            await _refuse(message, "这个按钮已失效。发送 /notices 查看最近的通知。")
         elif action == "go":
             confirmation = notices.confirm(svc.storage, who, number, now=now, config=config)
             await _reply(message, confirmation.describe(now))
@@ -435,9 +442,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await _drop_buttons(message)
             await _reply(message, "已取消，这条通知不会发送。")
         elif action == "v":
-            report = notices.notice_report(svc.storage, who, number)
-            text = notices.render_report(report, tz=svc.storage.tz, now=now, name_limit=config.report_names)
-            await _reply(message, text, notices.report_buttons(report))
+            await show_report(message, context, who, number)
         elif action == "u":
             result = notices.nudge(svc.storage, who, number, now=now, config=config)
             _wake(context)
@@ -447,15 +452,27 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             text = f"通知 #{number} 已取消：{result.cancelled} 人的消息不再发送"
             await _reply(message, text + (f"，已有 {result.already_sent} 人收到。" if result.already_sent else "。"))
         else:
-            await _reply(message, "这个按钮已失效。发送 /notices 查看最近的通知。")
+            await _refuse(message, "这个按钮已失效。发送 /notices 查看最近的通知。")
     except (notices.NoticeError, PermissionDenied) as exc:
-        await _reply(message, exc.message)
+        await _refuse(message, exc.message)
+
+
+async def show_report(message: Message, context: ContextTypes.DEFAULT_TYPE, who: Caller, notice_id: int) -> None:
+    """One notice's 详情: deliveries, receipts, names and leave reasons (deep link "notice-<id>")."""
+    svc, config = services(context), _config(context)
+    try:
+        report = notices.notice_report(svc.storage, who, notice_id)
+    except (notices.NoticeError, PermissionDenied) as exc:
+        await _refuse(message, exc.message)
+        return
+    text = notices.render_report(report, tz=svc.storage.tz, now=svc.storage.now(), name_limit=config.report_names)
+    await _reply(message, text, notices.report_buttons(report))
 
 
 async def _preview_without_attachment(message: Message, context: ContextTypes.DEFAULT_TYPE, who) -> None:
     state = context.user_data.get(AWAIT_KEY) or {}
     if state.get("what") != "compose" or state.get("step") != "attachment":
-        await _reply(message, "这个按钮已失效，请重新发送 /notice。")
+        await _refuse(message, "这个按钮已失效，请重新发送 /notice。")
         return
     await _compose(message, context, who, state["audience"], state["text"], None)
 
@@ -468,17 +485,18 @@ async def _drop_buttons(message: Message) -> None:
 async def _receipt(update: Update, context: ContextTypes.DEFAULT_TYPE, notice_id: int, response: str) -> None:
     query = update.callback_query
     svc = services(context)
+    message = query.message if isinstance(query.message, Message) else None
+    if message is None or not is_private(message):  # notices are delivered to private chats only
+        await acknowledge(query, "这个按钮已失效。", show_alert=True)
+        return
     try:
         outcome = notices.record_receipt(
             svc.storage, notice_id, update.effective_user.id, response, now=svc.storage.now(), config=_config(context)
         )
     except notices.NoticeError as exc:
-        await query.answer(exc.message, show_alert=True)
+        await acknowledge(query, exc.message, show_alert=True)
         return
-    await query.answer(outcome.toast)
-    message = query.message if isinstance(query.message, Message) else None
-    if message is None:
-        return
+    await acknowledge(query, outcome.toast)
     await _edit(context.bot, message.chat_id, message.message_id, outcome)
     if outcome.ask_reason:
         wait = _config(context).reason_wait.total_seconds()

@@ -28,6 +28,7 @@ from bot.people.records import RECORD_KIND_CHOICES, RecordError, add_record, val
 from bot.people.roles import Caller, PermissionDenied, authorize
 from bot.reply import Button, Reply
 from handlers.common import caller, is_private, permitted, services
+from handlers.privacy import acknowledge, send_file
 from handlers.render import send_reply
 
 COMMANDS = [
@@ -52,7 +53,8 @@ async def _say(update: Update, reply: Reply) -> None:
 
 
 async def _refuse(update: Update, message: str) -> None:
-    await _say(update, Reply(message))
+    """A short "no" about the asker's own request (handlers/privacy.py: an alert after a button)."""
+    await _say(update, Reply(message, refusal=True))
 
 
 def _bound_person(who: Caller) -> bool:
@@ -68,7 +70,7 @@ async def verify_prompt(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 def _bound_reply(context: ContextTypes.DEFAULT_TYPE, identity) -> Reply:
     key = "bound" if identity.kind == "member" else "bound_contact"
-    return Reply(_text(context, key, identity=identity.describe()), remove_keyboard=True)
+    return Reply(_text(context, key, identity=identity.describe()), remove_keyboard=True, personal=True)
 
 
 def _wake_outbox(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -121,7 +123,7 @@ async def whoami_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     lines = [_text(context, "whoami", identity=identity.describe())] if identity else []
     if who.role == "admin":
         lines.append(_text(context, "whoami_admin", telegram_id=update.effective_user.id))
-    await _say(update, Reply("\n".join(lines) or _text(context, "whoami_none")))
+    await _say(update, Reply("\n".join(lines) or _text(context, "whoami_none"), personal=True))
 
 
 async def unbind_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -136,9 +138,9 @@ async def unbind_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     try:
         identity = unbind(svc.storage, who, target)
     except (PeopleError, PermissionDenied) as exc:
-        await _refuse(update, exc.message)
+        await _say(update, Reply(exc.message, personal=True))  # whether someone is bound is personal
         return
-    await _say(update, Reply(_text(context, "unbound", identity=identity.describe())))
+    await _say(update, Reply(_text(context, "unbound", identity=identity.describe()), personal=True))
 
 
 async def mine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -147,10 +149,7 @@ async def mine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if who.member_id is None:
         await _say(update, Reply(general_rule_text(svc.plan)))
         return
-    if not is_private(update.effective_message):
-        await _refuse(update, "个人履职情况只在私聊中显示，请私聊我发送 /mine。")
-        return
-    await _say(update, Reply(svc.personal_progress(who)))
+    await _say(update, Reply(svc.personal_progress(who), personal=True))
 
 
 async def progress(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -166,12 +165,13 @@ async def progress(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     rows = progress_table(svc.storage, year, **filters_given)
     if as_csv:
         data = progress_csv(rows).encode("utf-8-sig")
-        await update.effective_message.reply_document(
+        await send_file(
+            update.effective_message,
             InputFile(io.BytesIO(data), filename=f"progress-{year}.csv"),
             caption=_text(context, "progress_csv_caption", year=year),
         )
         return
-    await _say(update, Reply(format_progress_table(rows, year)))
+    await _say(update, Reply(format_progress_table(rows, year), personal=True))
 
 
 def _progress_filters(svc, words: list[str]) -> dict[str, str]:
@@ -233,12 +233,12 @@ async def _save(update: Update, context, who: Caller, kind: str, title: str, day
         await _refuse(update, exc.message)
         return
     text = _text(context, "record_saved", kind=saved.kind, title=saved.title, date=saved.date.isoformat())
-    await _say(update, Reply(text))
+    await _say(update, Reply(text, personal=True))
 
 
 async def picked_kind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     query = update.callback_query
-    await query.answer()
+    await acknowledge(query)
     kind = query.data.removeprefix("p:k:")
     context.user_data[FLOW_KEY] = {"kind": kind}
     await _say(update, Reply(_text(context, "record_ask_title", kind=kind)))
@@ -257,7 +257,7 @@ async def got_date(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     svc = services(context)
     draft = context.user_data.setdefault(FLOW_KEY, {})
     if update.callback_query:
-        await update.callback_query.answer()
+        await acknowledge(update.callback_query)
         raw = None
     else:
         raw = update.effective_message.text
@@ -268,12 +268,12 @@ async def got_date(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         return DATE
     draft["date"] = day.isoformat()
     text = _text(context, "record_confirm", kind=draft.get("kind"), title=draft.get("title"), date=draft["date"])
-    await _say(update, Reply(text, [[Button("确认登记", "p:ok"), Button("取消", "p:x")]]))
+    await _say(update, Reply(text, [[Button("确认登记", "p:ok"), Button("取消", "p:x")]], personal=True))
     return CONFIRM
 
 
 async def confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    await update.callback_query.answer()
+    await acknowledge(update.callback_query)
     draft = context.user_data.pop(FLOW_KEY, None)
     who = _member_or_refuse(update, context)
     if who is None:
@@ -285,7 +285,7 @@ async def confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 
 async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     if update.callback_query:
-        await update.callback_query.answer()
+        await acknowledge(update.callback_query)
     context.user_data.pop(FLOW_KEY, None)
     await _say(update, Reply(_text(context, "cancelled")))
     return ConversationHandler.END

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 
 from telegram import (
+    Bot,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
@@ -45,17 +46,26 @@ def parts(reply: Reply) -> list[str]:
 
 
 async def send_reply(message: Message, reply: Reply, *, quote: bool = False) -> list[Message]:
-    """Send ``reply`` into the chat of ``message``; buttons go on the last part."""
+    """Answer ``message`` with ``reply`` where the privacy rule lets it go (handlers/privacy.py):
+    its chat, or for a personal reply in a group the user's private chat."""
+    from handlers import privacy  # late: privacy builds on this module
+
+    return await privacy.deliver(message, reply, quote=quote)
+
+
+async def send_to_chat(bot: Bot, chat_id: int, reply: Reply, *, reply_to: int | None = None) -> list[Message]:
+    """Send ``reply`` into ``chat_id``; buttons go on the last part, the first quotes ``reply_to``."""
     texts = parts(reply) or [escape("（无内容）")]
     sent = []
     for index, text in enumerate(texts):
         last = index == len(texts) - 1
         sent.append(
-            await message.chat.send_message(
+            await bot.send_message(
+                chat_id,
                 text,
                 parse_mode=ParseMode.HTML,
                 reply_markup=keyboard(reply) if last else None,
-                reply_to_message_id=message.message_id if quote and index == 0 else None,
+                reply_to_message_id=reply_to if index == 0 else None,
             )
         )
     return sent

@@ -60,7 +60,11 @@ class Dialogue:
             return self._render(self.engine.unit_answer(value))
         if kind == "q" and value.isdigit() and int(value) < len(self.examples):
             return self.ask(self.examples[int(value)], personal)
-        return Reply("这个按钮已失效，请重新提问或发送 /help。")
+        return Reply("这个按钮已失效，请重新提问或发送 /help。", refusal=True)
+
+    def duties(self, personal: PersonalProgress | None = None) -> Reply:
+        """What every member must do this year, with the caller's own progress (deep link "duties")."""
+        return self._render(self.engine.duties_answer(personal))
 
     # ---- rendering -----------------------------------------------------
 
@@ -70,4 +74,4 @@ class Dialogue:
             buttons = [[Button(f"第（{n}）项", f"t:{n}")] for n in answer.items]
         elif answer.intent in ("topic", "numbers") and answer.items:
             buttons = [[Button(f"查看第（{answer.items[0]}）项全文", f"t:{answer.items[0]}")]]
-        return Reply(answer.reply, buttons)
+        return Reply(answer.reply, buttons, personal=answer.personal)

@@ -30,11 +30,14 @@ class Answer:
     units: list[str] = field(default_factory=list)
     score: float = 0.0
     unit: str | None = None  # the unit id, for the unit intent
+    personal: bool = False  # includes the caller's own data (their duty progress)
 
     def to_json(self) -> dict:
         data = asdict(self)
         if data["unit"] is None:
             del data["unit"]
+        if not data["personal"]:
+            del data["personal"]
         return data
 
 
@@ -284,7 +287,8 @@ class Engine:
             lines.append(f"责任单位：{self._units_line(main)}")
         own = personal() if personal else None
         lines += ["", own or self.text("duties_bind_hint")]
-        return Answer("\n".join(lines), "duties", items, self._units_of(main) if main else [], 1.0)
+        units = self._units_of(main) if main else []
+        return Answer("\n".join(lines), "duties", items, units, 1.0, personal=own is not None)
 
 
 _CN_SMALL = "零一二三四五六七八九十"
