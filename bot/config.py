@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -57,6 +58,24 @@ def parse_tz(name: str | None) -> ZoneInfo:
         raise ConfigError(f"CPPCC_TZ: 未知时区 {name!r}") from exc
 
 
+def parse_backup_dir(raw: str | None) -> tuple[bool, Path | None]:
+    """CPPCC_BACKUP_DIR → (daily backups on, folder); unset means the default folder, "off" none."""
+    raw = (raw or "").strip()
+    if raw.lower() in ("off", "no", "none", "false", "0"):
+        return False, None
+    return True, Path(raw) if raw else None
+
+
+def parse_clock(name: str, raw: str | None, default: time) -> time:
+    """A time of day written HH:MM (local time)."""
+    if not raw or not raw.strip():
+        return default
+    try:
+        return time.fromisoformat(raw.strip().zfill(5))
+    except ValueError as exc:
+        raise ConfigError(f"{name}: 应为 时:分（例如 03:00），实际为 {raw!r}") from exc
+
+
 @dataclass(frozen=True)
 class Settings:
     token: str | None = field(default=None, repr=False)  # never printed
@@ -64,6 +83,12 @@ class Settings:
     db_path: Path = field(default_factory=default_db_path)
     admin_ids: frozenset[int] = frozenset()
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TZ))
+    # Daily backups (bot/storage/backup.py): into backup_dir, or a "backups" folder next to the
+    # database when it is None; off when backups is False (CPPCC_BACKUP_DIR=off).
+    backups: bool = True
+    backup_dir: Path | None = None
+    backup_keep: int = 7
+    backup_time: time = time(3, 0)
     flood_limit: int = 8  # messages per user …
     flood_window: float = 10.0  # … within this many seconds
     send_rate: float = 28.0  # messages per second, whole bot (Telegram allows about 30)
@@ -72,12 +97,17 @@ class Settings:
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
         env = dict(os.environ if env is None else env)
+        backups, backup_dir = parse_backup_dir(env.get("CPPCC_BACKUP_DIR"))
         values = {
             "token": env.get("TELEGRAM_BOT_TOKEN") or None,
             "base_url": env.get("TELEGRAM_API_BASE_URL") or None,
             "db_path": Path(env["CPPCC_DB"]) if env.get("CPPCC_DB") else default_db_path(),
             "admin_ids": parse_admin_ids(env.get("CPPCC_ADMIN_IDS")),
             "tz": parse_tz(env.get("CPPCC_TZ")),
+            "backups": backups,
+            "backup_dir": backup_dir,
+            "backup_keep": _positive(env, "CPPCC_BACKUP_KEEP", 7, int),
+            "backup_time": parse_clock("CPPCC_BACKUP_TIME", env.get("CPPCC_BACKUP_TIME"), time(3, 0)),
             "flood_limit": _positive(env, "CPPCC_FLOOD_LIMIT", 8, int),
             "flood_window": _positive(env, "CPPCC_FLOOD_WINDOW", 10.0, float),
             "send_rate": _positive(env, "CPPCC_SEND_RATE", 28.0, float),
@@ -85,3 +115,9 @@ class Settings:
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+    def backup_folder(self) -> Path | None:
+        """Where the daily backups go; None when they are off (or the database is in memory)."""
+        if not self.backups or str(self.db_path) == ":memory:":
+            return None
+        return self.backup_dir or self.db_path.parent / "backups"

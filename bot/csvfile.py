@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import csv
+import heapq
 import io
 import unicodedata
 from dataclasses import dataclass
 
+SHOWN_PROBLEMS = 50  # an import report lists this many problems, then the total
+
 
 class ImportProblems(ValueError):
-    """An import was refused; ``problems`` lists every problem found, with line numbers."""
+    """An import was refused. ``problems`` holds the first :data:`SHOWN_PROBLEMS` problems (by
+    line), ``total`` how many were found: a file with 100,000 bad rows gives a short report."""
 
-    def __init__(self, problems: list[str]):
-        super().__init__("\n".join(problems))
-        self.problems = problems
+    def __init__(self, problems: list[str], total: int | None = None):
+        self.problems = problems[:SHOWN_PROBLEMS]
+        self.total = max(total or 0, len(problems))
+        super().__init__("\n".join(self.report()))
+
+    def report(self) -> list[str]:
+        """The lines to show: a heading with the total, the listed problems, and a note on the rest."""
+        lines = [f"导入未执行，文件中有 {self.total} 处问题：", *self.problems]
+        if self.total > len(self.problems):
+            rest = self.total - len(self.problems)
+            lines.append(f"（只列出前 {len(self.problems)} 处，另有 {rest} 处未列出；请修正后重新导入）")
+        return lines
 
 
 class Problems:
@@ -30,8 +43,8 @@ class Problems:
 
     def raise_if_any(self) -> None:
         if self._items:
-            ordered = sorted(self._items, key=lambda item: item[0])
-            raise ImportProblems([f"第{line}行：{message}" for line, message in ordered])
+            first = heapq.nsmallest(SHOWN_PROBLEMS, self._items, key=lambda item: item[0])
+            raise ImportProblems([f"第{line}行：{message}" for line, message in first], total=len(self._items))
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from handlers import answers, calendar, errors, guards, ledger, notices, people,
 from handlers.common import SERVICES_KEY
 from handlers.processor import PerChatUpdateProcessor
 from handlers.ratelimit import ChatAwareRateLimiter
+from scheduler.backup import BackupScheduler
 
 COMMANDS = [
     BotCommand("start", "开始使用 / 验证身份"),
@@ -57,6 +58,7 @@ NON_TEXT = (
 FEATURES = (people, calendar, notices, ledger)
 
 log = logging.getLogger(__name__)
+BACKUP_KEY = "backup.scheduler"  # the daily database backup (scheduler/backup.py)
 
 
 def menus() -> tuple[list[BotCommand], list[BotCommand]]:
@@ -78,9 +80,16 @@ async def on_startup(app: Application) -> None:
             log.info("no command menu for secretary %s: %s", admin, type(exc).__name__)
     for feature in FEATURES:
         await feature.startup(app)
+    backups = BackupScheduler.from_settings(services.settings)
+    if backups is not None:
+        app.bot_data[BACKUP_KEY] = backups
+        backups.start(app.job_queue)
 
 
 async def on_shutdown(app: Application) -> None:
+    backups = app.bot_data.pop(BACKUP_KEY, None)
+    if backups is not None:
+        backups.stop()
     for feature in FEATURES:
         await feature.shutdown(app)
     app.bot_data[SERVICES_KEY].close()

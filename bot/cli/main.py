@@ -105,6 +105,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_database(path: Path) -> None:
+    """A database file that is not SQLite or is malformed stops the start with one line (a
+    DatabaseDamaged naming the file and the restore steps); a missing file is created later."""
+    from bot.storage import DatabaseDamaged
+    from bot.storage.backup import check_database
+
+    if path.exists():
+        problems = check_database(path, quick=True)
+        if problems:
+            raise DatabaseDamaged(path, problems[0])
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Check settings, knowledge files, database and token, each failing in one line; then run."""
     import asyncio
@@ -138,6 +150,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     setup_logging([settings.token, secret or ""])
     rejected = "Telegram 拒绝了 TELEGRAM_BOT_TOKEN（令牌无效或已被撤销）"
     try:
+        _check_database(settings.db_path)
         services = Services.create(settings)
     except (ConfigError, PlanError, VocabularyError, CatalogueError, StorageError) as exc:
         return _fail(str(exc))
@@ -166,6 +179,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from bot.cli import calendar as cli_events
+    from bot.cli import db as cli_db
     from bot.cli import ledger as cli_ledger
     from bot.cli import notices as cli_notices
     from bot.cli import people as cli_people
@@ -200,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--port", type=int, default=8443, help="webhook 模式监听端口")
     run.add_argument("--url-path", default="telegram", help="webhook 模式的路径")
     run.set_defaults(func=cmd_run)
-    for module in (cli_people, cli_events, cli_notices, cli_ledger):
+    for module in (cli_people, cli_events, cli_notices, cli_ledger, cli_db):
         module.register(sub)
     evaluation = sub.add_parser("eval", help="在评测集上统计准确率")
     evaluation.add_argument("file", nargs="?")
@@ -214,13 +228,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except Exception as exc:
-        # A broken knowledge file is the operator's to fix: one line naming it, no traceback.
+        # A broken knowledge file or database is the operator's to fix: one line naming it, no traceback.
         from bot.answers.matching import VocabularyError
         from bot.config import ConfigError
         from bot.plan.model import PlanError
         from bot.plan.units import CatalogueError
+        from bot.storage import StorageError
 
-        if isinstance(exc, ConfigError | PlanError | VocabularyError | CatalogueError):
+        if isinstance(exc, ConfigError | PlanError | VocabularyError | CatalogueError | StorageError):
             return _fail(str(exc))
         raise
 

@@ -48,20 +48,28 @@ def with_storage(command: Command) -> Callable[[argparse.Namespace], int]:
         from bot.config import ConfigError, Settings
         from bot.csvfile import ImportProblems
         from bot.errors import UserError
-        from bot.storage import Storage, StorageError
+        from bot.storage import Storage, StorageError, database_failure
 
+        settings = None
         try:
             settings = Settings.from_env()
             with Storage.from_settings(settings) as storage:
                 return command(args, settings, storage)
         except ImportProblems as exc:
-            print(f"错误：导入未执行，文件中有 {len(exc.problems)} 处问题：", file=sys.stderr)
-            for problem in exc.problems:
-                print(f"  {problem}", file=sys.stderr)
+            heading, *lines = exc.report()
+            print(f"错误：{heading}", file=sys.stderr)
+            for line in lines:
+                print(f"  {line}", file=sys.stderr)
             return 1
         except UserError as exc:
             return error(exc.message)
         except (ConfigError, StorageError, OSError) as exc:
             return error(str(exc))
+        except Exception as exc:
+            # An SQLite failure after opening (the lock kept too long, a page found malformed): one line.
+            failure = database_failure(exc, settings.db_path if settings else "CPPCC_DB")
+            if failure is None:
+                raise
+            return error(str(failure))
 
     return run

@@ -5,6 +5,7 @@ per domain; each domain module owns its tables, migrations and queries.
 """
 
 from bot.storage.calendar import CalendarStore
+from bot.storage.connection import DatabaseDamaged, StorageError, database_failure, is_busy
 from bot.storage.core import (
     MIGRATIONS,
     PEOPLE,
@@ -21,7 +22,6 @@ from bot.storage.core import (
     Migration,
     Person,
     Record,
-    StorageError,
     UnitContact,
     actor_label,
     migrate,
@@ -48,6 +48,7 @@ __all__ = [
     "Binding",
     "BindingCode",
     "CoreStorage",
+    "DatabaseDamaged",
     "Member",
     "Migration",
     "Person",
@@ -56,6 +57,8 @@ __all__ = [
     "StorageError",
     "UnitContact",
     "actor_label",
+    "database_failure",
+    "is_busy",
     "migrate",
     "schema_version",
     "stamp",
