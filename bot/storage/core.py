@@ -315,7 +315,6 @@ class CoreStorage:
 
     def __init__(self, path: Path | str, tz: ZoneInfo | None = None):
         self.tz = tz or ZoneInfo(DEFAULT_TZ)
-        self.path = path
         # WAL, busy timeout and BEGIN IMMEDIATE: see bot/storage/connection.py
         self.db = open_database(path)
         try:
