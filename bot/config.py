@@ -8,6 +8,8 @@ from datetime import time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.numbers import read_number, shown
+
 DEFAULT_TZ = "Asia/Shanghai"
 
 
@@ -32,9 +34,10 @@ def parse_admin_ids(raw: str | None) -> frozenset[int]:
         part = part.strip()
         if not part:
             continue
-        if not part.lstrip("-").isdigit():
-            raise ConfigError(f"CPPCC_ADMIN_IDS: “{part}”不是 Telegram 用户 id（应为数字，用逗号分隔）")
-        ids.add(int(part))
+        telegram_id = read_number(part)
+        if telegram_id is None:
+            raise ConfigError(f"CPPCC_ADMIN_IDS: “{shown(part)}”不是 Telegram 用户 id（应为正整数，用逗号分隔）")
+        ids.add(telegram_id)
     return frozenset(ids)
 
 

@@ -98,7 +98,7 @@ async def on_shutdown(app: Application) -> None:
 def register_handlers(app: Application) -> None:
     new_messages = filters.UpdateType.MESSAGE
     app.add_handler(TypeHandler(Update, privacy.remember), group=-2)  # who asked, for the privacy rule
-    app.add_handler(TypeHandler(Update, guards.flood_guard), group=-1)
+    guards.register(app)  # the flood guard (group -1) and the sweep of expired per-user state
     app.add_handler(CommandHandler("start", answers.start, filters=new_messages))
     app.add_handler(CommandHandler("help", answers.help_command, filters=new_messages))
     app.add_handler(CommandHandler("ask", answers.ask, filters=new_messages))

@@ -30,6 +30,7 @@ from bot.calendar.events import (
     cancel_event,
     change_event,
     describe,
+    event_argument,
     get_event,
     list_events,
     one_line,
@@ -40,6 +41,7 @@ from bot.calendar.events import (
     validate,
 )
 from bot.calendar.ics import calendar_bytes
+from bot.numbers import read_number
 from bot.people.records import RecordError, add_record, reply_proposal
 from bot.people.roles import Caller, PermissionDenied, authorize
 from bot.reply import Button, Reply
@@ -217,9 +219,13 @@ async def event_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if not is_private(message):
         await _say(message, "请在与我的私聊中安排活动。", personal=False)
         return
-    argument = " ".join(context.args or [])
-    if argument.isdigit():
-        await _show_event(message, context, who, int(argument))
+    try:
+        event_id = event_argument(" ".join(context.args or []))
+        if event_id is not None:
+            await _show_event(message, context, who, event_id)
+            return
+    except (EventError, PermissionDenied) as exc:
+        await _say(message, exc.message)
         return
     await _ask_kind(message, context)
 
@@ -295,8 +301,8 @@ async def _event_button(message: Message, context: ContextTypes.DEFAULT_TYPE, wh
         return
     step = state["step"]
     if data.startswith("e:k:") and step == "kind":
-        index = int(data[4:]) if data[4:].isdigit() else -1
-        if not 0 <= index < len(EVENT_KINDS):
+        index = read_number(data[4:], low=0, high=len(EVENT_KINDS) - 1)
+        if index is None:
             await _refuse(message, "这个按钮已失效，请重新发送 /event。")
             return
         state["fields"]["kind"] = EVENT_KINDS[index]
@@ -305,8 +311,8 @@ async def _event_button(message: Message, context: ContextTypes.DEFAULT_TYPE, wh
         state["fields"][step] = None
         await _ask(message, context, state, _next_step(step))
     elif data.startswith("e:a:") and step == "audience":
-        index = int(data[4:]) if data[4:].isdigit() else -1
-        if not 0 <= index < len(AUDIENCE_CHOICES):
+        index = read_number(data[4:], low=0, high=len(AUDIENCE_CHOICES) - 1)
+        if index is None:
             await _refuse(message, "这个按钮已失效。", [QUIT])
             return
         state["fields"]["audience"] = audience_spec(services(context).storage, AUDIENCE_CHOICES[index])
@@ -349,11 +355,12 @@ async def _change_menu(message: Message, context: ContextTypes.DEFAULT_TYPE, who
 
 async def _change_field(message: Message, context: ContextTypes.DEFAULT_TYPE, who: Caller, rest: str) -> None:
     authorize(services(context).storage, who, "manage_events")
-    event_id, _, field = rest.partition(":")
-    if not event_id.isdigit() or field not in CHANGE_FIELDS:
+    written, _, field = rest.partition(":")
+    event_id = read_number(written)
+    if event_id is None or field not in CHANGE_FIELDS:
         await _refuse(message, "这个按钮已失效。")
         return
-    _await(context, "change", "value", event_id=int(event_id), field=field)
+    _await(context, "change", "value", event_id=event_id, field=field)
     await _say(message, CHANGE_FIELDS[field][1], [QUIT])
 
 
@@ -478,10 +485,6 @@ async def awaited_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await _refuse(message, exc.message)
 
 
-def _number(text: str) -> int | None:
-    return int(text) if text.isdigit() else None
-
-
 async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Every ``e:`` and ``r:`` button."""
     query = update.callback_query
@@ -493,6 +496,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     who = caller(update, context)
     head, _, rest = data.partition(":")
     verb, _, value = rest.partition(":")
+    number = read_number(value)  # an id; None when forged or garbled
     try:
         if data == "e:q":
             _done(context)
@@ -502,18 +506,18 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         elif data == "e:new":
             authorize(services(context).storage, who, "manage_events")
             await _ask_kind(message, context)
-        elif head == "e" and verb == "v" and _number(value) is not None:
-            await _show_event(message, context, who, int(value))
-        elif head == "e" and verb == "i" and _number(value) is not None:
-            await _event_file(message, context, who, int(value))
-        elif head == "e" and verb == "c" and _number(value) is not None:
-            await _change_menu(message, context, who, int(value))
+        elif head == "e" and verb == "v" and number is not None:
+            await _show_event(message, context, who, number)
+        elif head == "e" and verb == "i" and number is not None:
+            await _event_file(message, context, who, number)
+        elif head == "e" and verb == "c" and number is not None:
+            await _change_menu(message, context, who, number)
         elif head == "e" and verb == "cf":
             await _change_field(message, context, who, value)
-        elif head == "e" and verb == "x" and _number(value) is not None:
-            await _cancel_ask(message, context, who, int(value))
-        elif head == "e" and verb == "xy" and _number(value) is not None:
-            await _cancel_confirmed(message, context, who, int(value))
+        elif head == "e" and verb == "x" and number is not None:
+            await _cancel_ask(message, context, who, number)
+        elif head == "e" and verb == "xy" and number is not None:
+            await _cancel_confirmed(message, context, who, number)
         elif data == "e:ok" and _state(context).get("what") == "change":
             await _change_confirmed(message, context, who)
         elif head == "e" and verb in ("k", "s", "a", "ok"):
@@ -521,10 +525,10 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await _event_button(message, context, who, data)
         elif head == "r" and verb == "k":
             await _record_ask(message, context, who, value)
-        elif head == "r" and verb == "rp" and _number(value) is not None:
-            await _reply_ask(message, context, who, int(value))
-        elif head == "r" and verb == "ry" and _number(value) is not None:
-            await _reply_confirmed(message, context, who, int(value))
+        elif head == "r" and verb == "rp" and number is not None:
+            await _reply_ask(message, context, who, number)
+        elif head == "r" and verb == "ry" and number is not None:
+            await _reply_confirmed(message, context, who, number)
         else:
             await _refuse(message, "这个按钮已失效，请重新发送 /events。")
     except (PermissionDenied, EventError, RecordError) as exc:

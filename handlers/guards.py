@@ -1,16 +1,35 @@
-"""Checks that run before any handler: the per-user flood guard."""
+"""Checks that run before any handler (the per-user flood guard), and the sweep that forgets
+per-user and per-chat state nobody needs any more, so memory does not grow with every new user.
+
+What expires where:
+
+* the flood guard's windows: bot/flood.py sweeps itself at most once per window;
+* per-chat locks of the update processor: dropped as soon as a chat has nothing queued
+  (handlers/processor.py);
+* open steps in ``user_data`` — every guided flow stores its step as a dict with an ``"until"``
+  deadline on the ``time.monotonic()`` clock (see handlers/common.py AwaitingStep): the sweep
+  below removes steps past their deadline, then drops ``user_data`` and ``chat_data`` entries left
+  empty (PTB creates one for every user or chat a handler merely looked at);
+* the ledger's drafts: handlers/ledger.py ``Drafts`` forgets expired ones as new ones come.
+"""
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Mapping
 
 from telegram import Update
-from telegram.ext import ApplicationHandlerStop, ContextTypes
+from telegram.ext import Application, ApplicationHandlerStop, ContextTypes, TypeHandler
 
 from bot.flood import Verdict
 from bot.reply import Reply
 from handlers.common import is_private, services
 from handlers.render import send_reply
+
+EXPIRY_INTERVAL = 60.0  # seconds between two sweeps of user_data and chat_data
+
+log = logging.getLogger(__name__)
 
 
 async def flood_guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -30,3 +49,40 @@ async def flood_guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     elif update.callback_query:
         await update.callback_query.answer()
     raise ApplicationHandlerStop
+
+
+def _expired(value: object, now: float) -> bool:
+    return isinstance(value, Mapping) and isinstance(value.get("until"), int | float) and value["until"] <= now
+
+
+def forget_expired(app: Application, now: float) -> int:
+    """Remove open steps past their deadline and the empty user_data and chat_data entries;
+    returns how many entries were dropped. ``now`` is on the ``time.monotonic()`` clock."""
+    dropped = 0
+    for user_id, data in list(app.user_data.items()):
+        for key in [key for key, value in data.items() if _expired(value, now)]:
+            del data[key]
+        if not data:
+            app.drop_user_data(user_id)
+            dropped += 1
+    for chat_id, data in list(app.chat_data.items()):
+        if not data:
+            app.drop_chat_data(chat_id)
+            dropped += 1
+    if app.persistence is None:
+        # PTB remembers dropped ids for the persistence's next run; without one that set only grows.
+        app._user_ids_to_be_deleted_in_persistence.clear()
+        app._chat_ids_to_be_deleted_in_persistence.clear()
+    return dropped
+
+
+async def _sweep(context: ContextTypes.DEFAULT_TYPE) -> None:
+    dropped = forget_expired(context.application, time.monotonic())
+    if dropped:
+        log.debug("forgot the state of %d users and chats", dropped)
+
+
+def register(app: Application) -> None:
+    """The flood guard before every handler, and the periodic sweep of expired state."""
+    app.add_handler(TypeHandler(Update, flood_guard), group=-1)
+    app.job_queue.run_repeating(_sweep, interval=EXPIRY_INTERVAL, first=EXPIRY_INTERVAL, name="forget-expired")

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from telegram import BotCommand, Message, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
@@ -37,6 +38,7 @@ from bot.ledger import (
     format_overview,
     format_receipt,
     latest_own_report,
+    ledger_task_argument,
     my_tasks,
     overview,
     parse_progress_question,
@@ -49,6 +51,7 @@ from bot.ledger import (
     submit_report,
     task_detail,
 )
+from bot.numbers import read_number
 from bot.people.roles import PermissionDenied
 from bot.reply import Button, Reply
 from handlers.common import addressed_text, caller, is_private, services
@@ -81,23 +84,33 @@ class Draft:
     attachment: Attachment | None = None
     edit_id: int | None = None  # set when editing an existing report
     original: str = ""
-    started: float = field(default_factory=time.monotonic)
+    started: float = 0.0  # on the Drafts' clock, set by Drafts.put
 
 
 class Drafts:
-    """One live draft per Telegram user."""
+    """One live draft per Telegram user; expired drafts are forgotten as new ones come."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._drafts: dict[int, Draft] = {}
+        self._clock = clock
+
+    def __len__(self) -> int:
+        return len(self._drafts)
+
+    def _expired(self, draft: Draft, now: float) -> bool:
+        return now - draft.started > DRAFT_SECONDS
 
     def get(self, user_id: int) -> Draft | None:
         draft = self._drafts.get(user_id)
-        if draft and time.monotonic() - draft.started > DRAFT_SECONDS:
+        if draft and self._expired(draft, self._clock()):
             del self._drafts[user_id]
             return None
         return draft
 
     def put(self, user_id: int, draft: Draft) -> None:
+        now = self._clock()
+        self._drafts = {user: kept for user, kept in self._drafts.items() if not self._expired(kept, now)}
+        draft.started = now
         self._drafts[user_id] = draft
 
     def pop(self, user_id: int) -> Draft | None:
@@ -198,7 +211,7 @@ async def report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     svc, who = services(context), caller(update, context)
     try:
-        command = parse_report_command(_arguments(message))
+        command = parse_report_command(_arguments(message), svc.plan)
         if command.kind == "choose":
             await _send_task_list(message, context, update)
         elif command.kind == "start":
@@ -319,14 +332,15 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     drafts, user_id = _drafts(context), update.effective_user.id
     parts = (query.data or "").split(":")
     op, argument = [*parts, "", ""][1:3]
+    number = read_number(argument)  # a task number or report id; None when forged or garbled
     draft = drafts.get(user_id)
     try:
-        if op == "r" and argument.isdigit():
-            await _begin(message, context, update, int(argument))
-        elif op == "e" and argument.isdigit():
-            await _begin_edit(message, context, update, int(argument))
-        elif op == "f" and argument.isdigit():
-            await _send_attachment(message, context, update, int(argument))
+        if op == "r" and number is not None:
+            await _begin(message, context, update, number)
+        elif op == "e" and number is not None:
+            await _begin_edit(message, context, update, number)
+        elif op == "f" and number is not None:
+            await _send_attachment(message, context, update, number)
         elif op == "x" and draft:
             drafts.pop(user_id)
             await _say(message, "已取消填报。")
@@ -368,8 +382,7 @@ async def ledger_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
             unit = set_public(svc.storage, who, " ".join(args[1:]), public, plan=svc.plan)
             state = "所有人（包括委员）都能看到" if public else "只有政协办秘书和本单位能看到"
             text = f"{unit.short}的任务进展现在{state}。"
-        elif args and re.fullmatch(r"[（(]?\d{1,3}[)）]?", args[0]):
-            number = int(args[0].strip("（()）"))
+        elif args and (number := ledger_task_argument(args[0], svc.plan)) is not None:
             quarter = parse_quarter(args[1]) if len(args) > 1 else None
             text = task_detail(svc.storage, who, number, quarter, history_limit=HISTORY_IN_CHAT, plan=svc.plan)
             found = reports_with_attachments(svc.storage, who, number, HISTORY_IN_CHAT)

@@ -35,6 +35,7 @@ from telegram.request import HTTPXRequest
 
 from bot import notices
 from bot.notices.outbox import Attachment, OutboxRow, Permanent, RateLimited, Sender, Transient, Unreachable
+from bot.numbers import read_number
 from bot.people.roles import Caller, PermissionDenied
 from bot.reply import Button, Reply
 from bot.services import Services
@@ -397,8 +398,9 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     action, _, value = (query.data or "").removeprefix(notices.CALLBACK_PREFIX).partition(":")
     message = query.message if isinstance(query.message, Message) else None
-    if action in _RECEIPTS and value.isdigit():
-        await _receipt(update, context, int(value), _RECEIPTS[action])
+    number = read_number(value)  # a notice id; None when forged or garbled
+    if action in _RECEIPTS and number is not None:
+        await _receipt(update, context, number, _RECEIPTS[action])
         return
     await acknowledge(query)
     if message is None:
@@ -407,7 +409,6 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     now = svc.storage.now()
     config = _config(context)
-    number = int(value) if value.isdigit() else None
     try:
         if action == "q":
             state = context.user_data.get(AWAIT_KEY) or {}

@@ -7,6 +7,7 @@ check goes through bot.people.roles.authorize.
 from __future__ import annotations
 
 import io
+import time
 import warnings
 
 from telegram import BotCommand, InputFile, Update
@@ -22,6 +23,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
+from bot.numbers import NumberError, parse_number
 from bot.people.identity import BindingTaken, PeopleError, bind_by_code, bind_by_contact, unbind, whoami
 from bot.people.progress import format_progress_table, general_rule_text, progress_csv, progress_table
 from bot.people.records import RECORD_KIND_CHOICES, RecordError, add_record, valid_date
@@ -39,9 +41,11 @@ COMMANDS = [
 ]
 SECRETARY_COMMANDS = [BotCommand("progress", "全体委员履职统计（政协办秘书）")]
 
+UNBIND_USAGE = "用法：/unbind（解除本人绑定），秘书可用 /unbind Telegram用户id"
 KIND, TITLE, DATE, CONFIRM = range(4)
 PRIVATE = filters.ChatType.PRIVATE
-FLOW_KEY = "record_draft"
+FLOW_KEY = "record_draft"  # in user_data: {"kind", "title", "date", "until": time.monotonic() deadline}
+RECORD_TIMEOUT = 600  # seconds the guided /record waits for the next step
 
 
 def _text(context: ContextTypes.DEFAULT_TYPE, key: str, **values) -> str:
@@ -131,10 +135,11 @@ async def unbind_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     who = caller(update, context)
     target = update.effective_user.id
     if context.args:
-        if not context.args[0].lstrip("-").isdigit():
-            await _refuse(update, "用法：/unbind（解除本人绑定），秘书可用 /unbind Telegram用户id")
+        try:
+            target = parse_number(context.args[0], usage=UNBIND_USAGE, what="Telegram用户id")
+        except NumberError as exc:
+            await _refuse(update, exc.message)
             return
-        target = int(context.args[0])
     try:
         identity = unbind(svc.storage, who, target)
     except (PeopleError, PermissionDenied) as exc:
@@ -240,13 +245,21 @@ async def picked_kind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
     query = update.callback_query
     await acknowledge(query)
     kind = query.data.removeprefix("p:k:")
-    context.user_data[FLOW_KEY] = {"kind": kind}
+    context.user_data.pop(FLOW_KEY, None)
+    _draft(context)["kind"] = kind
     await _say(update, Reply(_text(context, "record_ask_title", kind=kind)))
     return TITLE
 
 
-async def got_title(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+def _draft(context: ContextTypes.DEFAULT_TYPE) -> dict:
+    """The /record draft; it expires with the conversation (handlers/guards.py forgets it after "until")."""
     draft = context.user_data.setdefault(FLOW_KEY, {})
+    draft["until"] = time.monotonic() + RECORD_TIMEOUT
+    return draft
+
+
+async def got_title(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    draft = _draft(context)
     draft["title"] = update.effective_message.text
     buttons = [[Button("今天", "p:d:today")], [Button("取消", "p:x")]]
     await _say(update, Reply(_text(context, "record_ask_date"), buttons))
@@ -255,7 +268,7 @@ async def got_title(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 
 async def got_date(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     svc = services(context)
-    draft = context.user_data.setdefault(FLOW_KEY, {})
+    draft = _draft(context)
     if update.callback_query:
         await acknowledge(update.callback_query)
         raw = None
@@ -305,7 +318,7 @@ def register(app: Application) -> None:
                 CONFIRM: [CallbackQueryHandler(confirmed, pattern=r"^p:ok$")],
             },
             fallbacks=[CommandHandler("cancel", cancel), CallbackQueryHandler(cancel, pattern=r"^p:x$")],
-            conversation_timeout=600,
+            conversation_timeout=RECORD_TIMEOUT,
         )
     app.add_handler(flow)
     app.add_handler(MessageHandler(filters.CONTACT & filters.ChatType.PRIVATE, contact))

@@ -10,12 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.answers.engine import Answer, Engine
-from bot.answers.normalize import extract_task_number, normalize
+from bot.answers.normalize import strip_controls
+from bot.numbers import NumberError, read_number
+from bot.plan.tasknumber import parse_task_number
 from bot.reply import Button, Reply
 
 # Who is asking, as far as the dialogue needs to know: a function giving the
 # caller's own duty progress text (None when the caller is not a bound member).
 PersonalProgress = Callable[[], str | None]
+
+ITEM_USAGE = "用法：/item 任务编号，例如 /item 33 或 /item 第33条"
 
 
 class Dialogue:
@@ -39,10 +43,12 @@ class Dialogue:
         return self._render(self.engine.answer(text, personal))
 
     def item(self, argument: str) -> Reply:
-        norm = normalize(argument)
-        number = extract_task_number(norm) if norm else None
-        if number is None:
+        if not strip_controls(argument).strip():
             return Reply("请在命令后写任务编号，例如：/item 33")
+        try:
+            number = parse_task_number(strip_controls(argument), self.engine.plan, ITEM_USAGE)
+        except NumberError as exc:
+            return Reply(exc.message)
         return self._render(self.engine.task_answer(number))
 
     def unit(self, argument: str) -> Reply:
@@ -54,12 +60,13 @@ class Dialogue:
     def callback(self, data: str, personal: PersonalProgress | None = None) -> Reply:
         """A button press. Unknown or stale data gets a polite note, never an error."""
         kind, _, value = data.partition(":")
-        if kind == "t" and value.isdigit():
-            return self._render(self.engine.task_answer(int(value)))
+        number = read_number(value, low=0)
+        if kind == "t" and number is not None:
+            return self._render(self.engine.task_answer(number))
         if kind == "u" and value in self.engine.plan.catalogue.units:
             return self._render(self.engine.unit_answer(value))
-        if kind == "q" and value.isdigit() and int(value) < len(self.examples):
-            return self.ask(self.examples[int(value)], personal)
+        if kind == "q" and number is not None and number < len(self.examples):
+            return self.ask(self.examples[number], personal)
         return Reply("这个按钮已失效，请重新提问或发送 /help。", refusal=True)
 
     def duties(self, personal: PersonalProgress | None = None) -> Reply:

@@ -21,6 +21,7 @@ from bot.errors import UserError
 from bot.ledger import LedgerError, Quarter
 from bot.ledger import parse_quarter as ledger_quarter
 from bot.notices.audience import Audience, AudienceError, Recipient, parse_audience, resolve
+from bot.numbers import NumberError, has_foreign_digits, parse_number
 from bot.people.roles import Caller, authorize
 from bot.plan.model import Plan
 from bot.storage import Storage, actor_label, stamp
@@ -80,7 +81,7 @@ def parse_day(text: str, what: str = "日期") -> date:
     """A calendar date; an impossible one such as 2027-02-30 is refused by name."""
     day = parse_date(text)
     if day is None:
-        if _DATE_LIKE.fullmatch(_nfkc(text)):
+        if _DATE_LIKE.fullmatch(_nfkc(text)) and not has_foreign_digits(text):
             raise EventError(f"{what}“{text}”不存在，请核对年月日")
         raise EventError(f"{what}“{text}”无法识别，请写成 2027-03-05 的形式")
     return day
@@ -88,7 +89,7 @@ def parse_day(text: str, what: str = "日期") -> date:
 
 def parse_time(text: str, what: str = "时间") -> time:
     """14:30, 14：30, 14点30, 9点 → a time of day."""
-    match = _TIME.fullmatch(_nfkc(text))
+    match = None if has_foreign_digits(text) else _TIME.fullmatch(_nfkc(text))
     hour, minute = (int(match.group(1)), int(match.group(2) or 0)) if match else (99, 99)
     if hour > 23 or minute > 59:
         raise EventError(f"{what}“{text}”无法识别，请写成 14:30 的形式")
@@ -398,6 +399,19 @@ def cancel_event(storage: Storage, caller: Caller, event_id: int, *, now: dateti
 
 
 # ---- reading -----------------------------------------------------------------------------
+
+
+EVENT_USAGE = "用法：/event（安排新活动），或 /event 活动编号（查看、修改或取消这项活动）"
+
+
+def event_argument(text: str) -> int | None:
+    """The event id of `/event 12`; None for a bare /event; EventError with the usage for anything else."""
+    if not text.strip():
+        return None
+    try:
+        return parse_number(text, usage=EVENT_USAGE, what="活动编号")
+    except NumberError as exc:
+        raise EventError(exc.message) from exc
 
 
 def get_event(storage: Storage, caller: Caller, event_id: int) -> EventRow:

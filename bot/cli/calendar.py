@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.cli.support import error, operator, read_file, with_storage
+from bot.cli.support import error, number_argument, operator, read_file, with_storage
 
 if TYPE_CHECKING:  # imports are deferred so that `cppcc-bot ask` starts fast
     from bot.config import Settings
@@ -196,11 +196,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _event_arguments(add, required=True)
     add.set_defaults(func=with_storage(cmd_events_add))
     change = sub.add_parser("change", help="修改活动（只改给出的项目）")
-    change.add_argument("id", type=int)
+    change.add_argument("id", type=number_argument("活动编号"))
     _event_arguments(change, required=False)
     change.set_defaults(func=with_storage(cmd_events_change))
     cancel = sub.add_parser("cancel", help="取消活动")
-    cancel.add_argument("id", type=int)
+    cancel.add_argument("id", type=number_argument("活动编号"))
     cancel.set_defaults(func=with_storage(cmd_events_cancel))
     listing = sub.add_parser("list", help="列出活动（默认从今天起）")
     listing.add_argument("--from", dest="date_from")
@@ -233,5 +233,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     reset.add_argument("key", nargs="?")
     reset.set_defaults(func=with_storage(cmd_reminders_reset))
     skipped = sub.add_parser("skipped", help="列出未能发出的提醒（未绑定、超过补发时限等）")
-    skipped.add_argument("--days", type=int, default=30)
+    skipped.add_argument("--days", type=number_argument("天数", high=3660), default=30)
     skipped.set_defaults(func=with_storage(cmd_reminders_skipped))

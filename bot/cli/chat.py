@@ -6,6 +6,7 @@ import sys
 from typing import TextIO
 
 from bot.answers.dialogue import Dialogue
+from bot.numbers import read_number
 from bot.reply import Reply
 
 PROMPT = "您> "
@@ -25,9 +26,9 @@ def respond(dialogue: Dialogue, line: str, last: Reply | None) -> Reply:
     text = line.strip()
     if text.startswith("!") and last is not None:
         flat = [button for row in last.buttons for button in row]
-        index = text[1:].strip()
-        if index.isdigit() and 1 <= int(index) <= len(flat):
-            return dialogue.callback(flat[int(index) - 1].data)
+        index = read_number(text[1:], high=len(flat))
+        if index is not None:
+            return dialogue.callback(flat[index - 1].data)
         return Reply("没有这个按钮。")
     if text.startswith("/"):
         command, _, argument = text[1:].partition(" ")

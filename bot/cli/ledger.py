@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.cli.support import Command, operator, with_storage
+from bot.cli.support import Command, number_argument, operator, with_storage
 
 if TYPE_CHECKING:  # imports are deferred so that `cppcc-bot ask` starts fast
     from bot.config import Settings
@@ -82,7 +82,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export.set_defaults(func=with_storage(cmd_export))
 
     show = ledger.add_parser("show", help="查看台账概况（各任务大类的填报情况），或某项任务的进展和历史")
-    show.add_argument("task", nargs="?", type=int, help="任务编号，例如 33")
+    show.add_argument("task", nargs="?", type=number_argument("任务编号"), help="任务编号，例如 33")
     show.add_argument("--quarter", help="季度，例如 2027Q1（默认本季度；查看单项任务时默认全部）")
     show.set_defaults(func=with_storage(cmd_show))
 

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.cli.support import operator, with_storage
+from bot.cli.support import number_argument, operator, with_storage
 
 if TYPE_CHECKING:  # imports are deferred so that `cppcc-bot ask` starts fast
     from bot.config import Settings
@@ -110,12 +110,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     send.add_argument("--dry-run", action="store_true", help="只显示预览，不发送")
     send.set_defaults(func=with_storage(cmd_send))
     listing = notice.add_parser("list", help="最近的通知")
-    listing.add_argument("--limit", type=int, default=20)
+    listing.add_argument("--limit", type=number_argument("条数", high=10_000), default=20)
     listing.set_defaults(func=with_storage(cmd_list))
     report = notice.add_parser("report", help="某条通知的送达和回执情况")
-    report.add_argument("id", type=int)
+    report.add_argument("id", type=number_argument("通知编号"))
     report.add_argument("--format", choices=("text", "csv"), default="text")
     report.set_defaults(func=with_storage(cmd_report))
     cancel = notice.add_parser("cancel", help="取消尚未发出的通知")
-    cancel.add_argument("id", type=int)
+    cancel.add_argument("id", type=number_argument("通知编号"))
     cancel.set_defaults(func=with_storage(cmd_cancel))

@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from bot.cli.support import error, operator, read_file, with_storage
+from bot.cli.support import error, number_argument, operator, read_file, with_storage
 
 if TYPE_CHECKING:  # imports are deferred so that `cppcc-bot ask` starts fast
     from bot.config import Settings
@@ -161,7 +161,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     imp.add_argument("file")
     imp.set_defaults(func=with_storage(cmd_members_import))
     codes = members.add_parser("codes", help="为尚未绑定的委员和联络员生成一次性绑定码")
-    codes.add_argument("--days", type=int, default=7, help="有效天数（默认 7）")
+    codes.add_argument(
+        "--days", type=number_argument("有效天数", low=0, high=3660), default=7, help="有效天数（默认 7）"
+    )
     codes.set_defaults(func=with_storage(cmd_members_codes))
 
     units = subparsers.add_parser("units", help="单位联络员名单").add_subparsers(dest="units_command", required=True)
@@ -172,7 +174,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     admins = subparsers.add_parser("admins", help="政协办秘书名单").add_subparsers(dest="admins_command", required=True)
     for name, func, text in (("add", cmd_admins_add, "添加秘书"), ("remove", cmd_admins_remove, "移除秘书")):
         sub = admins.add_parser(name, help=text)
-        sub.add_argument("id", type=int, help="Telegram 用户 id")
+        sub.add_argument("id", type=number_argument("Telegram 用户 id"), help="Telegram 用户 id")
         sub.set_defaults(func=with_storage(func))
     admins.add_parser("list", help="列出秘书").set_defaults(func=with_storage(cmd_admins_list))
 
@@ -183,20 +185,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     rlist = records.add_parser("list", help="列出履职记录")
     rlist.add_argument("--member", help="只看某位委员（姓名）")
-    rlist.add_argument("--year", type=int, help="只看某一年")
+    rlist.add_argument("--year", type=number_argument("年份", 1900, 2200), help="只看某一年")
     rlist.set_defaults(func=with_storage(cmd_records_list))
     correct = records.add_parser("correct", help="更正一条记录的类型、标题或日期")
-    correct.add_argument("id", type=int)
+    correct.add_argument("id", type=number_argument("记录编号"))
     correct.add_argument("--kind")
     correct.add_argument("--title")
     correct.add_argument("--date")
     correct.set_defaults(func=with_storage(cmd_records_correct))
     remove = records.add_parser("remove", help="删除一条误登的记录")
-    remove.add_argument("id", type=int)
+    remove.add_argument("id", type=number_argument("记录编号"))
     remove.set_defaults(func=with_storage(cmd_records_remove))
     for step, text in (("accept", "提案立案"), ("assign", "提案交办承办单位"), ("reply", "登记提案已答复")):
         sub = records.add_parser(step, help=text)
-        sub.add_argument("id", type=int)
+        sub.add_argument("id", type=number_argument("记录编号"))
         if step == "assign":
             sub.add_argument("--units", required=True, help="承办单位，用顿号或逗号分隔")
         if step != "accept":
@@ -204,7 +206,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         sub.set_defaults(func=with_storage(cmd_proposal_step), step=step)
 
     progress = subparsers.add_parser("progress", help="委员年度履职统计")
-    progress.add_argument("--year", type=int, help="年份（默认今年）")
+    progress.add_argument("--year", type=number_argument("年份", 1900, 2200), help="年份（默认今年）")
     progress.add_argument("--format", choices=("text", "csv"), default="text")
     progress.add_argument("--committee", help="只看某专委会")
     progress.add_argument("--sector", help="只看某界别")

@@ -73,3 +73,19 @@ def with_storage(command: Command) -> Callable[[argparse.Namespace], int]:
             return error(str(failure))
 
     return run
+
+
+def number_argument(what: str = "编号", low: int = 1, high: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type`` for ids, task numbers and counts, read by bot/numbers.py (ASCII or
+    full-width digits, from ``low`` to ``high`` or SQLite's largest integer); anything else is
+    argparse's one-line error (exit status 2)."""
+
+    def parse(text: str) -> int:
+        from bot.numbers import SQLITE_MAX, NumberError, parse_number
+
+        try:
+            return parse_number(text, what=what, low=low, high=SQLITE_MAX if high is None else high)
+        except NumberError as exc:
+            raise argparse.ArgumentTypeError(exc.message) from exc
+
+    return parse

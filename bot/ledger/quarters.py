@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.errors import UserError
+from bot.numbers import has_foreign_digits
 from bot.storage import Storage
 
 CN_NUMERALS = "〇一二三四五六七八九十"
@@ -73,7 +74,8 @@ _QUARTER_RE = re.compile(r"(\d{4})\s*(?:年)?\s*[-/.]?\s*(?:q|第)?\s*([1-4一�
 
 def parse_quarter(text: str) -> Quarter:
     """2027Q1, 2027q1, 2027-Q1, 2027年第一季度, 2027年1季度 → Quarter; LedgerError otherwise."""
-    match = _QUARTER_RE.fullmatch(unicodedata.normalize("NFKC", text or "").strip())
+    cleaned = unicodedata.normalize("NFKC", text or "").strip()
+    match = None if has_foreign_digits(text or "") else _QUARTER_RE.fullmatch(cleaned)
     year = int(match.group(1)) if match else 0
     if not match or not 2000 <= year <= 2100:
         raise LedgerError(f"无法识别的季度“{text}”：请写成 2027Q1 这样的形式（年份加 Q1–Q4）。")

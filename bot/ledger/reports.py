@@ -1,5 +1,5 @@
 """Units' progress reports on their tasks: submit, edit within the window, a unit's own
-tasks; the /report argument parser."""
+tasks; the /report and /ledger argument parsers."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.ledger.quarters import LedgerError, Quarter, current_quarter, parse_quarter, when
+from bot.numbers import NumberError
 from bot.people.roles import Caller, authorize
 from bot.plan.model import Plan, Task, default_plan
+from bot.plan.tasknumber import looks_like_task_number, parse_task_number, split_task_number
 from bot.plan.units import Unit
 from bot.storage import Storage
 from bot.storage.ledger import Attachment, LedgerReport
@@ -244,10 +246,10 @@ class ReportCommand:
 
 
 _EDIT_WORDS = ("edit", "修改", "更正")
-_TASK_PREFIX = re.compile(r"(?:第\s*)?[（(]?\s*(\d{1,4})\s*[)）]?\s*(?:项|条)?\s*[:：,，、.．]?\s*(.*)", re.DOTALL)
+REPORT_USAGE = f"用法：/report 任务编号 进展，例如 {REPORT_EXAMPLE}"
 
 
-def parse_report_command(arguments: str) -> ReportCommand:
+def parse_report_command(arguments: str, plan: Plan | None = None) -> ReportCommand:
     """What follows /report: nothing, a task number, a task number and the text, or "edit" and a new text."""
     text = (arguments or "").strip()
     if not text:
@@ -255,8 +257,24 @@ def parse_report_command(arguments: str) -> ReportCommand:
     head = text.split(maxsplit=1)
     if head[0].lower() in _EDIT_WORDS:
         return ReportCommand("edit", text=head[1] if len(head) > 1 else "")
-    match = _TASK_PREFIX.fullmatch(text)
-    if not match:
+    try:
+        found = split_task_number(text, plan or default_plan(), REPORT_USAGE)
+    except NumberError as exc:
+        raise LedgerError(exc.message) from exc
+    if found is None:
         raise LedgerError(f"请在 /report 后写任务编号和进展，例如：{REPORT_EXAMPLE}")
-    rest = match.group(2).strip()
-    return ReportCommand("submit" if rest else "start", int(match.group(1)), rest)
+    return ReportCommand("submit" if found.rest else "start", found.number, found.rest)
+
+
+LEDGER_USAGE = "用法：/ledger（本季度概览）、/ledger 2027Q1（其他季度）、/ledger 33（某项任务各单位的进展和历史）"
+
+
+def ledger_task_argument(word: str, plan: Plan | None = None) -> int | None:
+    """The task number of `/ledger 33`; None when ``word`` is not written as a task number (a quarter, say)."""
+    plan = plan or default_plan()
+    if not looks_like_task_number(word):
+        return None
+    try:
+        return parse_task_number(word, plan, LEDGER_USAGE)
+    except NumberError as exc:
+        raise LedgerError(exc.message) from exc

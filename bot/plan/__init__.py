@@ -2,6 +2,7 @@
 
 Owns: parsing a published plan (`parse`), building `plan.json`, `units.json` and
 `obligations.json` from it (`build`), the validated plan model (`model`), the unit catalogue
-(`units`) and the term (届) dates (`term`).
+(`units`), the term (届) dates (`term`) and task numbers as people type them after a command
+(`tasknumber`).
 May import: the shared top-level modules of `bot` only. Every other feature reads the plan.
 """
