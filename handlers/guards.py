@@ -9,7 +9,8 @@ What expires where:
 * open steps in ``user_data`` — every guided flow stores its step as a dict with an ``"until"``
   deadline on the ``time.monotonic()`` clock (see handlers/common.py AwaitingStep): the sweep
   below removes steps past their deadline, then drops ``user_data`` and ``chat_data`` entries left
-  empty (PTB creates one for every user or chat a handler merely looked at);
+  empty (PTB creates one for every user or chat a handler merely looked at), and clears the ids
+  PTB notes for a persistence the bot does not have;
 * the ledger's drafts: handlers/ledger.py ``Drafts`` forgets expired ones as new ones come.
 """
 
@@ -70,7 +71,10 @@ def forget_expired(app: Application, now: float) -> int:
             app.drop_chat_data(chat_id)
             dropped += 1
     if app.persistence is None:
-        # PTB remembers dropped ids for the persistence's next run; without one that set only grows.
+        # PTB notes the user and chat of every update, and every dropped id, for a persistence's next
+        # run; only that run empties these sets, so without a persistence they grow with each new user.
+        app._user_ids_to_be_updated_in_persistence.clear()
+        app._chat_ids_to_be_updated_in_persistence.clear()
         app._user_ids_to_be_deleted_in_persistence.clear()
         app._chat_ids_to_be_deleted_in_persistence.clear()
     return dropped

@@ -117,9 +117,12 @@ async def test_open_steps_of_real_flows_expire(tg, request):
     (asked,) = await press(tg, MEMBER, pick, "提案")
     assert "标题" in asked.plain_text
     assert app.user_data[ADMIN_ID] and app.user_data[MEMBER]
+    # PTB notes every update's user and chat for a persistence; the bot has none, so the sweep clears them.
+    assert {ADMIN_ID, MEMBER} <= app._user_ids_to_be_updated_in_persistence
     soon = time.monotonic() + 5
     guards.forget_expired(app, soon)
     assert ADMIN_ID in app.user_data and MEMBER in app.user_data  # nothing has expired yet
+    assert not app._user_ids_to_be_updated_in_persistence and not app._chat_ids_to_be_updated_in_persistence
     guards.forget_expired(app, soon + max(RECORD_TIMEOUT, 30 * 60))
     assert ADMIN_ID not in app.user_data and MEMBER not in app.user_data
 
