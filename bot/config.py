@@ -96,6 +96,9 @@ class Settings:
     flood_window: float = 10.0  # … within this many seconds
     send_rate: float = 28.0  # messages per second, whole bot (Telegram allows about 30)
     per_chat_interval: float = 1.05  # seconds between two messages to one private chat
+    # Seconds to wait for a Bot API answer. A request that times out may still have been
+    # delivered, so a timeout costs a possible duplicate: wait long enough for a slow server.
+    read_timeout: float = 20.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
@@ -115,6 +118,7 @@ class Settings:
             "flood_window": _positive(env, "CPPCC_FLOOD_WINDOW", 10.0, float),
             "send_rate": _positive(env, "CPPCC_SEND_RATE", 28.0, float),
             "per_chat_interval": _positive(env, "CPPCC_PER_CHAT_INTERVAL", 1.05, float),
+            "read_timeout": _positive(env, "CPPCC_READ_TIMEOUT", 20.0, float),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

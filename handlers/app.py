@@ -23,11 +23,12 @@ from telegram.ext import (
 )
 
 from bot.config import Settings
+from bot.send_budget import SendBudget
 from bot.services import Services
 from handlers import answers, calendar, errors, guards, ledger, notices, people, privacy
 from handlers.common import SERVICES_KEY
 from handlers.processor import PerChatUpdateProcessor
-from handlers.ratelimit import ChatAwareRateLimiter
+from handlers.ratelimit import BudgetRateLimiter
 from scheduler.backup import BackupScheduler
 
 COMMANDS = [
@@ -134,16 +135,10 @@ def build_application(settings: Settings, services: Services | None = None) -> A
         ApplicationBuilder()
         .token(settings.token)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
-        # One send every 1/rate s: aiolimiter is a leaky bucket, so "N per 1 s" would allow a
-        # burst of N on top of the rate and break Telegram's ~30 per sliding second.
-        .rate_limiter(
-            ChatAwareRateLimiter(
-                per_chat_period=settings.per_chat_interval,
-                overall_max_rate=1,
-                overall_time_period=1 / settings.send_rate,
-                max_retries=3,
-            )
-        )
+        # One budget for replies, edits, notices and reminders (the outbox sends through this bot).
+        .rate_limiter(BudgetRateLimiter(SendBudget(settings.send_rate, settings.per_chat_interval)))
+        .read_timeout(settings.read_timeout)
+        .write_timeout(settings.read_timeout)
         .concurrent_updates(PerChatUpdateProcessor(64))
         .post_init(on_startup)
         .post_shutdown(on_shutdown)
@@ -152,6 +147,7 @@ def build_application(settings: Settings, services: Services | None = None) -> A
     if base:
         builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
     app = builder.build()
+    app.bot.rate_limiter.stopping = lambda: not app.running  # replies stop retrying at shutdown
     app.bot_data[SERVICES_KEY] = services or Services.create(settings)
     register_handlers(app)
     return app

@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from datetime import timedelta
 from typing import Any
 
 from telegram import (
@@ -29,18 +28,35 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
-from telegram.request import HTTPXRequest
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    ExtBot,
+    MessageHandler,
+    filters,
+)
 
 from bot import notices
-from bot.notices.outbox import Attachment, OutboxRow, Permanent, RateLimited, Sender, Transient, Unreachable
+from bot.notices.outbox import (
+    Attachment,
+    OutboxRow,
+    Permanent,
+    RateLimited,
+    Sender,
+    Transient,
+    Uncertain,
+    Unreachable,
+)
 from bot.numbers import read_number
 from bot.people.roles import Caller, PermissionDenied
 from bot.reply import Button, Reply
 from bot.services import Services
 from handlers.common import SERVICES_KEY, AwaitingStep, caller, is_private, permitted, services
 from handlers.privacy import acknowledge
+from handlers.ratelimit import BROADCAST_ARGS, retry_after_seconds
 from handlers.render import escape, send_reply
 
 log = logging.getLogger(__name__)
@@ -54,7 +70,6 @@ SECRETARY_COMMANDS = [
 SENDER_KEY = "notices.sender"
 CONFIG_KEY = "notices.config"
 _TASK_KEY = "notices.sender_task"
-_BOT_KEY = "notices.outbox_bot"
 AWAIT_KEY = "notices.awaiting"  # in user_data: {"what": "compose" | "schedule" | "reason", ...}
 STATE_TTL = 30 * 60  # seconds an open step waits for the user's next message
 
@@ -84,26 +99,23 @@ def _markup(rows: list[list[Button]]) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup([[InlineKeyboardButton(b.text, callback_data=b.data) for b in row] for row in rows])
 
 
-def _seconds(value: Any) -> float:
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
 class OutboxTransport:
-    """Sends one outbox row with its own ``Bot``; maps Telegram errors to bot.notices.outbox's."""
+    """Sends one outbox row through the application's bot, as a broadcast in the shared send
+    budget (handlers/ratelimit.py); maps Telegram errors to bot.notices.outbox's."""
 
-    def __init__(self, bot: Bot):
+    def __init__(self, bot: ExtBot):
         self.bot = bot
-        self._ready = False
 
     async def __call__(self, row: OutboxRow) -> int:
         markup = _markup(row.buttons)
         try:
-            if not self._ready:
-                await self.bot.initialize()
-                self._ready = True
             if row.attachment is None:
                 sent = await self.bot.send_message(
-                    row.chat_id, escape(row.text), parse_mode=ParseMode.HTML, reply_markup=markup
+                    row.chat_id,
+                    escape(row.text),
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
+                    rate_limit_args=BROADCAST_ARGS,
                 )
             else:
                 method = self.bot.send_photo if row.attachment.kind == "photo" else self.bot.send_document
@@ -113,16 +125,19 @@ class OutboxTransport:
                     caption=escape(row.text) or None,
                     parse_mode=ParseMode.HTML,
                     reply_markup=markup,
+                    rate_limit_args=BROADCAST_ARGS,
                 )
         except RetryAfter as exc:
-            raise RateLimited(_seconds(exc.retry_after), exc.message) from exc
+            raise RateLimited(retry_after_seconds(exc), exc.message) from exc
         except Forbidden as exc:
             raise Unreachable(exc.message) from exc
         except BadRequest as exc:
             if "chat not found" in exc.message.lower() or "deactivated" in exc.message.lower():
                 raise Unreachable(exc.message) from exc
             raise Permanent(exc.message) from exc
-        except NetworkError as exc:  # includes TimedOut and 5xx answers
+        except TimedOut as exc:  # no answer in time: the message may have arrived
+            raise Uncertain(f"TimedOut: {exc.message}") from exc
+        except NetworkError as exc:  # 5xx answers, connection errors
             raise Transient(f"{type(exc).__name__}: {exc.message}") from exc
         except TelegramError as exc:
             raise Transient(f"{type(exc).__name__}: {exc.message}") from exc
@@ -139,21 +154,14 @@ async def startup(app: Application) -> None:
     config = notices.load_config()
     storage = svc.storage
     notices.finish_completed(storage, now=storage.now(), config=config)
-    token = app.bot.token
-    outbox_bot = Bot(
-        token,
-        base_url=app.bot.base_url.removesuffix(token),
-        base_file_url=app.bot.base_file_url.removesuffix(token),
-        request=HTTPXRequest(connection_pool_size=config.delivery.max_in_flight + 4),
-    )
-    sender = Sender(storage, OutboxTransport(outbox_bot), config.delivery)
+    sender = Sender(storage, OutboxTransport(app.bot), config.delivery)
     sender.subscribe(notices.SOURCE, lambda row: notices.on_settled(storage, row, now=storage.now(), config=config))
-    app.bot_data.update({CONFIG_KEY: config, SENDER_KEY: sender, _BOT_KEY: outbox_bot})
+    app.bot_data.update({CONFIG_KEY: config, SENDER_KEY: sender})
     app.bot_data[_TASK_KEY] = asyncio.create_task(sender.run(), name="outbox-sender")
 
 
 async def shutdown(app: Application) -> None:
-    """Let requests in flight finish (bounded), then stop the sender and its Bot."""
+    """Let requests in flight finish (bounded), then stop the sender."""
     sender: Sender | None = app.bot_data.pop(SENDER_KEY, None)
     task: asyncio.Task | None = app.bot_data.pop(_TASK_KEY, None)
     if sender is not None:
@@ -162,10 +170,6 @@ async def shutdown(app: Application) -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-    outbox_bot: Bot | None = app.bot_data.pop(_BOT_KEY, None)
-    if outbox_bot is not None:
-        with contextlib.suppress(Exception):
-            await outbox_bot.shutdown()
 
 
 # ---- conversation state ----------------------------------------------------------------------

@@ -29,8 +29,10 @@ def make_settings(tg: FakeTelegramServer, db_path: Path, **overrides) -> Setting
         "base_url": tg.base_url,
         "db_path": db_path,
         "admin_ids": frozenset({ADMIN_ID}),
-        # Tests send many messages to one chat; the 1 s per-chat spacing has its own test.
+        # Tests send many messages to one chat and notices to many; the 1 s per-chat spacing and
+        # the overall pacing have their own tests.
         "per_chat_interval": 0.01,
+        "send_rate": 400.0,
     }
     values.update(overrides)
     return Settings(**values)

@@ -49,6 +49,7 @@ Main API (see the docstrings for details):
   ``AssertionError``) listing the last requests the server saw.
 * Faults: ``fail_next(method, status, retry_after=, chat_id=, count=, skip=)``,
   ``block_chat(chat_id)`` / ``unblock_chat``, ``slow(method, seconds)``,
+  ``answer_late(method, seconds)`` (delivered, answered late),
   ``enforce_limits(global_per_sec=30, per_chat_per_sec=1, per_group_per_min=None)``,
   ``reset_faults()``.
 * Extension: ``add_method(name, handler)`` serves a method the fake does not know.
@@ -85,7 +86,7 @@ import sys
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple, TypeVar, overload
@@ -809,6 +810,7 @@ class FakeTelegramServer:
         self._faults: list[Fault] = []
         self._blocked: dict[Any, str] = {}
         self._delays: dict[str, float] = {}
+        self._lags: dict[str, tuple[float, frozenset | None]] = {}  # method → (seconds, only these chats)
         self._limits: _RateLimits | None = None
 
         self._methods: dict[str, MethodHandler] = {
@@ -1140,6 +1142,19 @@ class FakeTelegramServer:
             else:
                 self._delays.pop(method, None)
 
+    def answer_late(self, method: str, seconds: float, *, chat_ids: Iterable[Any] | None = None) -> None:
+        """Do every ``method`` call (to ``chat_ids`` if given) at once but hold its answer for
+        ``seconds`` (0 removes it).
+
+        The message is delivered (recorded, visible to the user) even when the bot gives up
+        waiting: what a read timeout against a slow Bot API looks like.
+        """
+        with self._cond:
+            if seconds > 0:
+                self._lags[method] = (seconds, frozenset(chat_ids) if chat_ids is not None else None)
+            else:
+                self._lags.pop(method, None)
+
     def enforce_limits(
         self,
         global_per_sec: int | None = 30,
@@ -1161,6 +1176,7 @@ class FakeTelegramServer:
             self._faults.clear()
             self._blocked.clear()
             self._delays.clear()
+            self._lags.clear()
             self._limits = None
 
     def add_method(self, name: str, handler: MethodHandler) -> None:
@@ -1561,6 +1577,9 @@ class FakeTelegramServer:
             self.stats[method] += 1
             handler = self._methods.get(method)
             delay = self._delays.get(method, 0.0)
+            lag, lagged_chats = self._lags.get(method, (0.0, None))
+            if lagged_chats is not None and request.chat_id not in lagged_chats:
+                lag = 0.0
         status, response = self._answer(request, handler, delay)
         with self._cond:
             request.status = status
@@ -1568,6 +1587,8 @@ class FakeTelegramServer:
             if status != 200:
                 self.stats[str(status)] += 1
             self._cond.notify_all()
+        if lag:
+            self._stopping.wait(lag)
         return _json_reply(status, response)
 
     def _answer(self, request: Request, handler: MethodHandler | None, delay: float) -> tuple[int, dict[str, Any]]:

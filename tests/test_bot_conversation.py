@@ -160,7 +160,7 @@ async def test_non_text_messages_get_an_explanation(tg, bot, kind):
 
 async def test_error_handler_apologises_and_bot_keeps_running(tg, bot, caplog):
     caplog.set_level(logging.ERROR)
-    tg.fail_next("sendMessage", status=500, chat_id=USER)
+    tg.fail_next("sendMessage", status=400, description="Bad Request: something unexpected", chat_id=USER)
     update_id = tg.inject_message(USER, "委员活动的钱谁出")
     reply = await tg.wait_for_reply(USER)
     assert "出了点问题" in reply.plain_text

@@ -33,9 +33,7 @@ async def bot(tg, tmp_path) -> AsyncIterator[Application]:
     The per-chat send gap (~1 s, Telegram's private-chat limit) is shortened: these tests are
     about the ledger, and a dozen replies to one chat would otherwise take a dozen seconds.
     """
-    app = build_application(make_settings(tg, tmp_path / "cppcc.db", flood_limit=100))
-    limiter = app.bot.rate_limiter  # handlers/ratelimit.py: a period (seconds) or, earlier, a rate (per second)
-    limiter._per_chat_period, limiter._per_chat_rate = 0.02, 50.0
+    app = build_application(make_settings(tg, tmp_path / "cppcc.db", flood_limit=100, per_chat_interval=0.02))
     async with running(app):
         yield app
 

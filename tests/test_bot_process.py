@@ -32,7 +32,7 @@ def test_run_answers_and_never_logs_the_token(tmp_path):
         try:
             tg.wait_for_sync(lambda: tg.requests("getUpdates"), timeout=20)
             tg.inject_message(51, "委员活动的钱谁出")
-            tg.fail_next("sendMessage", status=500, chat_id=52)  # an error gets logged
+            tg.fail_next("sendMessage", status=400, description="Bad Request: boom", chat_id=52)  # an error gets logged
             tg.inject_message(52, "第33条")
             tg.wait_for_sync(lambda: tg.sent_messages(51) and len(tg.sent_messages(52)) >= 1, timeout=20)
             assert "（45）" in tg.sent_messages(51)[0].plain_text

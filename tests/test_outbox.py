@@ -22,6 +22,7 @@ from bot.notices.outbox import (
     RateLimited,
     Sender,
     Transient,
+    Uncertain,
     Unreachable,
     cancel,
     enqueue,
@@ -33,7 +34,15 @@ from bot.storage import Storage
 
 TZ = ZoneInfo("Asia/Shanghai")
 QUICK = DeliverySettings(
-    rate=1000, per_chat_rate=1000, max_in_flight=10, backoff_initial=0.01, backoff_max=0.05, idle_poll=0.02
+    rate=1000,
+    per_chat_rate=1000,
+    max_in_flight=10,
+    backoff_initial=0.01,
+    backoff_max=0.05,
+    outage_pause_initial=0.01,
+    outage_pause_max=0.05,
+    uncertain_pause=0.01,
+    idle_poll=0.02,
 )
 
 
@@ -221,27 +230,76 @@ async def test_429_pauses_everything_for_exactly_retry_after_and_drops_nothing(s
     assert row.status == "sent" and row.attempts == 1  # a 429 is not an attempt
 
 
-async def test_transient_errors_are_retried_then_fail_with_the_reason(storage):
-    enqueue(storage, source_kind="notice", source_id="1", messages=messages(3), now=now())
-    transport = FakeTransport(
-        script={
-            1000: [Transient("502 Bad Gateway"), Transient("timed out")],
-            1001: [Transient("500 Internal Server Error")] * 10,
-        }
-    )
-    delivery = DeliverySettings(
-        rate=1000, per_chat_rate=1000, max_attempts=4, backoff_initial=0.01, backoff_max=0.02, idle_poll=0.02
-    )
+OUTAGE = DeliverySettings(
+    rate=1000,
+    per_chat_rate=1000,
+    max_in_flight=10,
+    outage_pause_initial=0.05,
+    outage_pause_max=0.2,
+    uncertain_pause=0.1,
+    idle_poll=0.02,
+)
+
+
+class Outage:
+    """A transport wrapper failing every request that starts before ``until`` (monotonic)."""
+
+    def __init__(self, transport: FakeTransport, seconds: float, error: BaseException):
+        self.transport = transport
+        self.until = time.monotonic() + seconds
+        self.error = error
+        self.failed: list[tuple[float, float]] = []
+
+    async def __call__(self, row: OutboxRow) -> int:
+        if time.monotonic() < self.until:
+            start = time.monotonic()
+            await asyncio.sleep(0.005)
+            self.failed.append((start, time.monotonic()))
+            raise self.error
+        return await self.transport(row)
+
+
+async def test_an_outage_pauses_the_outbox_spends_no_attempts_and_probes_one_request_at_a_time(storage):
+    enqueue(storage, source_kind="notice", source_id="1", messages=messages(30), now=now())
+    outage = Outage(FakeTransport(), 0.6, Transient("502 Bad Gateway"))
+    async with sending(storage, outage, OUTAGE) as sender:
+        assert await sender.drain(10)
+    rows = rows_of(storage, "notice")
+    assert {row.status for row in rows} == {"sent"} and {row.attempts for row in rows} == {1}
+    assert sorted(outage.transport.chats()) == list(range(1000, 1030))  # once each
+    # Pauses double (0.05, 0.1, 0.2, 0.2 …): a 0.6 s outage costs a handful of probes, not 30 × retries.
+    assert len(outage.failed) <= 10 + 8 and sender.stats["paused"] >= 3
+    # After the first pause, requests go one at a time until one succeeds.
+    probes = sorted(outage.failed)[1:]
+    first_pause_end = min(end for _, end in outage.failed) + OUTAGE.outage_pause_initial
+    probes = [call for call in probes if call[0] >= first_pause_end]
+    assert all(b[0] >= a[1] for a, b in itertools.pairwise(probes))
+
+
+async def test_a_row_fails_only_after_failing_for_the_give_up_time(storage):
+    enqueue(storage, source_kind="notice", source_id="1", messages=messages(2), now=now())
+    transport = FakeTransport(script={1000: [Transient("500 Internal Server Error")] * 1000})
+    delivery = DeliverySettings(**{**OUTAGE.__dict__, "give_up_after": 0.5})
+    started = time.monotonic()
     async with sending(storage, transport, delivery) as sender:
-        assert await sender.drain(5)
+        assert await sender.drain(10)
     rows = {row.chat_id: row for row in rows_of(storage, "notice")}
-    assert (rows[1000].status, rows[1000].attempts) == ("sent", 3)
-    assert (rows[1001].status, rows[1001].attempts, rows[1001].last_error) == (
-        "failed",
-        4,
-        "500 Internal Server Error",
-    )
-    assert transport.chats().count(1001) == 4 and rows[1002].status == "sent"
+    assert (rows[1000].status, rows[1000].last_error) == ("failed", "500 Internal Server Error")
+    assert time.monotonic() - started >= 0.5 and rows[1001].status == "sent"
+
+
+async def test_a_timed_out_row_is_tried_once_more_after_a_pause_and_never_a_third_time(storage):
+    enqueue(storage, source_kind="notice", source_id="1", messages=messages(3), now=now())
+    transport = FakeTransport(script={1000: [Uncertain("TimedOut")], 1001: [Uncertain("TimedOut")] * 5})
+    async with sending(storage, transport, OUTAGE) as sender:
+        assert await sender.drain(10)
+    rows = {row.chat_id: row for row in rows_of(storage, "notice")}
+    assert (rows[1000].status, rows[1000].uncertain) == ("sent", 1)
+    assert (rows[1001].status, rows[1001].uncertain, rows[1001].last_error) == ("uncertain", 1, "TimedOut")
+    assert transport.chats().count(1000) == 2 and transport.chats().count(1001) == 2
+    first, second = [(start, end) for start, end, row in transport.calls if row.chat_id == 1000]
+    assert second[0] - first[1] >= OUTAGE.uncertain_pause - 0.01
+    assert rows[1002].status == "sent" and sender.stats["timed_out"] == 3
 
 
 async def test_unreachable_and_permanent_errors_are_not_retried(storage):
@@ -308,7 +366,7 @@ async def test_listeners_hear_final_states_and_cannot_break_the_sender(storage):
     await sender.stop()
     task.cancel()
     assert sorted(heard) == [("member:0", "sent"), ("member:1", "unreachable"), ("member:2", "sent")]
-    assert sender.stats["sent"] == 3 and sender.stats["unreachable"] == 1 and sender.stats["retried"] == 1
+    assert sender.stats["sent"] == 3 and sender.stats["unreachable"] == 1 and sender.stats["paused"] == 1
 
 
 async def test_stop_lets_requests_in_flight_finish(storage):
@@ -327,7 +385,7 @@ async def test_stop_lets_requests_in_flight_finish(storage):
 
 # ---- property: whatever happens per attempt, every row ends settled and is accounted for ----------
 
-OUTCOMES = st.sampled_from(["ok", "transient", "unreachable", "permanent", "429"])
+OUTCOMES = st.sampled_from(["ok", "transient", "timeout", "unreachable", "permanent", "429", "bug"])
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -337,24 +395,31 @@ def test_every_row_settles_as_its_outcomes_say(tmp_path_factory, scripts):
         return {
             "ok": "ok",
             "transient": Transient("503"),
+            "timeout": Uncertain("TimedOut"),
             "unreachable": Unreachable("403"),
             "permanent": Permanent("400"),
             "429": RateLimited(0.01),
+            "bug": KeyError("bug"),
         }[kind]
 
     max_attempts = 3
     expected, expected_calls = {}, {}
     for chat, script in enumerate(scripts):
-        transient = calls = 0
+        bugs = timeouts = calls = 0
         status = None
         for kind in script:
             calls += 1
-            if kind == "transient":
-                transient += 1
-                if transient == max_attempts:
+            if kind == "bug":  # unexpected errors: bounded retries
+                bugs += 1
+                if bugs == max_attempts:
                     status = "failed"
                     break
-            elif kind != "429":
+            elif kind == "timeout":  # at most one retry, so at most two copies
+                timeouts += 1
+                if timeouts == 2:
+                    status = "uncertain"
+                    break
+            elif kind not in ("429", "transient"):  # outages and 429s: wait, never give up (here)
                 status = {"ok": "sent", "unreachable": "unreachable", "permanent": "failed"}[kind]
                 break
         if status is None:  # the script ran out: the next attempt succeeds
@@ -367,7 +432,14 @@ def test_every_row_settles_as_its_outcomes_say(tmp_path_factory, scripts):
             enqueue(storage, source_kind="p", source_id="1", messages=outgoing, now=now())
             transport = FakeTransport(script={chat: [error(k) for k in s] for chat, s in enumerate(scripts)})
             delivery = DeliverySettings(
-                rate=2000, per_chat_rate=2000, max_attempts=max_attempts, backoff_initial=0.001, idle_poll=0.01
+                rate=2000,
+                per_chat_rate=2000,
+                max_attempts=max_attempts,
+                backoff_initial=0.001,
+                outage_pause_initial=0.001,
+                outage_pause_max=0.004,
+                uncertain_pause=0.001,
+                idle_poll=0.01,
             )
             async with sending(storage, transport, delivery) as sender:
                 assert await sender.drain(10)

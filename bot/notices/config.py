@@ -38,6 +38,7 @@ TEMPLATE_FIELDS = {
     "ask_reason": {"minutes", "limit"},
     "reason_saved": {"reason"},
     "done": {"id", "total", "sent", "unreachable", "failed", "unbound"},
+    "done_uncertain": {"uncertain"},
 }
 BUTTONS = ("received", "attend", "leave")
 KIND_LABELS = {"notice": "普通通知", "meeting": "会议通知"}

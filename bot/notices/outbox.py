@@ -30,13 +30,30 @@ calls ``fn(row)`` whenever a row of that source kind reaches a final state.
 
 State machine of a row::
 
-    pending ──claim──▶ sending ──ok──────────────▶ sent
-       ▲                  │──RateLimited─────────▶ pending (due = now + retry_after exactly)
-       │                  │──Transient, n<max────▶ pending (due = now + backoff(n))
-       │                  │──Transient, n=max────▶ failed (reason kept)
-       │                  │──Permanent───────────▶ failed
-       │                  └──Unreachable─────────▶ unreachable (blocked/deactivated; no retry)
+    pending ──claim──▶ sending ──ok──────────────────▶ sent
+       ▲                  │──RateLimited─────────────▶ pending (due = now + retry_after exactly)
+       │                  │──Transient───────────────▶ pending after the outage pause (no attempt
+       │                  │                            spent); failed once failing for give_up_after
+       │                  │──Uncertain, first time───▶ pending after uncertain_pause (one retry)
+       │                  │──Uncertain, again────────▶ uncertain (may have arrived; no more copies)
+       │                  │──other error, n<max──────▶ pending (due = now + backoff(n))
+       │                  │──other error, n=max──────▶ failed (reason kept)
+       │                  │──Permanent───────────────▶ failed
+       │                  └──Unreachable─────────────▶ unreachable (blocked/deactivated; no retry)
        └──── start-up recovery: sending ─▶ pending   (pending ──cancel──▶ cancelled)
+
+Faults, as Telegram and networks produce them:
+
+* A timeout is not a failure: the request may have been delivered. The row is marked
+  uncertain and tried once more after ``uncertain_pause``; if that times out too it ends as
+  ``uncertain``. So one person gets at most two copies of a message (plus, after a crash, the
+  requests that were in flight).
+* An outage pauses, it does not fail. 5xx answers, network errors, timeouts and 429s trip a
+  breaker: the whole outbox pauses (``outage_pause_initial`` seconds, doubling up to
+  ``outage_pause_max`` while the outage lasts), then probes with one request at a time until
+  one succeeds. Rows spend no attempts meanwhile; a row fails only when it has been failing
+  for ``give_up_after`` seconds (a day by default) or on an answer that means "never" (403
+  blocked, 400 chat not found).
 
 Crash safety: a row is marked ``sending`` (committed) just before its request and its
 result is committed as soon as the answer arrives. After a kill, rows still ``sending`` are
@@ -119,6 +136,8 @@ class OutboxRow:
     status: str = "pending"
     message_id: int | None = None
     last_error: str | None = None
+    uncertain: int = 0  # attempts that timed out
+    failing_since: float | None = None
 
     @classmethod
     def from_record(cls, record: OutboxRecord) -> OutboxRow:
@@ -135,6 +154,8 @@ class OutboxRow:
             status=record.status,
             message_id=record.message_id,
             last_error=record.last_error,
+            uncertain=record.uncertain,
+            failing_since=record.failing_since,
         )
 
 
@@ -169,6 +190,10 @@ class Permanent(DeliveryError):
     """The request itself is wrong (400): retrying cannot help."""
 
 
+class Uncertain(DeliveryError):
+    """No answer in time: the message may or may not have been delivered."""
+
+
 SendFn = Callable[[OutboxRow], Awaitable[int | None]]  # returns the sent message's id
 
 
@@ -180,10 +205,14 @@ class DeliverySettings:
     rate: float = 25.0  # requests started per second, overall
     per_chat_rate: float = 1.0  # messages per second to one chat
     max_in_flight: int = 20  # outstanding requests (also the bound on duplicates after a crash)
-    max_attempts: int = 5  # tries for transient errors before a row fails
+    max_attempts: int = 5  # tries for unexpected errors before a row fails
     backoff_initial: float = 2.0  # seconds before the first retry …
     backoff_factor: float = 2.0  # … multiplied by this each time …
     backoff_max: float = 60.0  # … up to this
+    outage_pause_initial: float = 2.0  # seconds the outbox pauses when Telegram fails …
+    outage_pause_max: float = 60.0  # … doubling while the outage lasts, up to this
+    give_up_after: float = 86400.0  # a row failing this long (seconds) fails for good
+    uncertain_pause: float = 30.0  # seconds before the one retry of a timed-out row
     batch: int = 50  # rows read per query
     idle_poll: float = 1.0  # seconds between looks at the table when idle
     stop_grace: float = 10.0  # seconds to let requests in flight finish on shutdown
@@ -195,7 +224,15 @@ class DeliverySettings:
         for name in ("max_in_flight", "max_attempts", "batch"):
             if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 1):
                 raise ValueError(f"{name} must be a positive integer")
-        for name in ("backoff_initial", "backoff_max", "stop_grace"):
+        for name in (
+            "backoff_initial",
+            "backoff_max",
+            "stop_grace",
+            "outage_pause_initial",
+            "outage_pause_max",
+            "give_up_after",
+            "uncertain_pause",
+        ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
 
@@ -294,12 +331,16 @@ class Sender:
         self._wake = asyncio.Event()
         self._stopping = False
         self._next_slot = 0.0  # monotonic time the next request may start
-        self._paused_until = 0.0  # wall time: after a 429 nothing starts before this
+        self._paused_until = 0.0  # wall time: after a 429 or in an outage nothing starts before this
+        self._outage = 0  # consecutive outage pauses; > 0: probe with one request at a time
         self._chat_ready: dict[int, float] = {}  # chat → monotonic time its next message may start
         self._busy_chats: set[int] = set()
         self._tasks: set[asyncio.Task] = set()
         self._slots = asyncio.Semaphore(self.settings.max_in_flight)
-        self.stats = {"started": 0, "sent": 0, "rate_limited": 0, "retried": 0, "failed": 0, "unreachable": 0}
+        self.stats = dict.fromkeys(
+            ("started", "sent", "rate_limited", "retried", "failed", "unreachable", "uncertain", "timed_out", "paused"),
+            0,
+        )
 
     # ---- public ----------------------------------------------------------
 
@@ -357,6 +398,9 @@ class Sender:
         if self._paused_until > now:
             await self._idle(self._paused_until - now)
             return
+        if self._outage and self._tasks:  # after an outage: one probe at a time until one succeeds
+            await self._idle(self.settings.idle_poll)
+            return
         rows = self.storage.outbox_due(now, self.settings.batch)
         if not rows:
             next_due = self.storage.outbox_next_due()
@@ -383,6 +427,8 @@ class Sender:
             task = asyncio.create_task(self._deliver(OutboxRow.from_record(record)))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+            if self._outage:
+                return
         if not started:
             await asyncio.sleep(0)  # every row was postponed: let other work run
 
@@ -407,20 +453,35 @@ class Sender:
             message_id = await self.send(row)
         except RateLimited as exc:
             self.stats["rate_limited"] += 1
-            resume = self.wall() + exc.retry_after
-            self._paused_until = max(self._paused_until, resume)
+            self._trip(exc.retry_after, exc.reason)
             log.warning("outbox: 429 for row %d, pausing %.3gs", row.id, exc.retry_after)
-            self.storage.outbox_retry(row.id, resume, row.attempts, exc.reason)
+            self.storage.outbox_retry(row.id, self._paused_until, row.attempts, exc.reason)
+        except Uncertain as exc:
+            self.stats["timed_out"] += 1
+            self._trip(None, exc.reason)
+            if row.uncertain:
+                final = "uncertain"
+                self._finish(row, final, attempts, error=exc.reason)
+            else:
+                due = max(self._paused_until, self.wall() + self.settings.uncertain_pause)
+                self.storage.outbox_uncertain(row.id, due, exc.reason)
+        except Transient as exc:
+            now = self.wall()
+            self._trip(None, exc.reason)
+            if row.failing_since is not None and now - row.failing_since >= self.settings.give_up_after:
+                final = "failed"
+                self._finish(row, final, attempts, error=exc.reason)
+            else:
+                self.storage.outbox_hold(row.id, self._paused_until, exc.reason, now)
         except Unreachable as exc:
             final = "unreachable"
             self._finish(row, final, attempts, error=exc.reason)
         except Permanent as exc:
             final = "failed"
             self._finish(row, final, attempts, error=exc.reason)
-        except Exception as exc:  # Transient, or anything unexpected: retry, bounded
-            reason = exc.reason if isinstance(exc, Transient) else f"{type(exc).__name__}: {exc}"
-            if not isinstance(exc, Transient):
-                log.exception("outbox: unexpected error sending row %d", row.id)
+        except Exception as exc:  # a bug, not Telegram: retry, bounded
+            reason = f"{type(exc).__name__}: {exc}"
+            log.exception("outbox: unexpected error sending row %d", row.id)
             if attempts >= self.settings.max_attempts:
                 final = "failed"
                 self._finish(row, final, attempts, error=reason)
@@ -429,6 +490,9 @@ class Sender:
                 self.storage.outbox_retry(row.id, self.wall() + self.settings.backoff(attempts), attempts, reason)
         else:
             final = "sent"
+            if self._outage:
+                log.warning("outbox: Telegram answers again; delivery resumes")
+                self._outage = 0
             self._finish(row, final, attempts, message_id=message_id)
         finally:
             self._chat_ready[row.chat_id] = self.clock() + 1.0 / self.settings.per_chat_rate
@@ -439,6 +503,27 @@ class Sender:
         if final:
             self.stats[final] += 1
             self._notify(row, final, attempts)
+
+    def _trip(self, retry_after: float | None, reason: str) -> None:
+        """A failure that says Telegram (or the way to it) is in trouble: pause everything.
+
+        A 429 pauses for exactly ``retry_after``; other failures pause for a time that doubles
+        with each failed probe. Failures of requests already in flight when the pause began
+        do not lengthen it.
+        """
+        now = self.wall()
+        already_paused = self._paused_until > now
+        if retry_after is not None:  # Telegram said how long: honour it exactly
+            self._paused_until = max(self._paused_until, now + retry_after)
+        if already_paused:
+            return
+        self._outage += 1
+        self.stats["paused"] += 1
+        if retry_after is None:
+            pause = min(self.settings.outage_pause_max, self.settings.outage_pause_initial * 2 ** (self._outage - 1))
+            self._paused_until = now + pause
+        pause = self._paused_until - now
+        log.warning("outbox: sending failed (%s); pausing all delivery for %.3gs", reason, pause)
 
     def _finish(self, row: OutboxRow, status: str, attempts: int, **kwargs: Any) -> None:
         finished = stamp(datetime.fromtimestamp(self.wall(), self.storage.tz))

@@ -66,6 +66,8 @@ def _finish_if_complete(storage: Storage, notice_id: int, now: datetime, config:
                 failed=counts["failed"],
                 unbound=counts["unbound"],
             )
+            if counts["uncertain"]:
+                text += config.templates["done_uncertain"].format(uncertain=counts["uncertain"])
             summary = Outgoing(f"secretary:{chat}", chat, text, buttons=[[Button("查看回执", f"n:v:{notice_id}")]])
             enqueue(storage, source_kind=DONE_SOURCE, source_id=str(notice_id), messages=[summary], now=now)
     return True

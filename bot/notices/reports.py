@@ -22,6 +22,7 @@ DELIVERY_LABELS = {
     "pending": "待发送",
     "failed": "发送失败",
     "unreachable": "无法送达（已屏蔽机器人或账号停用）",
+    "uncertain": "可能已送达（Telegram 应答超时）",
     "unbound": "未绑定 Telegram",
     "cancelled": "已取消",
 }
@@ -46,6 +47,7 @@ class RecipientStatus:
     confirmed_at: str | None
     attendance: str | None
     reason: str | None
+    timed_out: bool = False  # an attempt timed out and was repeated: possibly two copies
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,7 @@ def build_report(storage: Storage, notice: NoticeRecord) -> Report:
                 delivery=delivery,
                 delivered_at=row.finished_at if row is not None and row.status == "sent" else None,
                 error=row.last_error if row is not None and row.status in ("failed", "unreachable") else None,
+                timed_out=row is not None and row.uncertain > 0,
                 confirmed_at=receipt.confirmed_at if receipt else None,
                 attendance=receipt.attendance if receipt else None,
                 reason=receipt.reason if receipt else None,
@@ -115,6 +118,7 @@ def report_counts(report: Report) -> Counter:
             counts["confirmed"] += 1
         if row.attendance:
             counts[row.attendance] += 1
+        counts["timed_out"] += row.timed_out
     return counts
 
 
@@ -144,8 +148,11 @@ def render_report(report: Report, *, tz, now: datetime | None = None, name_limit
         f"收件人 {c['total']} · 已送达 {c['sent']} · 已确认 {c['confirmed']}"
         + (f" · 参加 {c['attend']} · 请假 {c['leave']}" if notice.kind == "meeting" else "")
         + f" · 无法送达 {c['unreachable']} · 未绑定 {c['unbound']} · 发送失败 {c['failed']} · 待发送 {c['pending']}"
-        + (f" · 已取消 {c['cancelled']}" if c["cancelled"] else ""),
+        + (f" · 已取消 {c['cancelled']}" if c["cancelled"] else "")
+        + (f" · 可能已送达 {c['uncertain']}" if c["uncertain"] else ""),
     ]
+    if c["timed_out"]:
+        lines.append(f"其中 {c['timed_out']} 人因 Telegram 应答超时重发过一次，可能收到两份。")
     if notice.nudges:
         lines.append(
             f"已提醒未确认者 {notice.nudges} 次，最近一次 {format_time(local_time(notice.last_nudge_at, tz), now)}"
@@ -166,6 +173,7 @@ def render_report(report: Report, *, tz, now: datetime | None = None, name_limit
         )
     section("无法送达（已屏蔽机器人或账号停用）", report.with_delivery("unreachable"))
     section("发送失败", report.with_delivery("failed"), lambda r: f"（{r.error}）" if r.error else "")
+    section("可能已送达（Telegram 应答超时）", report.with_delivery("uncertain"))
     section("未绑定 Telegram", report.with_delivery("unbound"))
     section("待发送", report.with_delivery("pending"))
     if report.attachment_problems:

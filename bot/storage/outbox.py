@@ -1,7 +1,7 @@
 """The delivery outbox, notices, their recipients and receipts (issue: notices).
 
 Outbox rows are written before anything is sent and move through
-``pending → sending → sent | failed | unreachable`` (or ``cancelled`` while pending); see
+``pending → sending → sent | failed | unreachable | uncertain`` (or ``cancelled`` while pending); see
 bot/notices/outbox.py for the state machine. ``due_at`` is a POSIX timestamp (seconds, float) so
 that rows compare correctly whatever the time zone and sub-second retry delays work.
 """
@@ -14,8 +14,12 @@ from typing import Any, ClassVar
 
 from bot.storage.core import Migration
 
-OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "unreachable", "cancelled")
-FINAL_STATUSES = ("sent", "failed", "unreachable", "cancelled")
+OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "unreachable", "uncertain", "cancelled")
+FINAL_STATUSES = ("sent", "failed", "unreachable", "uncertain", "cancelled")
+_OUTBOX_COLUMNS = (
+    "id, source_kind, source_id, recipient_key, chat_id, text, buttons, attachment, due_at, status, attempts,"
+    " last_error, message_id, created_at, finished_at"
+)
 
 NOTICE_MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -88,6 +92,38 @@ NOTICE_MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        "outbox: timed-out sends (uncertain) and outages (failing_since)",
+        (
+            # SQLite cannot change a CHECK constraint: rebuild the table with the new status.
+            """CREATE TABLE outbox_new (
+                id INTEGER PRIMARY KEY,
+                source_kind TEXT NOT NULL,
+                source_id TEXT NOT NULL,
+                recipient_key TEXT NOT NULL,
+                chat_id INTEGER NOT NULL,
+                text TEXT NOT NULL,
+                buttons TEXT,
+                attachment TEXT,
+                due_at REAL NOT NULL,
+                status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN
+                    ('pending', 'sending', 'sent', 'failed', 'unreachable', 'uncertain', 'cancelled')),
+                attempts INTEGER NOT NULL DEFAULT 0,
+                last_error TEXT,
+                message_id INTEGER,
+                created_at TEXT NOT NULL,
+                finished_at TEXT,
+                uncertain INTEGER NOT NULL DEFAULT 0,
+                failing_since REAL,
+                UNIQUE (source_kind, source_id, recipient_key)
+            )""",
+            f"INSERT INTO outbox_new ({_OUTBOX_COLUMNS}) SELECT {_OUTBOX_COLUMNS} FROM outbox",
+            "DROP TABLE outbox",
+            "ALTER TABLE outbox_new RENAME TO outbox",
+            "CREATE INDEX outbox_due ON outbox (status, due_at)",
+            "CREATE INDEX outbox_by_source_chat ON outbox (source_kind, source_id, chat_id, id)",
+        ),
+    ),
 )
 
 
@@ -110,6 +146,8 @@ class OutboxRecord:
     message_id: int | None
     created_at: str
     finished_at: str | None
+    uncertain: int = 0  # attempts that timed out (each may have been delivered)
+    failing_since: float | None = None  # POSIX time of the first failure of the current outage
 
 
 @dataclass(frozen=True)
@@ -231,6 +269,23 @@ class OutboxStore:
             (due_at, attempts, error, row_id),
         )
 
+    def outbox_hold(self, row_id: int, due_at: float, error: str, failing_since: float) -> None:
+        """sending → pending during an outage, without spending an attempt; the first failure's
+        time is kept so that the row fails only after a long outage."""
+        self.db.execute(
+            "UPDATE outbox SET status = 'pending', due_at = ?, last_error = ?,"
+            " failing_since = coalesce(failing_since, ?) WHERE id = ? AND status = 'sending'",
+            (due_at, error, failing_since, row_id),
+        )
+
+    def outbox_uncertain(self, row_id: int, due_at: float, error: str) -> None:
+        """sending → pending after a timeout: the one retry a possibly delivered row gets."""
+        self.db.execute(
+            "UPDATE outbox SET status = 'pending', due_at = ?, last_error = ?, uncertain = uncertain + 1"
+            " WHERE id = ? AND status = 'sending'",
+            (due_at, error, row_id),
+        )
+
     def outbox_finish(
         self,
         row_id: int,
@@ -241,12 +296,12 @@ class OutboxStore:
         message_id: int | None = None,
         error: str | None = None,
     ) -> None:
-        """sending → sent | failed | unreachable."""
+        """sending → sent | failed | unreachable | uncertain."""
         if status not in FINAL_STATUSES:
             raise ValueError(f"not a final status: {status}")
         self.db.execute(
-            "UPDATE outbox SET status = ?, finished_at = ?, attempts = ?, message_id = ?, last_error = ?"
-            " WHERE id = ? AND status = 'sending'",
+            "UPDATE outbox SET status = ?, finished_at = ?, attempts = ?, message_id = ?, last_error = ?,"
+            " failing_since = NULL WHERE id = ? AND status = 'sending'",
             (status, finished_at, attempts, message_id, error, row_id),
         )
 
