@@ -298,7 +298,8 @@ async def test_a_timed_out_row_is_tried_once_more_after_a_pause_and_never_a_thir
     assert (rows[1001].status, rows[1001].uncertain, rows[1001].last_error) == ("uncertain", 1, "TimedOut")
     assert transport.chats().count(1000) == 2 and transport.chats().count(1001) == 2
     first, second = [(start, end) for start, end, row in transport.calls if row.chat_id == 1000]
-    assert second[0] - first[1] >= OUTAGE.uncertain_pause - 0.01
+    # The retry comes after a pause: the outage pause, as the first probe (uncertain_pause at most).
+    assert second[0] - first[1] >= OUTAGE.outage_pause_initial - 0.01
     assert rows[1002].status == "sent" and sender.stats["timed_out"] == 3
 
 

@@ -45,9 +45,12 @@ State machine of a row::
 Faults, as Telegram and networks produce them:
 
 * A timeout is not a failure: the request may have been delivered. The row is marked
-  uncertain and tried once more after ``uncertain_pause``; if that times out too it ends as
+  uncertain and tried once more after a pause (``uncertain_pause``, or sooner as the first
+  probe when an outage pause ends); if that times out too it ends as
   ``uncertain``. So one person gets at most two copies of a message (plus, after a crash, the
-  requests that were in flight).
+  requests that were in flight). While the outbox probes after an outage it probes with such a
+  row first, so the possible copies stay within the requests that were in flight when the
+  answers stopped coming.
 * An outage pauses, it does not fail. 5xx answers, network errors, timeouts and 429s trip a
   breaker: the whole outbox pauses (``outage_pause_initial`` seconds, doubling up to
   ``outage_pause_max`` while the outage lasts), then probes with one request at a time until
@@ -402,6 +405,9 @@ class Sender:
             await self._idle(self.settings.idle_poll)
             return
         rows = self.storage.outbox_due(now, self.settings.batch)
+        if self._outage:  # probe with a row that timed out before: its retry adds no new possible copy
+            probe = self.storage.outbox_timed_out_pending()
+            rows = [probe] if probe is not None else rows
         if not rows:
             next_due = self.storage.outbox_next_due()
             wait = self.settings.idle_poll if next_due is None else min(self.settings.idle_poll, next_due - now)

@@ -249,6 +249,12 @@ class OutboxStore:
         )
         return [_outbox(row) for row in rows]
 
+    def outbox_timed_out_pending(self) -> OutboxRecord | None:
+        """The oldest pending row whose last attempt timed out, whatever its due time: the probe
+        to use in an outage, since retrying it cannot add a copy that was not already possible."""
+        rows = self._rows("SELECT * FROM outbox WHERE status = 'pending' AND uncertain > 0 ORDER BY id LIMIT 1")
+        return _outbox(rows[0]) if rows else None
+
     def outbox_next_due(self) -> float | None:
         row = self.db.execute("SELECT min(due_at) FROM outbox WHERE status = 'pending'").fetchone()
         return row[0]
