@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 import time
 from datetime import datetime, timedelta
@@ -230,15 +231,7 @@ async def test_429_pauses_everything_for_exactly_retry_after_and_drops_nothing(s
     assert row.status == "sent" and row.attempts == 1  # a 429 is not an attempt
 
 
-OUTAGE = DeliverySettings(
-    rate=1000,
-    per_chat_rate=1000,
-    max_in_flight=10,
-    outage_pause_initial=0.05,
-    outage_pause_max=0.2,
-    uncertain_pause=0.1,
-    idle_poll=0.02,
-)
+OUTAGE = dataclasses.replace(QUICK, outage_pause_initial=0.05, outage_pause_max=0.2, uncertain_pause=0.1)
 
 
 class Outage:
@@ -279,7 +272,7 @@ async def test_an_outage_pauses_the_outbox_spends_no_attempts_and_probes_one_req
 async def test_a_row_fails_only_after_failing_for_the_give_up_time(storage):
     enqueue(storage, source_kind="notice", source_id="1", messages=messages(2), now=now())
     transport = FakeTransport(script={1000: [Transient("500 Internal Server Error")] * 1000})
-    delivery = DeliverySettings(**{**OUTAGE.__dict__, "give_up_after": 0.5})
+    delivery = dataclasses.replace(OUTAGE, give_up_after=0.5)
     started = time.monotonic()
     async with sending(storage, transport, delivery) as sender:
         assert await sender.drain(10)
