@@ -12,13 +12,21 @@ What expires where:
   empty (PTB creates one for every user or chat a handler merely looked at), and clears the ids
   PTB notes for a persistence the bot does not have;
 * the ledger's drafts: handlers/ledger.py ``Drafts`` forgets expired ones as new ones come.
+
+After each sweep the C allocator is asked to return free heap pages to the system (glibc's
+``malloc_trim``; skipped where there is none): the live heap stays flat, but without this the
+resident size crept up about 0.3 MB per 1,000 updates as freed blocks were left scattered
+through the heap (benchmarks/bench_memory.py).
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import time
 from collections.abc import Mapping
+from functools import cache
 
 from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, ContextTypes, TypeHandler
@@ -28,7 +36,7 @@ from bot.reply import Reply
 from handlers.common import is_private, services
 from handlers.render import send_reply
 
-EXPIRY_INTERVAL = 60.0  # seconds between two sweeps of user_data and chat_data
+EXPIRY_INTERVAL = 10.0  # seconds between two sweeps of user_data and chat_data
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +88,29 @@ def forget_expired(app: Application, now: float) -> int:
     return dropped
 
 
+@cache
+def _malloc_trim():
+    """glibc's malloc_trim, or None on a C library without it (musl, macOS)."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+def release_free_heap() -> bool:
+    """Give the heap's free pages back to the system; False where the C library cannot."""
+    trim = _malloc_trim()
+    if trim is None:
+        return False
+    trim(0)
+    return True
+
+
 async def _sweep(context: ContextTypes.DEFAULT_TYPE) -> None:
     dropped = forget_expired(context.application, time.monotonic())
     if dropped:
         log.debug("forgot the state of %d users and chats", dropped)
+    release_free_heap()
 
 
 def register(app: Application) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 import pytest
 from telegram import Chat, Message, Update, User
@@ -142,3 +143,26 @@ def test_ledger_drafts_expire_as_new_ones_come():
     assert drafts.get(1) is None  # expired when read
     drafts.put(6000, Draft(task=3))
     assert len(drafts) == 2 and drafts.get(5000) is not None
+
+
+# ---- the heap --------------------------------------------------------------------------------------------
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def test_free_heap_pages_go_back_to_the_system():
+    """Freed blocks pinned between live ones stay resident until the sweep trims the heap."""
+    if not Path("/proc/self/status").exists() or not guards.release_free_heap():
+        pytest.skip("needs Linux with glibc")
+    blocks = [bytes(2000) for _ in range(20_000)]  # about 40 MB in the C heap
+    pinned = blocks[::100]
+    del blocks
+    before = _rss_mb()
+    assert guards.release_free_heap()
+    assert before - _rss_mb() > 20, "the freed 40 MB should mostly leave the resident set"
+    assert len(pinned) == 200
