@@ -7,14 +7,17 @@ import copy
 import os
 import subprocess
 import sys
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot import ledger
+from bot import ledger, notices
 from bot.answers.dialogue import Dialogue
 from bot.answers.engine import default_engine
+from bot.calendar.events import EventError, parse_time
 from bot.config import ConfigError, parse_admin_ids
 from bot.dates import parse_date
 from bot.ledger import LedgerError
@@ -241,3 +244,14 @@ def test_command_line_ids_are_refused_in_one_line(tmp_path, argv):
     assert "Traceback" not in result.stderr
     last = result.stderr.strip().splitlines()[-1]  # argparse: the usage, then one line with the error
     assert "error: argument" in last and ("超出范围" in last or "只能用数字 0–9" in last)
+
+
+def test_times_refuse_foreign_digits():
+    now = datetime(2027, 3, 1, 10, tzinfo=ZoneInfo("Asia/Shanghai"))
+    assert notices.parse_send_time("明天 ９:００", now).hour == 9
+    for text in ("明天 ²:00", "明天 ٩:٠٠"):
+        with pytest.raises(notices.NoticeError, match="数字 0–9"):
+            notices.parse_send_time(text, now)
+    assert parse_time("１４:３０").hour == 14
+    with pytest.raises(EventError, match="14:30"):
+        parse_time("¹⁴:30")

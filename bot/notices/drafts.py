@@ -32,6 +32,7 @@ from bot.notices.config import (
 )
 from bot.notices.outbox import Attachment, Outgoing, enqueue
 from bot.notices.outbox import cancel as cancel_rows
+from bot.numbers import has_foreign_digits, shown
 from bot.people.roles import Caller, authorize
 from bot.plan.model import Plan
 from bot.reply import Button
@@ -433,6 +434,8 @@ def parse_send_time(text: str, now: datetime, config: NoticeConfig | None = None
     example = "例如：明天 9:00、今天下午3点半、6月20日 15:30、2024-06-20 15:30"
     if not source:
         raise NoticeError(f"请写发送时间，{example}。")
+    if has_foreign_digits(text):  # NFKC above would read ² as 2
+        raise NoticeError(f"没有看懂发送时间“{shown(text)}”，请用数字 0–9 书写，{example}。")
     day: date | None = None
     rest = source
     rolls_over = False  # a month and day without a year that has passed means next year
