@@ -134,6 +134,42 @@ MIGRATIONS: tuple[Migration, ...] = (
             for table in ("members", "unit_contacts")
         ),
     ),
+    Migration(
+        # Records the assistant makes itself (a proposal submitted in chat, attendance at an
+        # event) name their origin in ``ref`` ("proposal:12", "event:5"); one per member, kind
+        # and origin, so a repeated conversion never counts twice. SQLite cannot widen a CHECK
+        # in place, hence the rebuild.
+        "records linked to their origin",
+        (
+            """CREATE TABLE records_new (
+                id INTEGER PRIMARY KEY,
+                member_id INTEGER NOT NULL REFERENCES members (id),
+                kind TEXT NOT NULL CHECK (kind IN ('提案', '社情民意', '活动', '培训')),
+                title TEXT NOT NULL,
+                date TEXT NOT NULL,
+                year INTEGER NOT NULL,
+                created_by TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                source TEXT NOT NULL CHECK (source IN ('self', 'import', 'admin', 'proposal', 'event')),
+                status TEXT CHECK (status IN ('submitted', 'accepted', 'assigned', 'replied')),
+                units TEXT,
+                assigned_on TEXT,
+                reply_due TEXT,
+                replied_on TEXT,
+                ref TEXT
+            )""",
+            "INSERT INTO records_new (id, member_id, kind, title, date, year, created_by, created_at, source,"
+            " status, units, assigned_on, reply_due, replied_on)"
+            " SELECT id, member_id, kind, title, date, year, created_by, created_at, source,"
+            " status, units, assigned_on, reply_due, replied_on FROM records",
+            "DROP TABLE records",
+            "ALTER TABLE records_new RENAME TO records",
+            "CREATE INDEX records_by_member ON records (member_id, date)",
+            "CREATE INDEX records_by_date ON records (date)",
+            "CREATE UNIQUE INDEX records_by_origin ON records (member_id, kind, ref) WHERE ref IS NOT NULL",
+            "CREATE INDEX records_by_ref ON records (ref) WHERE ref IS NOT NULL",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -245,6 +281,7 @@ class Record:
     assigned_on: date | None = None
     reply_due: date | None = None
     replied_on: date | None = None
+    ref: str | None = None  # origin of a record the assistant made: "proposal:12", "event:5"
 
 
 @dataclass(frozen=True)
@@ -277,6 +314,7 @@ def _record(row: dict) -> Record:
         assigned_on=_day(row["assigned_on"]),
         reply_due=_day(row["reply_due"]),
         replied_on=_day(row["replied_on"]),
+        ref=row.get("ref"),
     )
 
 
@@ -552,6 +590,31 @@ class CoreStorage:
 
     def delete_record(self, record_id: int) -> None:
         self.db["records"].delete(record_id)
+
+    def link_record(self, fields: dict[str, Any]) -> int | None:
+        """Insert a record made from an origin (``fields`` include ``ref`` and ``source``);
+        None when this member already has a record of that kind from that origin."""
+        columns = _record_columns(fields)
+        names = ", ".join(columns)
+        marks = ", ".join(f":{name}" for name in columns)
+        cursor = self.db.execute(
+            f"INSERT INTO records ({names}) VALUES ({marks})"
+            " ON CONFLICT (member_id, kind, ref) WHERE ref IS NOT NULL DO NOTHING",
+            columns,
+        )
+        return cursor.lastrowid if cursor.rowcount else None
+
+    def unlink_records(self, ref: str, member_id: int | None = None) -> int:
+        """Delete the records made from an origin (one member's, or everyone's); how many."""
+        cursor = self.db.execute(
+            "DELETE FROM records WHERE ref = :ref AND (:member IS NULL OR member_id = :member)",
+            {"ref": ref, "member": member_id},
+        )
+        return cursor.rowcount
+
+    def records_from(self, ref: str) -> list[Record]:
+        """The records made from an origin, by member."""
+        return [_record(row) for row in self._rows("SELECT * FROM records WHERE ref = ? ORDER BY member_id", (ref,))]
 
     def record(self, record_id: int) -> Record | None:
         rows = self._rows("SELECT * FROM records WHERE id = ?", (record_id,))
