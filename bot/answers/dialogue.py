@@ -53,7 +53,7 @@ class Dialogue:
 
     def unit(self, argument: str) -> Reply:
         if not argument.strip():
-            names = "、".join(u.short for u in self.engine.plan.catalogue.units.values())
+            names = "、".join(u.short for u in self.engine.plan.catalogue.plan_units())
             return Reply(f"请在命令后写单位名称，例如：/unit 统战部\n方案中的责任单位：{names}")
         return self._render(self.engine.unit_by_name(argument))
 

@@ -205,6 +205,10 @@ class Engine:
         result = self.plan.tasks_of_unit(unit_id)
         unit = result.unit
         name = unit.short if unit.short == unit.full else f"{unit.short}（{unit.full}）"
+        if not unit.in_plan and not result.all_numbers:
+            return Answer(
+                f"{name}不是方案列明的责任单位，方案中没有写明由它负责的任务。", "unit", [], [], 1.0, unit=unit_id
+            )
         lines = [f"{name}是方案中 {len(result.direct)} 项任务的责任单位："]
         lines += self._grouped(result.direct)
         for parent, tasks in result.inherited:
@@ -225,7 +229,7 @@ class Engine:
         norm = self.vocabulary.rewrite(normalize(name))
         hit = self.units.find(norm) if norm else None
         if hit is None:
-            units = "、".join(u.short for u in self.plan.catalogue.units.values())
+            units = "、".join(u.short for u in self.plan.catalogue.plan_units())
             return Answer(self.text("unknown_unit", name=name.strip()[:30], units=units), "unit")
         return self.unit_answer(hit.unit_id)
 

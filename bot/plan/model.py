@@ -102,7 +102,7 @@ def _require(condition: bool, where: str, message: str) -> None:
 class Plan:
     """Immutable view of the structured plan."""
 
-    def __init__(self, data: dict):
+    def __init__(self, data: dict, departments: dict | None = None):
         _require(isinstance(data, dict), "", "顶层应为对象")
         _require(data.get("schema") == 1, "schema", f"不支持的版本 {data.get('schema')!r}")
         for key in ("document", "areas", "groups", "tasks", "units", "obligations"):
@@ -113,6 +113,11 @@ class Plan:
             self.catalogue = UnitCatalogue.from_dict({"units": data["units"], "compounds": data.get("compounds", {})})
         except CatalogueError as exc:
             raise PlanError(f"plan.json units: {exc}") from exc
+        if departments is not None:
+            try:
+                self.catalogue = self.catalogue.with_departments(departments)
+            except CatalogueError as exc:
+                raise PlanError(f"departments.json {exc}") from exc
         self.areas = [self._heading(a, f"areas[{i}]") for i, a in enumerate(data["areas"])]
         self.groups = [
             Group(**self._heading(g, f"groups[{i}]").__dict__, area=g.get("area")) for i, g in enumerate(data["groups"])
@@ -201,7 +206,7 @@ class Plan:
         return [self.unit(unit_id) for unit_id in task.unit_ids]
 
     def resolve_unit(self, name: str) -> Unit | None:
-        """Exact lookup by short name, full name or alias."""
+        """Exact lookup by short name, full name or alias (plan units and county departments)."""
         ids = self.catalogue.resolve_label(name)
         return self.unit(ids[0]) if ids and len(ids) == 1 else None
 
@@ -225,22 +230,31 @@ class Plan:
             "areas": len(self.areas),
             "groups": len(self.groups),
             "tasks": len(self.tasks),
-            "units": len(self.catalogue.units),
+            "units": len(self.catalogue.plan_units()),
             "obligations": len(self.obligations),
         }
 
 
-def load_plan(path: Path | str | None = None) -> Plan:
-    """Load and validate a plan file; raise PlanError with a clear message."""
-    path = Path(path) if path else knowledge_dir() / "plan.json"
+def _read(path: Path) -> dict:
     try:
         with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
+            return json.load(handle)
     except FileNotFoundError as exc:
         raise PlanError(f"找不到方案数据文件 {path}") from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise PlanError(f"方案数据文件 {path} 已损坏：{exc}") from exc
-    return Plan(data)
+
+
+def load_plan(path: Path | str | None = None) -> Plan:
+    """Load and validate a plan file; raise PlanError with a clear message.
+
+    The county's departments (`departments.json` next to the plan file, when present) join the
+    unit catalogue as units the plan does not name.
+    """
+    path = Path(path) if path else knowledge_dir() / "plan.json"
+    data = _read(path)
+    departments = path.parent / "departments.json"
+    return Plan(data, _read(departments) if departments.exists() else None)
 
 
 @cache

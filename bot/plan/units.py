@@ -17,6 +17,7 @@ class Unit:
     full: str
     aliases: tuple[str, ...] = ()
     member_of: tuple[str, ...] = ()
+    in_plan: bool = True  # False for county departments the plan does not name (knowledge/departments.json)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -53,6 +54,8 @@ class UnitCatalogue:
                 value = entry.get(key, [])
                 if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
                     raise CatalogueError(f"{where}.{key}: 应为字符串列表")
+            if not isinstance(entry.get("in_plan", True), bool):
+                raise CatalogueError(f"{where}.in_plan: 应为 true 或 false")
             if entry["id"] in units:
                 raise CatalogueError(f"{where}.id: 重复的单位 id {entry['id']!r}")
             units[entry["id"]] = Unit(
@@ -61,6 +64,7 @@ class UnitCatalogue:
                 full=entry["full"],
                 aliases=tuple(entry.get("aliases", [])),
                 member_of=tuple(entry.get("member_of", [])),
+                in_plan=entry.get("in_plan", True),
             )
         compounds_raw = data.get("compounds", {})
         if not isinstance(compounds_raw, dict):
@@ -86,6 +90,26 @@ class UnitCatalogue:
                 if other != unit.id:
                     raise CatalogueError(f"名称 {name!r} 同时属于 {other} 和 {unit.id}")
 
+    def with_departments(self, data: dict) -> UnitCatalogue:
+        """This catalogue plus the county's departments (knowledge/departments.json), validated.
+
+        The plan's units keep their ids (in_plan true); each department must have a new id and
+        names of its own, and is marked in_plan false. Errors name the entry (units[3].id …).
+        """
+        extra = UnitCatalogue.from_dict({"units": data.get("units") if isinstance(data, dict) else None})
+        for index, unit in enumerate(extra.units.values()):
+            if unit.id in self.units:
+                raise CatalogueError(f"units[{index}].id: {unit.id!r} 已是方案中的单位，请勿重复列出")
+            if unit.in_plan:
+                raise CatalogueError(f"units[{index}].in_plan: 方案外的单位应为 false")
+        merged = UnitCatalogue(units={**self.units, **extra.units}, compounds=dict(self.compounds))
+        merged._validate_references()
+        return merged
+
+    def plan_units(self) -> list[Unit]:
+        """The units the plan itself names, in catalogue order."""
+        return [unit for unit in self.units.values() if unit.in_plan]
+
     def to_dict(self) -> dict:
         return {
             "units": [
@@ -95,6 +119,7 @@ class UnitCatalogue:
                     "full": u.full,
                     "aliases": list(u.aliases),
                     "member_of": list(u.member_of),
+                    **({} if u.in_plan else {"in_plan": False}),
                 }
                 for u in self.units.values()
             ],
