@@ -112,7 +112,10 @@ class User(threading.Thread):
 def run_import(env: dict[str, str], path: Path) -> tuple[float, str]:
     started = time.monotonic()
     result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "members", "import", str(path)], env=env, capture_output=True, text=True
+        [sys.executable, "-m", "bot.cli", "members", "import", str(path), "--yes", "--full"],
+        env=env,
+        capture_output=True,
+        text=True,
     )
     if result.returncode != 0:
         raise SystemExit(f"import failed: {result.stderr[-2000:]}")

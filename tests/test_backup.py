@@ -161,7 +161,7 @@ def test_backup_then_restore_through_the_command_line_brings_the_data_back(tmp_p
     db = tmp_path / "live" / "cppcc.db"
     roster = tmp_path / "roster.csv"
     roster.write_text("姓名,手机号,界别\n张三,13812345678,经济界\n李四,13900001111,农业界\n", encoding="utf-8")
-    assert _cli("members", "import", str(roster), db=db).returncode == 0
+    assert _cli("members", "import", str(roster), "--yes", db=db).returncode == 0
     assert _cli("admins", "add", "424242", db=db).returncode == 0
 
     made = _cli("db", "backup", str(tmp_path / "safe") + "/", db=db)
@@ -173,7 +173,7 @@ def test_backup_then_restore_through_the_command_line_brings_the_data_back(tmp_p
 
     # Disaster: the roster is replaced by a wrong one and the admin removed.
     roster.write_text("姓名,手机号\n王五,13700002222\n", encoding="utf-8")
-    assert _cli("members", "import", str(roster), db=db).returncode == 0
+    assert _cli("members", "import", str(roster), "--yes", "--full", db=db).returncode == 0
     assert _cli("admins", "remove", "424242", db=db).returncode == 0
 
     # The README's restore steps: check the backup, copy it over CPPCC_DB, remove -wal/-shm, start.

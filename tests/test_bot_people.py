@@ -28,7 +28,7 @@ def _import_roster(db_path, tmp_path, members_csv: str = MEMBERS_CSV) -> None:
     units.write_text(UNITS_CSV, encoding="utf-8")
     for kind, path in (("members", members), ("units", units)):
         result = subprocess.run(
-            [sys.executable, "-m", "bot.cli", kind, "import", str(path)],
+            [sys.executable, "-m", "bot.cli", kind, "import", str(path), "--yes", "--full"],
             env={"CPPCC_DB": str(db_path), "PATH": "/usr/bin:/bin"},
             capture_output=True,
             text=True,

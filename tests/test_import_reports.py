@@ -35,7 +35,7 @@ def test_an_import_of_100000_bad_rows_prints_a_short_report_and_changes_nothing(
     roster = tmp_path / "bad.csv"
     rows = [f"委员{i},电话{i},经济界" for i in range(100_000)]
     roster.write_text("姓名,手机号,界别\n" + "\n".join(rows) + "\n", encoding="utf-8")
-    assert main(["members", "import", str(roster)]) == 1
+    assert main(["members", "import", str(roster), "--yes"]) == 1
     err = capsys.readouterr().err
     lines = err.splitlines()
     assert lines[0] == "错误：导入未执行，文件中有 100000 处问题："

@@ -190,10 +190,10 @@ def test_cli_members_import_reports_every_problem_and_exits_1(tmp_path, monkeypa
     good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
     good.write_bytes(MEMBERS_CSV.encode("gbk"))
     bad.write_bytes("姓名,手机号\n张三,123\n李四,\n".encode())
-    assert run_cli(["members", "import", str(good)]) == 0
+    assert run_cli(["members", "import", str(good), "--yes"]) == 0
     assert "新增 3 人" in capsys.readouterr().out
     before = dump(tmp_path / "cli" / "cppcc.db")
-    assert run_cli(["members", "import", str(bad)]) == 1
+    assert run_cli(["members", "import", str(bad), "--yes"]) == 1
     err = capsys.readouterr().err
     assert "2 处问题" in err and "第2行：手机号“123”无效" in err and "第3行：手机号为空" in err
     assert dump(tmp_path / "cli" / "cppcc.db") == before
@@ -205,5 +205,85 @@ def test_cli_units_import(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("CPPCC_DB", str(tmp_path / "cppcc.db"))
     path = tmp_path / "units.csv"
     path.write_bytes(UNITS_CSV.encode("utf-8-sig"))
-    assert run_cli(["units", "import", str(path)]) == 0
+    assert run_cli(["units", "import", str(path), "--yes"]) == 0
     assert "新增 2 人" in capsys.readouterr().out
+
+
+# ---- office files, dry run, partial and full rosters ------------------------------------------
+
+
+def _xlsx_roster(tmp_path, rows, name="名册.xlsx"):
+    from office_files import xlsx
+
+    path = tmp_path / name
+    path.write_bytes(xlsx(rows))
+    return path
+
+
+def test_cli_without_yes_prints_the_dry_run_and_changes_nothing(tmp_path, monkeypatch, capsys):
+    from office_files import roster_rows
+
+    monkeypatch.setenv("CPPCC_DB", str(tmp_path / "cli" / "cppcc.db"))
+    rows = roster_rows(4)
+    rows[2][5] = "0951-1234567"  # a landline: that row is skipped, not the file
+    rows[3][5] = 13800000000  # the same phone as the first row
+    path = _xlsx_roster(tmp_path, rows)
+    assert run_cli(["members", "import", str(path)]) == 0
+    captured = capsys.readouterr()
+    assert "委员名册预览（部分更新；第2行为表头，2 人可导入）" in captured.out
+    assert "新增 2 人：委员0000、委员0003" in captured.out
+    assert "跳过 2 行" in captured.out and "第4行：手机号“0951-1234567”无效" in captured.out
+    assert "第5行：手机号 13800000000 与第3行重复" in captured.out
+    assert "--yes" in captured.err and "--skip-bad" in captured.err
+    assert run_cli(["progress", "--format", "csv"]) == 0
+    assert capsys.readouterr().out.count("\n") == 1  # nothing imported
+    assert run_cli(["members", "import", str(path), "--yes"]) == 1  # problems refuse the whole file
+    assert "2 处问题" in capsys.readouterr().err
+    assert run_cli(["members", "import", str(path), "--yes", "--skip-bad"]) == 0
+    assert "新增 2 人" in capsys.readouterr().out
+
+
+def test_a_partial_list_deactivates_nobody_unless_full_is_chosen(tmp_path):
+    from office_files import roster_rows, xlsx
+
+    from bot.people.roster import apply_roster, preview_roster
+
+    storage = open_storage(tmp_path)
+    import_members(storage, CLI_CALLER, xlsx(roster_rows(8)), now=NOW)
+    partial = roster_rows(8)[:1] + [row for row in roster_rows(8)[1:] if row[7] == "文史委"]
+    partial[1][6] = "科技界"
+    preview = preview_roster(storage, CLI_CALLER, "member", xlsx(partial), "文史委.xlsx")
+    text = preview.describe()
+    assert "更新 1 人：委员0000（界别）" in text and "未变 1 人" in text
+    assert "停用 0 人（这份名单只含专委会：文史委，名册中另有 6 人不在文件中，部分更新不停用任何人）" in text
+    assert apply_roster(storage, CLI_CALLER, preview, now=NOW) == ImportSummary(updated=1, unchanged=1)
+    assert len(storage.people("member", active=True)) == 8
+    audit = storage.audit_entries("import_members")[-1].detail
+    assert audit["full"] is False and len(audit["file_sha256"]) == 64 and audit["file"] == "文史委.xlsx"
+
+    full = preview_roster(storage, CLI_CALLER, "member", xlsx(partial), full=True)
+    assert "停用 6 人：委员0001、委员0002" in full.describe()
+    assert apply_roster(storage, CLI_CALLER, full, now=NOW).deactivated == 6
+
+
+def test_applying_recomputes_against_the_database(tmp_path):
+    from bot.people.roster import apply_roster, preview_roster
+
+    storage = open_storage(tmp_path)
+    preview = preview_roster(storage, CLI_CALLER, "member", MEMBERS_CSV.encode())
+    import_members(storage, CLI_CALLER, MEMBERS_CSV.encode(), now=NOW)  # someone else imported meanwhile
+    assert apply_roster(storage, CLI_CALLER, preview, now=NOW) == ImportSummary(unchanged=3)
+
+
+def test_standing_marks_and_two_numbers_in_one_cell(tmp_path):
+    storage = open_storage(tmp_path)
+    rows = [["姓名", "手机号码", "常委"], ["张三", "13812345678 / 0951-5012345", "√"], ["李四", "13900001111", ""]]
+    import_members(storage, CLI_CALLER, _xlsx_roster(tmp_path, rows).read_bytes(), now=NOW)
+    zhang, li = storage.people("member")
+    assert zhang.phone == "+8613812345678" and zhang.is_standing and not li.is_standing
+
+
+def test_unit_contacts_of_county_departments_the_plan_does_not_name(tmp_path):
+    storage = open_storage(tmp_path)
+    csv = "单位名称,联络员,联系电话\n教育体育局,赵六,13600003333\n住建局,钱七,13500004444\n"
+    assert import_unit_contacts(storage, CLI_CALLER, csv.encode("gbk"), now=NOW) == ImportSummary(added=2)

@@ -17,20 +17,32 @@ if TYPE_CHECKING:  # imports are deferred so that `cppcc-bot ask` starts fast
     from bot.storage import Storage
 
 
-def cmd_members_import(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    from bot.people.roster import import_members
+def _import_roster(kind: str, args: argparse.Namespace, storage: Storage) -> int:
+    """Without --yes: print the dry run. With --yes: apply it (rows with problems refuse the file
+    unless --skip-bad; --full also deactivates people missing from the file)."""
+    from bot.people.roster import apply_roster, preview_roster
 
-    summary = import_members(storage, operator(), read_file(args.file))
-    print(f"委员名册已导入：{summary.describe()}")
+    preview = preview_roster(storage, operator(), kind, read_file(args.file), args.file, full=args.full)
+    if not args.yes:
+        print(preview.describe())
+        hint = "这是预览，尚未导入。确认导入请加 --yes"
+        if preview.skipped:
+            hint += "（加 --skip-bad 跳过问题行）"
+        if not args.full and preview.absent:
+            hint += "；这是部分更新，如是完整名册、要停用不在文件中的人，请加 --full"
+        print(hint, file=sys.stderr)
+        return 0
+    summary = apply_roster(storage, operator(), preview, skip_bad=args.skip_bad)
+    print(f"{preview.label}已导入：{summary.describe()}")
     return 0
+
+
+def cmd_members_import(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    return _import_roster("member", args, storage)
 
 
 def cmd_units_import(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    from bot.people.roster import import_unit_contacts
-
-    summary = import_unit_contacts(storage, operator(), read_file(args.file))
-    print(f"单位联络员名单已导入：{summary.describe()}")
-    return 0
+    return _import_roster("unit_contact", args, storage)
 
 
 def cmd_members_codes(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
@@ -152,13 +164,22 @@ def cmd_progress(args: argparse.Namespace, settings: Settings, storage: Storage)
     return 0
 
 
+def _roster_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file")
+    parser.add_argument("--yes", action="store_true", help="确认导入（不加则只显示预览）")
+    parser.add_argument("--skip-bad", action="store_true", help="跳过有问题的行，导入其余的行")
+    parser.add_argument("--full", action="store_true", help="这是完整名册：停用不在文件中的人")
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add this module's commands to the `cppcc-bot` parser."""
     members = subparsers.add_parser("members", help="委员名册与绑定码").add_subparsers(
         dest="members_command", required=True
     )
-    imp = members.add_parser("import", help="导入委员名册 CSV（姓名,手机号,界别,专委会,乡镇街道,党派,是否常委）")
-    imp.add_argument("file")
+    imp = members.add_parser(
+        "import", help="导入委员名册 .xlsx/.xls/.csv（姓名,手机号,界别,专委会,乡镇街道,党派,是否常委）；默认只预览"
+    )
+    _roster_arguments(imp)
     imp.set_defaults(func=with_storage(cmd_members_import))
     codes = members.add_parser("codes", help="为尚未绑定的委员和联络员生成一次性绑定码")
     codes.add_argument(
@@ -167,8 +188,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     codes.set_defaults(func=with_storage(cmd_members_codes))
 
     units = subparsers.add_parser("units", help="单位联络员名单").add_subparsers(dest="units_command", required=True)
-    uimp = units.add_parser("import", help="导入单位联络员 CSV（单位,姓名,手机号）")
-    uimp.add_argument("file")
+    uimp = units.add_parser("import", help="导入单位联络员 .xlsx/.xls/.csv（单位,姓名,手机号）；默认只预览")
+    _roster_arguments(uimp)
     uimp.set_defaults(func=with_storage(cmd_units_import))
 
     admins = subparsers.add_parser("admins", help="政协办秘书名单").add_subparsers(dest="admins_command", required=True)
