@@ -25,7 +25,11 @@ def build_plan(text: str, catalogue: dict, obligations: dict | None) -> tuple[di
     entry (and a warning), so plans of other counties still build; Helan's own
     plan must resolve every unit through the catalogue (a test holds this).
     """
-    parsed = parse_plan(text)
+    return build_from_parsed(parse_plan(text), catalogue, obligations)
+
+
+def build_from_parsed(parsed: dict, catalogue: dict, obligations: dict | None) -> tuple[dict, list[str]]:
+    """Resolve the units of parsed plan data (text or table) against the catalogue."""
     cat = UnitCatalogue.from_dict(catalogue)
     warnings: list[str] = []
     units = {u["id"]: u for u in cat.to_dict()["units"]}
@@ -44,6 +48,7 @@ def build_plan(text: str, catalogue: dict, obligations: dict | None) -> tuple[di
                 if unit_id not in ids:
                     ids.append(unit_id)
         task["unit_ids"] = ids
+        task["unit_roles"] = task.pop("unit_roles")
         used.update(dict.fromkeys(ids))
     # Parents of used units are part of the picture too ("is one of" relations).
     for unit_id in list(used):

@@ -11,6 +11,7 @@ from functools import cache
 from pathlib import Path
 
 from bot.config import knowledge_dir
+from bot.plan.responsibility import ROLE_NAMES
 from bot.plan.units import CatalogueError, Unit, UnitCatalogue
 
 
@@ -21,7 +22,7 @@ class PlanError(ValueError):
 @dataclass(frozen=True)
 class TimeLimit:
     text: str | None
-    kind: str  # ongoing | deadline | other | unspecified
+    kind: str  # ongoing | deadline | recurring | other | unspecified
     date: str | None
 
 
@@ -34,6 +35,13 @@ class Task:
     units_printed: tuple[str, ...]
     unit_ids: tuple[str, ...]
     time_limit: TimeLimit
+    unit_roles: tuple[str, ...] = ()  # one per printed unit: lead | responsible | support
+
+    @property
+    def lead_units(self) -> tuple[str, ...]:
+        """Printed units that lead the task (牵头); every unit when the plan names no lead."""
+        leads = tuple(u for u, r in zip(self.units_printed, self.unit_roles, strict=False) if r == "lead")
+        return leads or self.units_printed
 
     @property
     def label(self) -> str:
@@ -155,6 +163,14 @@ class Plan:
         _require(any(g.number == raw["group"] for g in self.groups), f"{where}.group", "指向不存在的分组")
         limit = raw.get("time_limit")
         _require(isinstance(limit, dict) and "kind" in limit, f"{where}.time_limit", "应为对象")
+        roles = raw.get("unit_roles", {label: "responsible" for label in raw["units_printed"]})
+        _require(
+            isinstance(roles, dict)
+            and list(roles) == raw["units_printed"]
+            and all(role in ROLE_NAMES for role in roles.values()),
+            f"{where}.unit_roles",
+            f"应为每个责任单位一个角色（{'、'.join(ROLE_NAMES)}）",
+        )
         return Task(
             number=raw["number"],
             area=raw["area"],
@@ -163,6 +179,7 @@ class Plan:
             units_printed=tuple(raw["units_printed"]),
             unit_ids=tuple(raw["unit_ids"]),
             time_limit=TimeLimit(limit.get("text"), limit["kind"], limit.get("date")),
+            unit_roles=tuple(roles.values()),
         )
 
     def _obligation(self, raw: dict, where: str) -> Obligation:
