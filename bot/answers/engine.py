@@ -8,12 +8,16 @@ transport escapes them); answers cite tasks as （33） with their units.
 from __future__ import annotations
 
 import json
+import statistics
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import cache
 
-from bot.answers.matching import Query, Ranked, TaskIndex, UnitMatcher, Vocabulary
+from bot.answers.examples import ExampleIndex, load_examples
+from bot.answers.matching import Query, Ranked, TaskIndex, UnitMatcher, Vocabulary, ranked
 from bot.answers.normalize import extract_task_number, is_meaningless, normalize
+from bot.answers.routes import BEST, PersonalCues, ScopeTopic, ScopeTopics
+from bot.answers.unitphrases import UnitPhrases
 from bot.config import ConfigError, knowledge_dir
 from bot.people.duties import duty_lines, member_obligations
 from bot.plan.model import Plan, Task, default_plan
@@ -25,19 +29,20 @@ SNIPPET = 46  # characters of a task shown in lists
 @dataclass
 class Answer:
     reply: str
-    intent: str  # task | unit | topic | duties | numbers | greeting | out_of_scope | candidates | empty
+    intent: str  # task | unit | topic | duties | numbers | greeting | out_of_scope | candidates | empty | personal
     items: list[int] = field(default_factory=list)
     units: list[str] = field(default_factory=list)
     score: float = 0.0
     unit: str | None = None  # the unit id, for the unit intent
     personal: bool = False  # includes the caller's own data (their duty progress)
+    route: str | None = None  # personal intent: progress | proposals | binding (routes.py)
+    related: list[int] = field(default_factory=list)  # out of scope: named as related, never as the answer
 
     def to_json(self) -> dict:
         data = asdict(self)
-        if data["unit"] is None:
-            del data["unit"]
-        if not data["personal"]:
-            del data["personal"]
+        for key in ("unit", "personal", "route", "related"):
+            if not data[key]:
+                del data[key]
         return data
 
 
@@ -49,12 +54,15 @@ class Thresholds:
     explained: float = 0.45  # share of the question's characters the best task explains
     tie: float = 0.88  # second best within this share of the best → ask which
     numbers_margin: float = 0.6  # a quantified task must score this share of the best
+    examples: float = 0.5  # weight of the z-scored example score blended into the task-text score
 
 
 MESSAGE_KEYS = ("welcome", "help", "examples", "greeting", "out_of_scope", "empty", "too_long", "no_such_task")
 MESSAGE_KEYS += ("unknown_unit", "candidates", "task_more", "duties_bind_hint", "error", "flood", "non_text")
+MESSAGE_KEYS += ("personal_progress", "personal_proposals", "personal_binding", "out_of_scope_topic")
+MESSAGE_KEYS += ("out_of_scope_related",)
 INTENT_KEYS = ("greeting", "greeting_filler", "duty_phrases", "duty_period", "duty_need", "duty_subject")
-INTENT_KEYS += ("not_duty", "numbers", "numbers_period", "unit_question", "unit_generic")
+INTENT_KEYS += ("not_duty", "duty_ignore", "numbers", "numbers_period", "unit_question", "unit_generic")
 
 
 def _load_json(name: str, required: tuple[str, ...]) -> dict:
@@ -79,6 +87,8 @@ class Engine:
         messages: dict,
         intents: dict,
         thresholds: Thresholds | None = None,
+        examples: dict[int, tuple[str, ...]] | None = None,
+        unit_phrases: UnitPhrases | None = None,
     ):
         self.plan = plan
         self.vocabulary = vocabulary
@@ -86,16 +96,22 @@ class Engine:
         self.cues = intents
         self.t = thresholds or Thresholds()
         self.index = TaskIndex(plan, vocabulary)
-        self.units = UnitMatcher(plan)
+        self.examples = ExampleIndex.build(plan, vocabulary, examples or {}, self.t.examples)
+        self.units = UnitMatcher(plan, unit_phrases)
+        self.personal_cues = PersonalCues.from_intents(intents)
+        self.scope = ScopeTopics.from_intents(intents, {task.number for task in plan.tasks})
         self._quantified = sorted({o.task for o in plan.obligations})
 
     @classmethod
     def from_knowledge(cls) -> Engine:
+        plan = default_plan()
         return cls(
-            default_plan(),
+            plan,
             Vocabulary.load(),
             _load_json("messages.json", MESSAGE_KEYS),
             _load_json("intents.json", INTENT_KEYS),
+            examples=load_examples(plan),
+            unit_phrases=UnitPhrases.load(plan.catalogue),
         )
 
     # ---- helpers -------------------------------------------------------
@@ -136,9 +152,14 @@ class Engine:
         number = extract_task_number(norm)
         if number is not None:
             return self.task_answer(number)
+        route = self.personal_cues.route(norm)
+        if route:
+            return self.personal_answer(route, personal)
         query = self.index.query(norm)
-        ranked = self.index.rank(query)
-        best = ranked[0]
+        weighted = self.index.weighted(query)
+        text_scores = self.index.bm25.scores(weighted)
+        by_text = ranked(self.plan.tasks, text_scores)
+        best = by_text[0]
         if self._is_greeting(norm, best):
             return Answer(self.text("greeting"), "greeting")
         if self._is_duties(norm):
@@ -146,19 +167,29 @@ class Engine:
         hit = self.units.find(norm)
         if hit and self._is_unit_question(norm, hit.start, hit.end):
             return self.unit_answer(hit.unit_id)
-        if best.score < self.t.weak or self.index.explained(query, best.task) < self.t.explained:
+        topic = self.scope.find(norm)
+        if topic is not None:
+            return self.scope_answer(topic, best, query)
+        if not self._in_scope(best, query):
             return Answer(self.text("out_of_scope"), "out_of_scope", score=round(best.score, 3))
+        boosts = self.examples.boosts(weighted, statistics.pstdev(text_scores))
+        order = ranked(self.plan.tasks, [s + b for s, b in zip(text_scores, boosts, strict=True)])
+        best = order[0]
         if self._has(norm, "numbers") or self._has(norm, "numbers_period"):
             margin = self.t.numbers_margin if self._has(norm, "numbers") else 1.0
-            numbers = self._numbers_answer(ranked, query, margin)
+            numbers = self._numbers_answer(order, query, margin)
             if numbers:
                 return numbers
-        close = [r for r in ranked[1:4] if r.score >= self.t.tie * best.score]
+        close = [r for r in order[1:4] if r.score >= self.t.tie * best.score]
         if close:
             return self.candidates_answer([best, *close])
         return self.topic_answer(best, query)
 
     # ---- intent tests --------------------------------------------------
+
+    def _in_scope(self, best: Ranked, query: Query) -> bool:
+        """On the task text alone: the best task scores well and explains most of the question."""
+        return best.score >= self.t.weak and self.index.explained(query, best.task) >= self.t.explained
 
     def _is_greeting(self, norm: str, best: Ranked) -> bool:
         if not self._has(norm, "greeting"):
@@ -169,6 +200,8 @@ class Engine:
         return is_meaningless(rest) or best.score < self.t.weak
 
     def _is_duties(self, norm: str) -> bool:
+        for word in self.cues["duty_ignore"]:
+            norm = norm.replace(word, " ")
         if self._has(norm, "not_duty"):
             return False
         return self._has(norm, "duty_phrases") or all(
@@ -279,6 +312,33 @@ class Engine:
         lines.append(f"原文：“{self._snippet(self.index.best_sentence(task, query), 160)}”")
         lines.append(f"责任单位：{self._units_line(task)}")
         return Answer("\n".join(lines), "numbers", [task.number], self._units_of(task), round(quantified.score, 3))
+
+    def personal_answer(self, route: str, personal: Callable[[], str | None] | None = None) -> Answer:
+        """A question about the asker: where their own progress, proposals or binding step is.
+
+        The transports open that screen (handlers/answers.py); the reply says how to get there,
+        with the caller's own progress when it is known.
+        """
+        reply = self.text(f"personal_{route}")
+        own = personal() if personal and route != "binding" else None
+        if own:
+            reply = f"{own}\n\n{reply}"
+        return Answer(reply, "personal", personal=own is not None, route=route)
+
+    def scope_answer(self, topic: ScopeTopic, best: Ranked, query: Query) -> Answer:
+        """The plan does not say: “方案没有规定…”. When the question is about the plan's matters (in
+        scope on the task text), the topic's related task (or the best-ranked one) is named as
+        related, never as the answer."""
+        lines = [self.text("out_of_scope_topic", what=topic.what, pointer=topic.pointer)]
+        related: list[int] = []
+        if topic.related and self._in_scope(best, query):
+            related = [best.task.number] if topic.related == BEST else list(topic.related)
+        for number in related[:1]:
+            task = self.plan.task(number)
+            sentence = self._snippet(self.index.best_sentence(task, query), 120)
+            units = self._units_line(task)
+            lines += ["", self.text("out_of_scope_related", label=task.label, sentence=sentence, units=units)]
+        return Answer("\n".join(lines), "out_of_scope", related=related[:1])
 
     def duties_answer(self, personal: Callable[[], str | None] | None = None) -> Answer:
         """Every member's requirements in plain words (bot.people.duties), with the caller's own progress."""

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from rapidfuzz.distance import Levenshtein
 
+from bot.answers.unitphrases import UnitPhrases
 from bot.config import knowledge_dir
 from bot.plan.model import Plan, Task
 
@@ -114,6 +115,38 @@ class Ranked:
     score: float
 
 
+class BM25:
+    """Okapi BM25 over documents given as token lists (weighted query tokens)."""
+
+    def __init__(self, docs: list[list[str]], k1: float = 1.2, b: float = 0.75):
+        self.k1, self.b = k1, b
+        self._tf = [Counter(doc) for doc in docs]
+        self._len = [len(doc) for doc in docs]
+        self._avg = max(1.0, sum(self._len) / max(1, len(docs)))
+        df = Counter(token for doc in self._tf for token in doc)
+        n = len(docs)
+        self.idf = {token: math.log(1 + (n - count + 0.5) / (count + 0.5)) for token, count in df.items()}
+
+    def scores(self, weighted: list[tuple[str, float]]) -> list[float]:
+        out = []
+        for index, tf in enumerate(self._tf):
+            norm_len = self.k1 * (1 - self.b + self.b * self._len[index] / self._avg)
+            score = 0.0
+            for token, weight in weighted:
+                freq = tf.get(token)
+                if freq:
+                    score += weight * self.idf[token] * freq * (self.k1 + 1) / (freq + norm_len)
+            out.append(score)
+        return out
+
+
+def ranked(tasks: list[Task], scores: list[float]) -> list[Ranked]:
+    """Tasks by descending score (ties: lower number first)."""
+    out = [Ranked(task, score) for task, score in zip(tasks, scores, strict=True)]
+    out.sort(key=lambda r: (-r.score, r.task.number))
+    return out
+
+
 class TaskIndex:
     """BM25 over the tasks (text plus group title)."""
 
@@ -122,15 +155,11 @@ class TaskIndex:
     ):
         self.plan = plan
         self.vocabulary = vocabulary
-        self.k1, self.b = k1, b
         self.expansion_weight = expansion_weight
         docs = [vocabulary.tokens(f"{t.text} {plan.group(t.group).title}".lower()) for t in plan.tasks]
-        self._tf = [Counter(doc) for doc in docs]
-        self._len = [len(doc) for doc in docs]
-        self._avg = sum(self._len) / len(docs)
-        df = Counter(token for doc in self._tf for token in doc)
-        n = len(docs)
-        self.idf = {token: math.log(1 + (n - count + 0.5) / (count + 0.5)) for token, count in df.items()}
+        self.bm25 = BM25(docs, k1, b)
+        self.idf = self.bm25.idf
+        self._explaining = {t.number: " ".join((t.text, *t.units_printed)) for t in plan.tasks}
 
     def query(self, norm: str) -> Query:
         """Tokens of a normalised question: its own, and those added by synonyms."""
@@ -140,26 +169,19 @@ class TaskIndex:
         expanded = [t for t in dict.fromkeys(vocab.tokens(" ".join(vocab.expansions(stripped)))) if t not in own]
         return Query(stripped, tuple(own), tuple(expanded))
 
+    def weighted(self, query: Query) -> list[tuple[str, float]]:
+        return [(t, 1.0) for t in query.own] + [(t, self.expansion_weight) for t in query.expanded]
+
     def rank(self, query: Query) -> list[Ranked]:
-        weighted = [(t, 1.0) for t in query.own] + [(t, self.expansion_weight) for t in query.expanded]
-        scores = []
-        for index, tf in enumerate(self._tf):
-            norm_len = self.k1 * (1 - self.b + self.b * self._len[index] / self._avg)
-            score = 0.0
-            for token, weight in weighted:
-                freq = tf.get(token)
-                if freq:
-                    score += weight * self.idf[token] * freq * (self.k1 + 1) / (freq + norm_len)
-            scores.append(Ranked(self.plan.tasks[index], score))
-        scores.sort(key=lambda r: (-r.score, r.task.number))
-        return scores
+        return ranked(self.plan.tasks, self.bm25.scores(self.weighted(query)))
 
     def explained(self, query: Query, task: Task) -> float:
-        """Share of the question's content characters found in the task (directly or via a synonym)."""
+        """Share of the question's content characters found in the task — its text and responsible
+        units — directly or via a synonym."""
         chars = [t for t in query.own if len(t) == 1 and not t.isascii()]
         if not chars:
             return 0.0
-        text = task.text
+        text = self._explaining[task.number]
         via_synonym = {
             ch
             for key, words in self.vocabulary.synonyms.items()
@@ -191,28 +213,50 @@ class UnitHit:
 class UnitMatcher:
     """Finds a responsible unit named in a question: exact name first, then one typo.
 
-    The typo-tolerant pass (rapidfuzz Levenshtein ≤ 1) looks only at windows
-    ending in a unit-name suffix (部, 局, 办 …) that matches the name's own
-    suffix, so 人设局 finds 人社局 but ordinary words are left alone.
+    Names are the catalogue's plus the colloquial ones of knowledge/unit_phrases.json; a clipped
+    form (纪检, 宣传) counts only right before an appended word (那头, 上), and a hit takes in
+    the appended word that follows it (纪委那边). The typo-tolerant pass (rapidfuzz Levenshtein
+    ≤ 1) looks only at windows ending in a unit-name suffix (部, 局, 办 …) that matches the
+    name's own suffix, so 人设局 finds 人社局 but ordinary words are left alone.
     """
 
-    def __init__(self, plan: Plan, min_fuzzy_length: int = 3):
+    def __init__(self, plan: Plan, phrases: UnitPhrases | None = None, min_fuzzy_length: int = 3):
         self.plan = plan
+        self.phrases = phrases or UnitPhrases({}, {}, ())
         self.names = {name.lower(): uid for uid, unit in plan.catalogue.units.items() for name in unit.names}
+        self.names.update(self.phrases.aliases)
         self._by_length = sorted(self.names, key=len, reverse=True)
+        self._clipped = sorted(self.phrases.clipped, key=len, reverse=True)
         self._by_suffix: dict[str, list[str]] = {}
         for name in self._by_length:
             if len(name) >= min_fuzzy_length:
                 self._by_suffix.setdefault(name[-1], []).append(name)
 
     def find(self, norm: str) -> UnitHit | None:
-        for name in self._by_length:
-            start = norm.find(name)
-            if start >= 0 and len(name) >= 2:
-                return UnitHit(self.names[name], name, start, start + len(name), True)
+        hit = self._exact(norm)
+        if hit is not None:
+            return hit
         for end, ch in enumerate(norm, start=1):
             for name in self._by_suffix.get(ch, ()):
                 start = end - len(name)
                 if start >= 0 and Levenshtein.distance(norm[start:end], name, score_cutoff=1) <= 1:
-                    return UnitHit(self.names[name], name, start, end, False)
+                    return self._with_appended(norm, UnitHit(self.names[name], name, start, end, False))
         return None
+
+    def _exact(self, norm: str) -> UnitHit | None:
+        for name in self._by_length:
+            start = norm.find(name)
+            if start >= 0 and len(name) >= 2:
+                return self._with_appended(norm, UnitHit(self.names[name], name, start, start + len(name), True))
+        for form in self._clipped:
+            start = norm.find(form)
+            while start >= 0:
+                extra = self.phrases.appended_at(norm, start + len(form))
+                if extra:
+                    return UnitHit(self.phrases.clipped[form], form, start, start + len(form) + extra, True)
+                start = norm.find(form, start + 1)
+        return None
+
+    def _with_appended(self, norm: str, hit: UnitHit) -> UnitHit:
+        extra = self.phrases.appended_at(norm, hit.end)
+        return UnitHit(hit.unit_id, hit.name, hit.start, hit.end + extra, hit.exact) if extra else hit
