@@ -48,7 +48,7 @@ _SUFFIX_NOISE = re.compile(r"(按职责分工|按职责|分别|共同|等单位|
 FIRST_IS_LEAD_RE = re.compile(r"[，,。;；]?\s*(?:列第一位(?:的|者)?为牵头单位|排名第一(?:的|者)?为牵头单位)[^)）]*$")
 SPLIT_RE = re.compile(r"[、,，;；/\s]+")
 UNIT_SUFFIX_RE = re.compile(
-    r"(委|部|局|办|院|会|厅|室|站|所|中心|政府|乡镇|街道|单位|部门|组|队|社|联|团|处|科|馆|行|司|署|机关|公司|学校|支部|场|园区|管委会|分局)$"
+    r"(委|部|局|办|院|会|厅|室|站|所|中心|政府|乡镇|街道|单位|部门|组|队|社|联|团|处|科|馆|银行|司|署|机关|公司|学校|支部|场|园区|管委会|分局)$"
 )
 
 
@@ -141,15 +141,16 @@ def from_parenthesis(content: str) -> tuple[Units, bool] | None:
             units.add(label, role)
     if not units:
         return None
-    if not keyworded and not all(looks_like_unit(label) for label in units.labels):
+    unit_like = [looks_like_unit(label) for label in units.labels]
+    if not all(unit_like) and not (keyworded and any(unit_like)):
         return None
     return units, first_is_lead
 
 
 def looks_like_unit(label: str) -> bool:
-    """A name that ends like a body (…局, …办, 各乡镇, …委员会); short enough to be one."""
+    """A name that ends like a body (…局, …办, …委员会) or a group label (各乡镇, 各有关单位)."""
     norm = _norm(label)
-    return len(norm) <= 30 and bool(UNIT_SUFFIX_RE.search(norm))
+    return len(norm) <= 30 and (bool(UNIT_SUFFIX_RE.search(norm)) or norm.startswith("各"))
 
 
 def split_closing_parenthesis(text: str) -> tuple[str, str] | None:
