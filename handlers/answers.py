@@ -19,6 +19,26 @@ def _personal(update: Update, context: ContextTypes.DEFAULT_TYPE):
     return lambda: svc.personal_progress(who)
 
 
+async def _route(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> bool:
+    """A question about the asker (我的履职情况, 我的提案办得怎么样了, 验证身份) opens their own screen
+    instead of plan text; True when it was one. In a group the privacy rule applies to the screen."""
+    svc = services(context)
+    route = svc.dialogue.route(text)
+    if route is None:
+        return False
+    message = update.effective_message
+    who = caller(update, context)
+    if route == "binding" or (who.member_id is None and who.unit_contact_id is None):
+        key = "personal_binding" if route == "binding" else "duties_bind_hint"
+        await send_reply(message, Reply(svc.engine.messages[key]), quote=not is_private(message))
+        await people.verify_prompt(update, context)  # the contact button, in private chats
+        return True
+    screen = "myproposals" if route == "proposals" and "myproposals" in screens.SCREENS else "mine"
+    context.args = []
+    await screens.SCREENS[screen](update, context)
+    return True
+
+
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Welcome; ``/start <payload>`` in private (a deep link from a group) opens that screen."""
     message = update.effective_message
@@ -37,6 +57,8 @@ async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     text = " ".join(context.args or [])
     if not text:
         reply = Reply("请在 /ask 后面写上问题，例如：/ask 委员活动的经费谁出")
+    elif await _route(update, context, text):
+        return
     else:
         reply = services(context).dialogue.ask(text, _personal(update, context))
     await send_reply(update.effective_message, reply, quote=not is_private(update.effective_message))
@@ -55,7 +77,7 @@ async def unit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     text = addressed_text(message, context.bot.id, context.bot.username)
-    if text is None:
+    if text is None or await _route(update, context, text):
         return
     reply = services(context).dialogue.ask(text, _personal(update, context))
     await send_reply(message, reply, quote=not is_private(message))

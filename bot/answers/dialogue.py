@@ -42,6 +42,10 @@ class Dialogue:
             return Reply(self.engine.text("empty"))
         return self._render(self.engine.answer(text, personal))
 
+    def route(self, text: str) -> str | None:
+        """Where a question about the asker goes: progress | proposals | binding, else None (the plan)."""
+        return self.engine.personal_route(text)
+
     def item(self, argument: str) -> Reply:
         if not strip_controls(argument).strip():
             return Reply("请在命令后写任务编号，例如：/item 33")

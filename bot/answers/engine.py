@@ -145,6 +145,14 @@ class Engine:
             result.reply = self.text("too_long", length=len(question), limit=MAX_QUESTION) + "\n\n" + result.reply
         return result
 
+    def personal_route(self, question: str) -> str | None:
+        """progress | proposals | binding when ``question`` is about the asker (see routes.py), else None."""
+        norm = normalize((question or "")[:MAX_QUESTION])
+        if not norm or is_meaningless(norm):
+            return None
+        norm = self.vocabulary.rewrite(norm)
+        return None if extract_task_number(norm) is not None else self.personal_cues.route(norm)
+
     def _answer(self, norm: str, personal: Callable[[], str | None] | None) -> Answer:
         if not norm or is_meaningless(norm):
             return Answer(self.text("empty"), "empty")
