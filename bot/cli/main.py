@@ -17,32 +17,36 @@ def _fail(message: str, code: int = 1) -> int:
 
 def cmd_plan_build(args: argparse.Namespace) -> int:
     from bot.config import knowledge_dir
-    from bot.plan.build import build_plan, dump_plan, load_json, write_atomically
-    from bot.plan.parse import PlanParseError
-    from bot.plan.units import CatalogueError
+    from bot.plan.build import dump_plan, load_json, write_atomically
+    from bot.plan.importer import Knowledge, import_plan
 
     source = Path(args.source)
     try:
-        text = source.read_text(encoding="utf-8-sig")
+        data = source.read_bytes()
     except FileNotFoundError:
         return _fail(f"找不到文件 {source}")
-    except UnicodeDecodeError:
-        return _fail(f"{source} 不是 UTF-8 文本")
+    except OSError as exc:
+        return _fail(f"无法读取 {source}：{exc.strerror}")
     kdir = knowledge_dir()
-    try:
-        catalogue = load_json(Path(args.units) if args.units else kdir / "units.json")
-        obligations = (
-            None
-            if args.no_obligations
-            else load_json(Path(args.obligations) if args.obligations else kdir / "obligations.json")
-        )
-        plan, warnings = build_plan(text, catalogue, obligations)
-    except (PlanParseError, CatalogueError) as exc:
-        return _fail(f"{source}: {exc}")
-    for warning in warnings:
-        print(f"提示：{warning}", file=sys.stderr)
-    write_atomically(Path(args.output), dump_plan(plan))
-    print(f"已写入 {args.output}：{len(plan['tasks'])} 项任务，{len(plan['units'])} 个责任单位")
+    same = dict(pair.split("=", 1) for pair in args.same or [] if "=" in pair)
+    knowledge = Knowledge.load(kdir)
+    knowledge = Knowledge(
+        load_json(Path(args.units)) if args.units else knowledge.units,
+        knowledge.departments,
+        load_json(Path(args.obligations)) if args.obligations else knowledge.obligations,
+    )
+    obligations = False if args.no_obligations else (True if args.obligations else None)
+    result = import_plan(data, str(source), knowledge, same=same, obligations=obligations)
+    print(result.preview.text())
+    if result.plan is None:
+        for problem in [*result.preview.problems, *result.preview.without_units]:
+            print(f"错误：{source}: {problem}", file=sys.stderr)
+        return 1
+    for unit in result.preview.new_units:
+        print(f"提示：单位“{unit.label}”不在单位目录中，已自动建立条目", file=sys.stderr)
+    write_atomically(Path(args.output), dump_plan(result.plan))
+    units = len(result.plan["units"])
+    print(f"已写入 {args.output}：{len(result.plan['tasks'])} 项任务，{units} 个责任单位")
     return 0
 
 
@@ -188,12 +192,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     plan = sub.add_parser("plan", help="方案数据：构建与检查").add_subparsers(dest="plan_command", required=True)
-    build = plan.add_parser("build", help="从方案原文构建 plan.json")
+    build = plan.add_parser("build", help="从方案原文（.txt/.docx/.xlsx）构建 plan.json，并打印预览")
     build.add_argument("source")
     build.add_argument("-o", "--output", required=True)
     build.add_argument("--units", help="单位目录（默认 knowledge/units.json）")
     build.add_argument("--obligations", help="量化要求（默认 knowledge/obligations.json）")
     build.add_argument("--no-obligations", action="store_true", help="不附加量化要求（用于其他县的方案）")
+    build.add_argument(
+        "--same", action="append", metavar="新名称=已有单位", help="把方案里的单位名并入目录中已有的单位"
+    )
     build.set_defaults(func=cmd_plan_build)
     check = plan.add_parser("check", help="校验 plan.json 并打印摘要")
     check.add_argument("path", nargs="?")

@@ -2,49 +2,78 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.plan.newunits import Match, Resolver
 from bot.plan.parse import PlanParseError, parse_plan
 from bot.plan.units import UnitCatalogue
 
 SCHEMA_VERSION = 1
 
 
-def _auto_unit_id(label: str) -> str:
-    return "auto_" + hashlib.sha1(label.encode("utf-8")).hexdigest()[:8]
-
-
-def build_plan(text: str, catalogue: dict, obligations: dict | None) -> tuple[dict, list[str]]:
+def build_plan(
+    text: str,
+    catalogue: dict,
+    obligations: dict | None,
+    departments: dict | None = None,
+    same: dict[str, str] | None = None,
+) -> tuple[dict, list[str]]:
     """Return (plan data, warnings). Raises PlanParseError on any problem.
 
     Units printed in the plan but missing from the catalogue get an automatic
     entry (and a warning), so plans of other counties still build; Helan's own
     plan must resolve every unit through the catalogue (a test holds this).
     """
-    return build_from_parsed(parse_plan(text), catalogue, obligations)
+    built = build_from_parsed(parse_plan(text), catalogue, obligations, departments, same)
+    return built.plan, built.warnings
 
 
-def build_from_parsed(parsed: dict, catalogue: dict, obligations: dict | None) -> tuple[dict, list[str]]:
-    """Resolve the units of parsed plan data (text or table) against the catalogue."""
+@dataclass
+class Built:
+    """A built plan and how each printed unit label was resolved."""
+
+    plan: dict
+    matches: dict[str, Match] = field(default_factory=dict)
+
+    @property
+    def new_units(self) -> list[Match]:
+        return [m for m in self.matches.values() if m.new is not None]
+
+    @property
+    def warnings(self) -> list[str]:
+        return [f"单位“{m.label}”不在单位目录中，已自动建立条目 {m.ids[0]}" for m in self.new_units]
+
+
+def build_from_parsed(
+    parsed: dict,
+    catalogue: dict,
+    obligations: dict | None,
+    departments: dict | None = None,
+    same: dict[str, str] | None = None,
+) -> Built:
+    """Resolve the units of parsed plan data (text or table) against the whole catalogue (the
+    plan units of ``catalogue`` and the county's ``departments``); ``same`` maps a printed label
+    to a known unit name the secretary says it is."""
     cat = UnitCatalogue.from_dict(catalogue)
-    warnings: list[str] = []
+    if departments is not None:
+        cat = cat.with_departments(departments)
+    resolver = Resolver(cat)
     units = {u["id"]: u for u in cat.to_dict()["units"]}
+    matches: dict[str, Match] = {}
     used: dict[str, None] = {}
     for task in parsed["tasks"]:
         ids: list[str] = []
         for label in task["units_printed"]:
-            resolved = cat.resolve_label(label)
-            if resolved is None:
-                unit_id = _auto_unit_id(label)
-                if unit_id not in units:
-                    warnings.append(f"任务({task['number']}): 单位“{label}”不在单位目录中，已自动建立条目 {unit_id}")
-                    units[unit_id] = {"id": unit_id, "short": label, "full": label, "aliases": [], "member_of": []}
-                resolved = (unit_id,)
-            for unit_id in resolved:
+            if label not in matches:
+                matches[label] = _match(resolver, label, same or {})
+            match = matches[label]
+            if match.new is not None:
+                units.setdefault(match.new["id"], match.new)
+            for unit_id in match.ids:
                 if unit_id not in ids:
                     ids.append(unit_id)
         task["unit_ids"] = ids
@@ -53,11 +82,18 @@ def build_from_parsed(parsed: dict, catalogue: dict, obligations: dict | None) -
     # Parents of used units are part of the picture too ("is one of" relations).
     for unit_id in list(used):
         used.update(dict.fromkeys(units[unit_id]["member_of"]))
+    plan_units = []
+    for unit_id in units:
+        if unit_id in used:
+            entry = dict(units[unit_id])
+            if entry.pop("in_plan", True) is False:
+                entry["from_departments"] = True  # named by this plan: a plan unit now
+            plan_units.append(entry)
 
     plan = {
         "schema": SCHEMA_VERSION,
         **parsed,
-        "units": [units[unit_id] for unit_id in units if unit_id in used],
+        "units": plan_units,
         "compounds": {
             label: list(ids)
             for label, ids in cat.compounds.items()
@@ -65,7 +101,16 @@ def build_from_parsed(parsed: dict, catalogue: dict, obligations: dict | None) -
         },
         "obligations": _check_obligations(obligations, parsed["tasks"]) if obligations else [],
     }
-    return plan, warnings
+    return Built(plan, matches)
+
+
+def _match(resolver: Resolver, label: str, same: dict[str, str]) -> Match:
+    if label in same:
+        target = resolver.catalogue.resolve_label(same[label])
+        if target is None:
+            raise PlanParseError(0, f"--same {label}={same[label]}：单位目录里没有“{same[label]}”")
+        return Match(label, target)
+    return resolver.match(label)
 
 
 def _check_obligations(data: dict, tasks: list[dict]) -> list[dict]:

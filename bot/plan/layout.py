@@ -27,7 +27,7 @@ MARKERS = (
     ("circled", 4, re.compile(rf"^([{CIRCLED}])\s*(.+)$")),
     ("shi", 5, re.compile(r"^([一二三四五六七八九十]{1,3})是\s*(\S.*)$")),
 )
-RANKS = {kind: rank for kind, rank, _ in MARKERS}
+RANKS = {kind: rank for kind, rank, _ in MARKERS} | {"table_area": 1, "row": 3}
 KIND_NAMES = {
     "section": "“一、”",
     "paren_cn": "“（一）”",

@@ -122,6 +122,13 @@ class Plan:
         except CatalogueError as exc:
             raise PlanError(f"plan.json units: {exc}") from exc
         if departments is not None:
+            # An imported plan that names a county department holds it as a plan unit.
+            named = {u["id"] for u in data["units"] if isinstance(u, dict) and u.get("from_departments")}
+            if named and isinstance(departments.get("units"), list):
+                departments = {
+                    **departments,
+                    "units": [d for d in departments["units"] if not (isinstance(d, dict) and d.get("id") in named)],
+                }
             try:
                 self.catalogue = self.catalogue.with_departments(departments)
             except CatalogueError as exc:

@@ -65,15 +65,15 @@ class Problem:
     where: str
     line: int
     message: str
+    no_units: bool = False
 
 
 @dataclass
 class ParsedPlan:
-    """The parsed structure (``data``, the plan.json form without unit ids) and what a preview
-    shows beside it: where each task was printed, tasks without units, deadlines read."""
+    """The parsed structure (``data``, the plan.json form without unit ids) and what keeps it
+    from being used (tasks without units, named by line or table row)."""
 
     data: dict
-    task_places: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     source_kind: str = "text"
 
@@ -363,7 +363,6 @@ def build_structure(document: dict, preamble: list[str], items: list[Item], sour
     area_of: dict[int, int] = {}
     group_of: dict[tuple[int, int], int] = {}
     out_tasks: list[dict] = []
-    places: list[str] = []
     problems: list[Problem] = []
     default_title = wrapper.task_text if wrapper else (document.get("title") or "工作任务")
     for number, task in enumerate(tasks, start=1):
@@ -397,7 +396,6 @@ def build_structure(document: dict, preamble: list[str], items: list[Item], sour
                 "unit_roles": dict(zip(units.labels, units.roles, strict=True)),
             }
         )
-        places.append(task.where)
         if not units:
             problems.append(
                 Problem(
@@ -405,6 +403,7 @@ def build_structure(document: dict, preamble: list[str], items: list[Item], sour
                     task.line,
                     f"任务({task.number})没有“责任单位”行，末尾也没有写明单位的括号"
                     f"（{text[:20]}{'…' if len(text) > 20 else ''}）",
+                    no_units=True,
                 )
             )
 
@@ -431,7 +430,7 @@ def build_structure(document: dict, preamble: list[str], items: list[Item], sour
         "tasks": out_tasks,
         "work_requirements": [_section_out(s) for s in after],
     }
-    return ParsedPlan(data, places, problems, source_kind)
+    return ParsedPlan(data, problems, source_kind)
 
 
 def _task_content(task: Item) -> tuple[str, responsibility.Units, bool]:
