@@ -148,6 +148,7 @@ BUTTONS = [
     "e:cf:{event}:place",
     "e:x:{event}",
     "e:q",
+    "fi:00000000:ok",
     "r:k:提案",
     "r:rp:{record}",
     "r:ry:{record}",

@@ -69,6 +69,7 @@ POLICY: dict[str, tuple[frozenset[str], str]] = {
     "report_task_progress": (frozenset({"unit_contact"}), "只有责任单位联络员可以填报任务进展。"),
     "view_ledger": (frozenset({"admin"}), "只有政协办秘书可以查看和导出全县任务台账。"),
     "manage_ledger": (frozenset({"admin"}), "只有政协办秘书可以设置台账的公开范围。"),
+    "import_files": (frozenset({"admin"}), "只有政协办秘书可以发送名册、记录或活动文件导入。"),
 }
 
 
