@@ -26,6 +26,7 @@ callback data is ``fi:<token>:<action>`` (action up to 16 ASCII characters).
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import time
 from collections.abc import Callable
@@ -36,10 +37,12 @@ from typing import Any
 from telegram import Message, Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
+from bot.calendar.events import import_events, read_event_rows
 from bot.csvfile import ImportProblems
 from bot.errors import UserError
+from bot.people.records import import_records, read_record_rows
 from bot.people.roles import Caller, PermissionDenied, authorize
-from bot.people.roster import RosterPreview, apply_roster, preview_roster
+from bot.people.roster import SHOWN_SKIPPED, RosterPreview, apply_roster, preview_roster
 from bot.reply import Button, Reply
 from bot.services import Services
 from bot.tables import SPREADSHEET_HINT, Table, check_size, open_table
@@ -151,6 +154,74 @@ def _roster_kind(kind: str, label: str, recognise: Callable[[Upload], bool]) -> 
 
 register_kind(_roster_kind("member", "委员名册", _is_member_roster))
 register_kind(_roster_kind("unit_contact", "单位联络员名单", _is_contact_list))
+
+
+# ---- records and events ------------------------------------------------------------------------
+
+
+def _skipped_lines(problems: list[tuple[int, str]]) -> list[str]:
+    if not problems:
+        return []
+    lines = [f"跳过 {len(problems)} 行："]
+    lines += [f"  第{line}行：{reason}" for line, reason in problems[:SHOWN_SKIPPED]]
+    if len(problems) > SHOWN_SKIPPED:
+        lines.append(f"  （只列出前 {SHOWN_SKIPPED} 行，另有 {len(problems) - SHOWN_SKIPPED} 行）")
+    return lines
+
+
+def _rows_step(text: list[str], rows: list, problems: list[tuple[int, str]], state: Any) -> Step:
+    text += _skipped_lines(problems)
+    if not rows:
+        return Step("\n".join([*text, "文件中没有可以导入的行。"]))
+    action = ("跳过问题行后导入", "skip") if problems else ("确认导入", "ok")
+    return Step("\n".join(text), [action], state)
+
+
+def _preview_records(svc: Services, who: Caller, upload: Upload) -> Step:
+    authorize(svc.storage, who, "manage_records")
+    rows, problems = read_record_rows(svc.storage, upload.table, svc.storage.today(), svc.plan)
+    known = sum(
+        1 for r in rows if svc.storage.find_record(r["member_id"], r["kind"], r["title"], r["date"]) is not None
+    )
+    text = [f"履职记录预览：可导入 {len(rows)} 条（新增 {len(rows) - known} 条，已有 {known} 条将按文件更新办理状态）"]
+    return _rows_step(text, rows, problems.by_line(), (rows, _digest(upload)))
+
+
+def _act_records(svc: Services, who: Caller, state: tuple[list, str], action: str) -> Step:
+    rows, digest = state
+    summary = import_records(svc.storage, who, b"", rows=rows, file_hash=digest)
+    return Step(f"履职记录已导入：{summary.describe()}。")
+
+
+def _preview_events(svc: Services, who: Caller, upload: Upload) -> Step:
+    authorize(svc.storage, who, "manage_events")
+    rows, problems = read_event_rows(svc.storage, upload.table, svc.storage.now())
+    text = [f"活动预览：可导入 {len(rows)} 项（与已有活动完全相同的不会重复添加）"]
+    text += [f"  {e.start_date} {e.start_time or ''} {e.kind}《{e.title}》 {e.audience}" for e in rows[:SHOWN_SKIPPED]]
+    return _rows_step(text, rows, problems.by_line(), (rows, _digest(upload)))
+
+
+def _act_events(svc: Services, who: Caller, state: tuple[list, str], action: str) -> Step:
+    rows, digest = state
+    summary = import_events(svc.storage, who, b"", rows=rows, file_hash=digest)
+    return Step(f"活动已导入：{summary.describe()}。")
+
+
+def _digest(upload: Upload) -> str:
+    return hashlib.sha256(upload.data).hexdigest()
+
+
+def _is_records(upload: Upload) -> bool:
+    columns = _columns(upload)
+    return {"类型", "标题", "日期"} <= columns and bool({"姓名", "手机号"} & columns)
+
+
+def _is_events(upload: Upload) -> bool:
+    return {"类型", "日期", "对象"} <= _columns(upload)
+
+
+register_kind(FileKind("records", "履职记录", SPREADSHEETS, _is_records, _preview_records, _act_records))
+register_kind(FileKind("events", "活动安排", SPREADSHEETS, _is_events, _preview_events, _act_events))
 
 
 # ---- the router --------------------------------------------------------------------------------

@@ -151,3 +151,39 @@ async def test_cancel_changes_nothing(tg, tmp_path):
         done = await _press(tg, ADMIN_ID, "取消", preview)
         assert "已取消《名册.csv》的导入" in done.plain_text
         assert _storage(tmp_path).people("member") == []
+
+
+async def test_records_and_events_files_are_previewed_then_imported(tg, tmp_path):
+    from datetime import date
+
+    from bot.people.roles import CLI_CALLER
+    from bot.people.roster import import_members
+
+    storage = _storage(tmp_path)
+    import_members(storage, CLI_CALLER, "姓名,手机号\n张三,13812345678\n李四,13900001111\n".encode())
+    storage.close()
+    records = xlsx(
+        [
+            ["序号", "委员姓名", "类型", "提案题目", "提交日期"],
+            [1, "张三", "提案", "关于修路的提案", date(2026, 3, 5)],
+            [2, "王二", "提案", "关于路灯的提案", date(2026, 3, 6)],
+        ],
+        title="2026年提案登记表",
+    )
+    year = date.today().year + 1
+    events = f"类型,名称,日期,时间,地点,对象\n全体会议,全会,{year}-03-05,09:00,会议中心,全体委员\n".encode("gbk")
+    app = build_application(make_settings(tg, tmp_path / "cppcc.db"))
+    async with running(app):
+        preview = await _send(tg, ADMIN_ID, "提案登记.xlsx", records)
+        assert "履职记录预览：可导入 1 条" in preview.plain_text
+        assert "第4行：名册中没有名为“王二”的委员" in preview.plain_text
+        done = await _press(tg, ADMIN_ID, "跳过问题行后导入", preview)
+        assert "履职记录已导入：新增 1 条" in done.plain_text
+
+        preview = await _send(tg, ADMIN_ID, "活动.csv", events)
+        assert "活动预览：可导入 1 项" in preview.plain_text and preview.button_texts == ["确认导入", "取消"]
+        done = await _press(tg, ADMIN_ID, "确认导入", preview)
+        assert "活动已导入：新增 1 项活动" in done.plain_text
+    storage = _storage(tmp_path)
+    assert [r.title for r in storage.records_of(storage.members_named("张三")[0].id)] == ["关于修路的提案"]
+    assert storage.audit_entries("import_events")[0].detail["file_sha256"]

@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.csvfile import read_table
+from bot.csvfile import ImportProblems, Problems
 from bot.dates import parse_date
 from bot.errors import UserError
 from bot.ledger import LedgerError, Quarter
@@ -26,6 +26,7 @@ from bot.people.roles import Caller, authorize
 from bot.plan.model import Plan
 from bot.storage import Storage, actor_label, stamp
 from bot.storage.calendar import EventRow
+from bot.tables import Table, open_table
 
 EVENT_KINDS = ("协商活动", "常委会会议", "全体会议", "培训", "提案截止", "视察调研", "组织生活会")
 KIND_SYNONYMS = {
@@ -481,13 +482,12 @@ def _same(event: EventRow, checked: EventFields) -> bool:
     return stored == checked
 
 
-def import_events(storage: Storage, caller: Caller, data: bytes, *, now: datetime | None = None) -> EventImportSummary:
-    """Import events from CSV (类型, 日期, 对象 required; 名称, 时间, 结束日期, 结束时间, 地点, 备注,
-    季度 optional). All or nothing: ImportProblems lists every problem with its line. A row
-    identical to a scheduled event is counted as already there, not added twice."""
-    authorize(storage, caller, "manage_events")
-    now = now or storage.now()
-    rows, problems = read_table(data, ("类型", "日期", "对象"))
+EVENT_COLUMNS = ("类型", "日期", "对象")
+
+
+def read_event_rows(storage: Storage, table: Table, now: datetime) -> tuple[list[EventFields], Problems]:
+    """The checked events of an office file's usable rows, and the problems of the others."""
+    rows, problems = table.records(EVENT_COLUMNS)
     accepted: list[EventFields] = []
     seen: dict[EventFields, int] = {}
     for row in rows:
@@ -501,7 +501,30 @@ def import_events(storage: Storage, caller: Caller, data: bytes, *, now: datetim
             continue
         seen[checked] = row.line
         accepted.append(checked)
-    problems.raise_if_any()
+    return accepted, problems
+
+
+def import_events(
+    storage: Storage,
+    caller: Caller,
+    data: bytes,
+    *,
+    now: datetime | None = None,
+    rows: list[EventFields] | None = None,
+    file_hash: str | None = None,
+) -> EventImportSummary:
+    """Import events from .xlsx, .xls or .csv (类型, 日期, 对象 required; 名称, 时间, 结束日期,
+    结束时间, 地点, 备注, 季度 optional). All or nothing: ImportProblems lists every problem with
+    its line. A row identical to a scheduled event is counted as already there, not added twice.
+    ``rows`` are events already read (read_event_rows, after a dry run)."""
+    authorize(storage, caller, "manage_events")
+    now = now or storage.now()
+    if rows is None:
+        rows, problems = read_event_rows(storage, open_table(data), now)
+        problems.raise_if_any()
+    if not rows:
+        raise ImportProblems(["文件中没有可以导入的行"])
+    accepted = rows
     existing = storage.events_between(min(c.start_date for c in accepted), None)
     added = unchanged = 0
     with storage.atomic():
@@ -512,5 +535,6 @@ def import_events(storage: Storage, caller: Caller, data: bytes, *, now: datetim
             storage.insert_event(_new_row(checked, caller, now))
             added += 1
         summary = EventImportSummary(added, unchanged)
-        storage.audit(caller.telegram_id, "import_events", asdict(summary), now)
+        detail = asdict(summary) | ({"file_sha256": file_hash} if file_hash else {})
+        storage.audit(caller.telegram_id, "import_events", detail, now)
     return summary

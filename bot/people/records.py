@@ -12,13 +12,14 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
-from bot.csvfile import CsvRow, read_table
+from bot.csvfile import CsvRow, Problems
 from bot.dates import add_months, parse_date
 from bot.errors import UserError
 from bot.people.roles import Caller, authorize
 from bot.phone import ROSTER, PhoneError, display_phone, to_e164
 from bot.plan.model import Plan, default_plan
 from bot.storage import RECORD_KINDS, Member, Record, Storage, actor_label, stamp
+from bot.tables import Table, open_table
 
 KIND_SYNONYMS = {
     **{kind: kind for kind in RECORD_KINDS},
@@ -91,8 +92,10 @@ def valid_date(value: date | str | None, today: date, what: str = "日期") -> d
 
 
 def reply_limit_months(plan: Plan | None = None) -> int:
-    """Months an undertaking unit has to reply, from the plan's proposal_reply_limit setting."""
-    return (plan or default_plan()).setting("proposal_reply_limit").months
+    """Months an undertaking unit has to reply, from the plan's proposal_reply_limit setting
+    (3, the usual rule, for an imported plan that sets none)."""
+    found = (plan or default_plan()).obligations_for(task=None)
+    return next((o.months for o in found if o.id == "proposal_reply_limit" and o.months), 3)
 
 
 def resolve_units(names: list[str], plan: Plan | None = None) -> tuple[str, ...]:
@@ -369,9 +372,13 @@ def _import_lifecycle(row: CsvRow, kind: str, day: date, today: date, plan: Plan
     return fields
 
 
-def parse_record_rows(storage: Storage, data: bytes, today: date, plan: Plan) -> list[dict[str, Any]]:
-    """Record fields for every row; raise ImportProblems listing every problem with its line."""
-    rows, problems = read_table(data, ("类型", "标题", "日期"), one_of=("姓名", "手机号"))
+RECORD_COLUMNS = ("类型", "标题", "日期")
+RECORD_PERSON = ("姓名", "手机号")
+
+
+def read_record_rows(storage: Storage, table: Table, today: date, plan: Plan) -> tuple[list[dict[str, Any]], Problems]:
+    """Record fields for the usable rows of an office file, and the problems of the others."""
+    rows, problems = table.records(RECORD_COLUMNS, one_of=RECORD_PERSON)
     parsed: list[dict[str, Any]] = []
     seen: dict[tuple, int] = {}
     for row in rows:
@@ -397,19 +404,34 @@ def parse_record_rows(storage: Storage, data: bytes, today: date, plan: Plan) ->
             continue
         seen[key] = row.line
         parsed.append(fields)
+    return parsed, problems
+
+
+def parse_record_rows(storage: Storage, data: bytes, today: date, plan: Plan) -> list[dict[str, Any]]:
+    """Record fields for every row; raise ImportProblems listing every problem with its line."""
+    parsed, problems = read_record_rows(storage, open_table(data), today, plan)
     problems.raise_if_any()
     return parsed
 
 
 def import_records(
-    storage: Storage, caller: Caller, data: bytes, *, now: datetime | None = None, plan: Plan | None = None
+    storage: Storage,
+    caller: Caller,
+    data: bytes,
+    *,
+    now: datetime | None = None,
+    plan: Plan | None = None,
+    rows: list[dict[str, Any]] | None = None,
+    file_hash: str | None = None,
 ) -> RecordImportSummary:
     """Import a proposal-system export (姓名 or 手机号, 类型, 标题, 日期, optional 状态, 承办单位,
-    交办日期, 答复日期). All or nothing. A row matching an existing record (same member, kind,
-    title and date) updates its proposal status instead of adding a duplicate."""
+    交办日期, 答复日期; .xlsx, .xls or .csv). All or nothing. A row matching an existing record
+    (same member, kind, title and date) updates its proposal status instead of adding a
+    duplicate. ``rows`` are rows already read (read_record_rows, after a dry run)."""
     authorize(storage, caller, "manage_records")
     now = now or storage.now()
-    rows = parse_record_rows(storage, data, now.date(), plan or default_plan())
+    if rows is None:
+        rows = parse_record_rows(storage, data, now.date(), plan or default_plan())
     counts = dict.fromkeys(("added", "updated", "unchanged"), 0)
     lifecycle = tuple(_lifecycle_cleared())
     with storage.atomic():
@@ -431,5 +453,6 @@ def import_records(
                 storage.update_record(existing.id, changes)
             counts["updated" if changes else "unchanged"] += 1
         summary = RecordImportSummary(**counts)
-        storage.audit(caller.telegram_id, "import_records", asdict(summary), now)
+        detail = asdict(summary) | ({"file_sha256": file_hash} if file_hash else {})
+        storage.audit(caller.telegram_id, "import_records", detail, now)
     return summary
