@@ -32,6 +32,7 @@ FEATURES: dict[str, set[str]] = {
     "notices": {"plan", "people"},
     "ledger": {"plan", "people", "answers"},
     "calendar": {"plan", "people", "notices", "ledger"},
+    "proposals": {"plan", "people", "notices"},
 }
 COMPOSITION_ROOT = "services"
 ENTRY = "cli"
