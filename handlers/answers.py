@@ -44,13 +44,16 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     if context.args and is_private(message) and await screens.open_screen(context.args[0], update, context):
         return
-    reply = services(context).dialogue.start()
-    await send_reply(message, reply)
+    held = caller(update, context).capacities if is_private(message) else ()
+    await send_reply(message, services(context).dialogue.start(held))
     await people.verify_prompt(update, context)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await send_reply(update.effective_message, services(context).dialogue.help())
+    """What this person can do, by role, in a private chat; the general help in a group."""
+    message = update.effective_message
+    held = caller(update, context).capacities if is_private(message) else None
+    await send_reply(message, services(context).dialogue.help(held))
 
 
 async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
