@@ -43,35 +43,11 @@ class Services:
             flood=FloodGuard(settings.flood_limit, settings.flood_window),
         )
         try:
-            services._plan_in_force()
             services.check_feature_files()
         except BaseException:
             services.close()
             raise
         return services
-
-    def _plan_in_force(self) -> None:
-        """An imported plan put in force for this database (bot/plan/store.py) replaces the
-        knowledge directory's plan at start-up."""
-        from bot.plan.model import PlanError, load_plan_in_force
-        from bot.plan.store import PlanStore, PlanStoreError
-
-        try:
-            active = PlanStore.at(self.settings.db_path).state()["active"]
-        except PlanStoreError as exc:
-            raise PlanError(str(exc)) from exc
-        if active:
-            self.use_plan(load_plan_in_force(self.settings.db_path))
-
-    def use_plan(self, plan: Plan) -> None:
-        """Put ``plan`` in force in this process: the answers engine and dialogue are rebuilt on
-        it, and every feature that asks for the default plan (ledger, reminders, notices) gets it."""
-        from bot.answers.engine import Engine
-        from bot.plan.model import use_plan
-
-        use_plan(plan)
-        self.engine = Engine.from_knowledge()
-        self.dialogue = Dialogue(self.engine)
 
     def check_feature_files(self) -> None:
         """The feature data files load and validate (the features load them again when used)."""

@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.reply import Reply
-from handlers import people, screens
+from handlers import inbox, people, screens
 from handlers.common import addressed_text, caller, is_private, services
 from handlers.privacy import acknowledge
 from handlers.render import send_reply
@@ -44,16 +44,13 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     if context.args and is_private(message) and await screens.open_screen(context.args[0], update, context):
         return
-    held = caller(update, context).capacities if is_private(message) else ()
-    await send_reply(message, services(context).dialogue.start(held))
+    reply = services(context).dialogue.start()
+    await send_reply(message, reply)
     await people.verify_prompt(update, context)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """What this person can do, by role, in a private chat; the general help in a group."""
-    message = update.effective_message
-    held = caller(update, context).capacities if is_private(message) else None
-    await send_reply(message, services(context).dialogue.help(held))
+    await send_reply(update.effective_message, services(context).dialogue.help())
 
 
 async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -78,6 +75,8 @@ async def unit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if await inbox.typed_reply(update, context):  # 收到 / 参加 / 我请假… to an open notice or meeting
+        return
     message = update.effective_message
     text = addressed_text(message, context.bot.id, context.bot.username)
     if text is None or await _route(update, context, text):

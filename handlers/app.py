@@ -25,7 +25,7 @@ from telegram.ext import (
 from bot.config import Settings
 from bot.send_budget import SendBudget
 from bot.services import Services
-from handlers import answers, calendar, errors, files, guards, ledger, notices, people, privacy, proposals
+from handlers import answers, calendar, errors, files, guards, inbox, ledger, notices, people, privacy
 from handlers.common import SERVICES_KEY
 from handlers.processor import PerChatUpdateProcessor
 from handlers.ratelimit import BudgetRateLimiter
@@ -56,7 +56,7 @@ NON_TEXT = (
 
 # Feature modules: each has COMMANDS (everyone's menu), SECRETARY_COMMANDS (secretaries' menu),
 # register(app), startup(app) and shutdown(app).
-FEATURES = (people, proposals, calendar, notices, ledger, files)
+FEATURES = (people, calendar, notices, ledger, files, inbox)
 
 log = logging.getLogger(__name__)
 BACKUP_KEY = "backup.scheduler"  # the daily database backup (scheduler/backup.py)

@@ -37,18 +37,25 @@ from bot.calendar.events import (
     parse_day,
     parse_time_range,
     preview_change,
+    starts_at,
     upcoming_for,
     validate,
 )
 from bot.calendar.ics import calendar_bytes
+from bot.calendar.invitations import send_with_notice
+from bot.calendar.meeting_config import default_config as default_meeting_config
+from bot.calendar.meetings import invitee, meeting_of, person_key, reply_buttons
+from bot.calendar.signin import window as signin_window
 from bot.numbers import read_number
 from bot.people.records import RecordError, add_record, reply_proposal
 from bot.people.roles import Caller, PermissionDenied, authorize
 from bot.reply import Button, Reply
 from bot.storage import RECORD_KINDS
+from handlers import meetings
 from handlers.common import SERVICES_KEY, AwaitingStep, caller, is_private, permitted, services
 from handlers.privacy import acknowledge, send_file
 from handlers.render import send_reply
+from scheduler.meetings import MeetingScheduler
 from scheduler.reminders import ReminderScheduler
 
 COMMANDS = [
@@ -58,6 +65,7 @@ COMMANDS = [
 SECRETARY_COMMANDS = [BotCommand("event", "安排或修改活动（政协办秘书）")]
 
 SCHEDULER_KEY = "events.scheduler"
+MEETINGS_KEY = "events.meetings"
 DRAFT_KEY = "events.draft"  # in user_data: {"what": "event" | "change" | "record", "step": …, "until": …}
 DRAFT_TTL = 30 * 60
 UPCOMING_DAYS = 90
@@ -102,9 +110,15 @@ async def startup(app: Application) -> None:
     scheduler = ReminderScheduler(svc.storage, svc.settings.admin_ids, on_enqueued=lambda: _wake_outbox(app))
     app.bot_data[SCHEDULER_KEY] = scheduler
     scheduler.start(app.job_queue)
+    passes = MeetingScheduler(svc.storage, svc.settings.admin_ids, on_enqueued=lambda: _wake_outbox(app))
+    app.bot_data[MEETINGS_KEY] = passes
+    passes.start(app.job_queue)
 
 
 async def shutdown(app: Application) -> None:
+    passes = app.bot_data.pop(MEETINGS_KEY, None)
+    if passes is not None:
+        passes.stop()
     scheduler = app.bot_data.pop(SCHEDULER_KEY, None)
     if scheduler is not None:
         scheduler.stop()
@@ -259,7 +273,10 @@ async def _confirm(message: Message, context: ContextTypes.DEFAULT_TYPE, state: 
         return
     _await(context, "event", "confirm", fields={**state["fields"], "audience": checked.audience})
     text = f"请确认：\n{describe(checked, with_id=False)}"
-    await _say(message, text, [[Button("确认安排", "e:ok")], QUIT])
+    rows = [[Button("确认安排", "e:ok")]]
+    if default_meeting_config().is_meeting(checked.kind):
+        rows.append([Button("确认安排，同时发送会议通知", "e:okn")])
+    await _say(message, text, [*rows, QUIT])
 
 
 def _check_step(svc, step: str, text: str) -> Any:
@@ -317,11 +334,15 @@ async def _event_button(message: Message, context: ContextTypes.DEFAULT_TYPE, wh
             return
         state["fields"]["audience"] = audience_spec(services(context).storage, AUDIENCE_CHOICES[index])
         await _ask(message, context, state, "notes")
-    elif data == "e:ok" and step == "confirm":
+    elif data in ("e:ok", "e:okn") and step == "confirm":
         svc = services(context)
         event = add_event(svc.storage, who, **state["fields"])
         _done(context)
-        await _say(message, f"已安排：\n{describe(event)}", [[Button("查看活动", f"e:v:{event.id}")]])
+        text = f"已安排：\n{describe(event)}"
+        if data == "e:okn":
+            text += "\n" + _send_notice(svc, who, event.id)
+            meetings.wake_outbox(context)
+        await _say(message, text, [[Button("查看活动", f"e:v:{event.id}")]])
         _after_change(context)
     else:
         await _refuse(message, "这个按钮不属于当前这一步，请按提示继续，或点“取消”。", [QUIT])
@@ -330,10 +351,45 @@ async def _event_button(message: Message, context: ContextTypes.DEFAULT_TYPE, wh
 # ---- one event: details, calendar file, change, cancel ---------------------------------------------
 
 
+def _send_notice(svc, who: Caller, event_id: int) -> str:
+    """同时发送会议通知; the line that says what happened."""
+    try:
+        notice_id = send_with_notice(
+            svc.storage, who, event_id, now=svc.storage.now(), admin_ids=svc.settings.admin_ids, plan=svc.plan
+        )
+    except EventError as exc:
+        return f"会议通知未发送：{exc.message}"
+    return f"会议通知 #{notice_id} 正在发送，参会人员可直接点“参加”或“请假”回复。"
+
+
+def _invitation_buttons(svc, event, telegram_id: int) -> list[list[Button]] | None:
+    """参加 / 请假 (and 签到 while sign-in is open) for an invitee of a meeting; None for others."""
+    meeting = meeting_of(svc.storage, f"e{event.id}")
+    if invitee(svc.storage, meeting, telegram_id, svc.settings.admin_ids) is None:
+        return None
+    now = svc.storage.now()
+    rows = []
+    if now < starts_at(event, svc.storage.tz):
+        rows = reply_buttons(meeting, svc.storage.meeting_reply(meeting.ref, person_key(svc.storage, telegram_id)))
+    opens, closes = signin_window(event, svc.storage.tz, default_meeting_config())
+    if opens <= now <= closes:
+        rows.append([Button("签到", f"m:s:e{event.id}")])
+    return rows or None
+
+
 async def _show_event(message: Message, context: ContextTypes.DEFAULT_TYPE, who: Caller, event_id: int) -> None:
-    event = get_event(services(context).storage, who, event_id)
+    svc = services(context)
+    event = get_event(svc.storage, who, event_id)
     buttons = [[Button("加入手机日历", f"e:i:{event.id}")]]
+    meeting = event.status == "scheduled" and default_meeting_config().is_meeting(event.kind)
+    invited = meeting and who.telegram_id is not None and _invitation_buttons(svc, event, who.telegram_id)
+    if invited:
+        buttons = invited
     if "admin" in who.capacities and event.status == "scheduled":
+        if meeting:
+            buttons.append([Button("回复与出勤", f"m:v:e{event.id}")])
+            if not event.notice_id:
+                buttons.append([Button("发送会议通知", f"e:n:{event.id}")])
         buttons.append([Button("修改", f"e:c:{event.id}"), Button("取消活动", f"e:x:{event.id}")])
     await _say(message, describe(event), buttons)
 
@@ -514,13 +570,16 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await _change_menu(message, context, who, number)
         elif head == "e" and verb == "cf":
             await _change_field(message, context, who, value)
+        elif head == "e" and verb == "n" and number is not None:
+            await _say(message, _send_notice(services(context), who, number))
+            meetings.wake_outbox(context)
         elif head == "e" and verb == "x" and number is not None:
             await _cancel_ask(message, context, who, number)
         elif head == "e" and verb == "xy" and number is not None:
             await _cancel_confirmed(message, context, who, number)
         elif data == "e:ok" and _state(context).get("what") == "change":
             await _change_confirmed(message, context, who)
-        elif head == "e" and verb in ("k", "s", "a", "ok"):
+        elif head == "e" and verb in ("k", "s", "a", "ok", "okn"):
             authorize(services(context).storage, who, "manage_events")
             await _event_button(message, context, who, data)
         elif head == "r" and verb == "k":
@@ -542,6 +601,7 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("calendar", calendar_command, filters=new_messages))
     app.add_handler(CommandHandler("event", event_command, filters=new_messages))
     app.add_handler(CallbackQueryHandler(button, pattern=r"^[er]:"))
+    meetings.register(app)
     app.add_handler(
         MessageHandler(new_messages & filters.TEXT & ~filters.COMMAND & AwaitingStep(app, DRAFT_KEY), awaited_text)
     )

@@ -54,6 +54,7 @@ from bot.numbers import read_number
 from bot.people.roles import Caller, PermissionDenied
 from bot.reply import Button, Reply
 from bot.services import Services
+from handlers import meetings
 from handlers.common import SERVICES_KEY, AwaitingStep, caller, is_private, permitted, services
 from handlers.privacy import acknowledge
 from handlers.ratelimit import BROADCAST_ARGS, retry_after_seconds
@@ -403,6 +404,9 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     action, _, value = (query.data or "").removeprefix(notices.CALLBACK_PREFIX).partition(":")
     message = query.message if isinstance(query.message, Message) else None
     number = read_number(value)  # a notice id; None when forged or garbled
+    if action in ("a", "l") and number is not None:  # 参加 / 请假: the meetings path (leave approval)
+        await meetings.press_notice(update, context, number, _RECEIPTS[action])
+        return
     if action in _RECEIPTS and number is not None:
         await _receipt(update, context, number, _RECEIPTS[action])
         return

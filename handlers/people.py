@@ -66,10 +66,8 @@ def _bound_person(who: Caller) -> bool:
 
 
 async def verify_prompt(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """After /start in a private chat: offer the contact button to people not yet identified
-    (not to a secretary, who may verify as a member with /bind or by sharing a contact)."""
-    who = caller(update, context)
-    if is_private(update.effective_message) and not _bound_person(who) and who.role != "admin":
+    """After /start in a private chat: offer the contact button to people not yet identified."""
+    if is_private(update.effective_message) and not _bound_person(caller(update, context)):
         text = _text(context, "verify_prompt")
         await _say(update, Reply(text, contact_request=services(context).engine.messages["verify_button"]))
 

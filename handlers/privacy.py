@@ -54,15 +54,18 @@ COMMAND_SCREENS = {
     "calendar": "calendar",
     "mytasks": "mytasks",
     "ledger": "ledger",
-    "propose": "myproposals",
-    "opinion": "myproposals",
-    "myproposals": "myproposals",
-    "proposals": "proposals",
-    "review": "review",
+    "inbox": "inbox",
     "ask": "duties",  # the only personal answer to a question: one's own duty progress
 }
-BUTTON_SCREENS = {"q": "duties", "n": "notices", "lg": "mytasks", "e": "events", "r": "mine"}
-BUTTON_SCREENS["pp"] = "myproposals"  # proposals and 社情民意 (handlers/proposals.py)
+BUTTON_SCREENS = {
+    "q": "duties",
+    "n": "notices",
+    "lg": "mytasks",
+    "e": "events",
+    "r": "mine",
+    "m": "events",
+    "i": "inbox",
+}
 TEXT_SCREEN = "duties"
 
 PRIVATE_ONLY = "个人信息请私聊我查看：{link}"  # the one public line in a group

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from handlers import calendar, ledger, notices, people, proposals
+from handlers import calendar, inbox, ledger, notices, people
 from handlers.common import caller, services
 from handlers.render import send_reply
 
@@ -37,9 +37,7 @@ SCREENS: dict[str, Screen] = {
     "calendar": calendar.calendar_command,
     "mytasks": ledger.mytasks,
     "ledger": ledger.ledger_command,
-    "myproposals": proposals.myproposals,
-    "proposals": proposals.unit_proposals,
-    "review": proposals.review_command,
+    "inbox": inbox.inbox_command,
 }
 NOTICE = re.compile(r"notice-(\d{1,18})")  # one notice's 详情
 

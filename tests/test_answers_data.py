@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 from bot.answers.engine import Engine, default_engine
 from bot.answers.evaluation import evaluate
 from bot.answers.examples import load_examples, parse_examples
-from bot.answers.matching import ranked, spread
+from bot.answers.matching import ranked
 from bot.answers.normalize import normalize
 from bot.answers.routes import PersonalCues, ScopeTopics
 from bot.answers.unitphrases import UnitPhrases
@@ -53,7 +54,7 @@ def _blended_order(question: str) -> list[int]:
     query = ENGINE.index.query(ENGINE.vocabulary.rewrite(normalize(question)))
     weighted = ENGINE.index.weighted(query)
     text = ENGINE.index.bm25.scores(weighted)
-    boosts = ENGINE.examples.boosts(weighted, spread(text)[1])
+    boosts = ENGINE.examples.boosts(weighted, statistics.pstdev(text))
     return [r.task.number for r in ranked(PLAN.tasks, [t + b for t, b in zip(text, boosts, strict=True)])]
 
 

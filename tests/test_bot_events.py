@@ -112,7 +112,8 @@ async def test_events_and_calendar_show_what_concerns_the_caller(tg, tmp_path):
         mark = tg.mark()
         tg.inject_callback(ZHANG, listing.callback_data("第十次常委会"), listing)
         details = (await tg.wait_for_messages(ZHANG, 1, since=mark))[0]
-        assert f"（编号 {ours.id}）" in details.plain_text and details.button_texts == ["加入手机日历"]
+        assert f"（编号 {ours.id}）" in details.plain_text
+        assert details.button_texts == ["参加", "请假", "加入手机日历"]
 
         tg.inject_message(ZHANG, "/calendar")
         document = await tg.wait_for_reply(ZHANG)
@@ -242,7 +243,7 @@ async def test_secretary_changes_and_cancels_an_event_and_registers_a_reply(tg, 
             return lambda: tg.inject_callback(ADMIN_ID, message.callback_data(label), message)
 
         shown = await step(lambda: tg.inject_message(ADMIN_ID, f"/event {meeting.id}"))
-        assert shown.button_texts == ["加入手机日历", "修改", "取消活动"]
+        assert shown.button_texts == ["加入手机日历", "回复与出勤", "发送会议通知", "修改", "取消活动"]
         fields = await step(press(shown, "修改"))
         prompt = await step(press(fields, "地点"))
         assert "新的地点" in prompt.plain_text

@@ -291,12 +291,13 @@ async def test_receipts_are_recorded_once_and_shown_on_the_message(tg, app):
     assert answer.params["text"] == "您已经确认过了。"
 
     (message_b,) = tg.sent_messages(b)
-    ask = await press(tg, b, message_b, "请假", expect="如需说明原因")
-    assert "30分钟内" in ask.plain_text and ask.button_texts == ["不填写原因"]
+    ask = await press(tg, b, message_b, "请假", expect="如需说明请假原因")  # the meetings path (approval)
+    assert ask.button_texts == ["不填写原因"]
     saved = await say(tg, b, "在外地参加培训")
     assert "已记录请假原因：在外地参加培训" in saved.plain_text
-    assert "已回复：请假" in message_b.plain_text and "（原因：在外地参加培训）" in message_b.plain_text
-    assert message_b.button_texts == ["参加"]
+    await tg.wait_for(lambda: "原因：在外地参加培训" in message_b.plain_text)
+    assert "已回复：请假" in message_b.plain_text and "待审批" in message_b.plain_text
+    assert message_b.button_texts == ["参加", "撤回请假"]
 
     (message_c,) = tg.sent_messages(c)
     mark = tg.mark()

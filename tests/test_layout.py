@@ -32,7 +32,7 @@ FEATURES: dict[str, set[str]] = {
     "notices": {"plan", "people"},
     "ledger": {"plan", "people", "answers"},
     "calendar": {"plan", "people", "notices", "ledger"},
-    "proposals": {"plan", "people", "notices"},
+    "inbox": {"plan", "people", "notices", "calendar"},
 }
 COMPOSITION_ROOT = "services"
 ENTRY = "cli"

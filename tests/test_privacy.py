@@ -89,11 +89,7 @@ COMMANDS = {
     "mytasks": [("", {MEMBER: GROUP_ANSWER, CONTACT: PRIVATE, SECRETARY: GROUP_ANSWER})],
     "report": [("19 群里填报的进展", ALL_GROUP)],
     "ledger": [("", SECRETARY_ONLY), ("19", SECRETARY_ONLY)],
-    "propose": [("", {MEMBER: PRIVATE, CONTACT: GROUP_ANSWER, SECRETARY: GROUP_ANSWER})],
-    "opinion": [("", {MEMBER: PRIVATE, CONTACT: GROUP_ANSWER, SECRETARY: GROUP_ANSWER})],
-    "myproposals": [("", {MEMBER: PRIVATE, CONTACT: GROUP_ANSWER, SECRETARY: GROUP_ANSWER})],
-    "proposals": [("", {MEMBER: GROUP_ANSWER, CONTACT: PRIVATE, SECRETARY: GROUP_ANSWER})],
-    "review": [("", SECRETARY_ONLY)],
+    "inbox": [("", ALL_PRIVATE)],
     "unbind": [(str(LI), ALL_PRIVATE), ("", {MEMBER: PRIVATE, CONTACT: PRIVATE, SECRETARY: PRIVATE})],
 }
 # The private content each personal answer must bring (role → text), where it is predictable.
@@ -158,10 +154,14 @@ BUTTONS = [
     "r:rp:{record}",
     "r:ry:{record}",
     "e:xy:{event}",
-    "pp:vw:1",
-    "pp:ex:2027",
-    "pp:fa:1",
-    "pp:zz:1",
+    "m:a:e{event}",
+    "m:l:e{event}",
+    "m:s:e{event}",
+    "m:v:e{event}",
+    "m:k:e{event}",
+    "m:y:1",
+    "i:ls",
+    "i:n:{notice}",
 ]
 
 

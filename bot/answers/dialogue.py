@@ -7,10 +7,9 @@ text; the transport escapes them and turns buttons into its own widgets.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from bot.answers.engine import Answer, Engine
-from bot.answers.help import HelpBook, default_help
 from bot.answers.normalize import strip_controls
 from bot.numbers import NumberError, read_number
 from bot.plan.tasknumber import parse_task_number
@@ -27,30 +26,20 @@ class Dialogue:
     def __init__(self, engine: Engine):
         self.engine = engine
         self.examples: list[str] = list(engine.messages["examples"])
-        self.help_book: HelpBook = default_help()
 
     # ---- commands ------------------------------------------------------
 
-    def start(self, capacities: Iterable[str] = ()) -> Reply:
-        """Welcome, with what this person can do (knowledge/help.json "start"; nothing about the
-        person when no capacities are given, as in a group)."""
+    def start(self) -> Reply:
         buttons = [[Button(q, f"q:{i}")] for i, q in enumerate(self.examples[:4])]
-        line = self.help_book.start_line(capacities)
-        return Reply(self.engine.text("welcome") + (f"\n\n{line}" if line else ""), buttons)
+        return Reply(self.engine.text("welcome"), buttons)
 
-    def help(self, capacities: Iterable[str] | None = None) -> Reply:
-        """The plan questions everyone can ask, then each capacity's commands with an example
-        (None, as in a group: a pointer to the private help instead)."""
+    def help(self) -> Reply:
         examples = "\n".join(f"· {q}" for q in self.examples)
-        text = self.engine.messages["help"].format(examples=examples)
-        return Reply(f"{text}\n\n{self.help_book.help_text(capacities)}")
+        return Reply(self.engine.messages["help"].format(examples=examples))
 
     def ask(self, text: str, personal: PersonalProgress | None = None) -> Reply:
         if not text.strip():
             return Reply(self.engine.text("empty"))
-        topic = self.help_book.topic(text)
-        if topic is not None:
-            return Reply(topic.text())
         return self._render(self.engine.answer(text, personal))
 
     def route(self, text: str) -> str | None:

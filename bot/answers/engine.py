@@ -8,12 +8,13 @@ transport escapes them); answers cite tasks as （33） with their units.
 from __future__ import annotations
 
 import json
+import statistics
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import cache
 
 from bot.answers.examples import ExampleIndex, load_examples
-from bot.answers.matching import Query, Ranked, TaskIndex, UnitMatcher, Vocabulary, ranked, spread
+from bot.answers.matching import Query, Ranked, TaskIndex, UnitMatcher, Vocabulary, ranked
 from bot.answers.normalize import extract_task_number, is_meaningless, normalize
 from bot.answers.routes import BEST, PersonalCues, ScopeTopic, ScopeTopics
 from bot.answers.unitphrases import UnitPhrases
@@ -179,7 +180,7 @@ class Engine:
             return self.scope_answer(topic, best, query)
         if not self._in_scope(best, query):
             return Answer(self.text("out_of_scope"), "out_of_scope", score=round(best.score, 3))
-        boosts = self.examples.boosts(weighted, spread(text_scores)[1])
+        boosts = self.examples.boosts(weighted, statistics.pstdev(text_scores))
         order = ranked(self.plan.tasks, [s + b for s, b in zip(text_scores, boosts, strict=True)])
         best = order[0]
         if self._has(norm, "numbers") or self._has(norm, "numbers_period"):

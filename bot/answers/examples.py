@@ -11,10 +11,11 @@ the task text, so the examples cannot make a stranger question look in scope.
 from __future__ import annotations
 
 import json
+import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.answers.matching import BM25, Vocabulary, spread
+from bot.answers.matching import BM25, Vocabulary
 from bot.answers.normalize import normalize
 from bot.config import ConfigError, knowledge_dir
 from bot.plan.model import Plan
@@ -79,14 +80,15 @@ class ExampleIndex:
             docs.append(tokens)
         return cls(BM25(docs), tuple(positions), len(plan.tasks), weight)
 
-    def boosts(self, weighted: list[tuple[str, float]], scale: float) -> list[float]:
-        """Per task: weight × z-score of the example score × ``scale`` (the text scores' deviation)."""
+    def boosts(self, weighted: list[tuple[str, float]], spread: float) -> list[float]:
+        """Per task: weight × z-score of the example score × ``spread`` (the text scores' spread)."""
         if not self.positions:
             return [0.0] * self.size
         raw = [0.0] * self.size
         for position, score in zip(self.positions, self.bm25.scores(weighted), strict=True):
             raw[position] = score
-        mean, deviation = spread(raw)
+        mean = statistics.fmean(raw)
+        deviation = statistics.pstdev(raw)
         if deviation == 0:
             return [0.0] * self.size
-        return [self.weight * scale * (value - mean) / deviation for value in raw]
+        return [self.weight * spread * (value - mean) / deviation for value in raw]

@@ -116,36 +116,28 @@ class Ranked:
 
 
 class BM25:
-    """Okapi BM25 over documents given as token lists (weighted query tokens), with postings
-    precomputed so a question costs one lookup per token."""
+    """Okapi BM25 over documents given as token lists (weighted query tokens)."""
 
     def __init__(self, docs: list[list[str]], k1: float = 1.2, b: float = 0.75):
-        self.size = len(docs)
-        average = max(1.0, sum(len(doc) for doc in docs) / max(1, len(docs)))
-        tfs = [Counter(doc) for doc in docs]
-        df = Counter(token for tf in tfs for token in tf)
-        self.idf = {token: math.log(1 + (self.size - count + 0.5) / (count + 0.5)) for token, count in df.items()}
-        self._postings: dict[str, list[tuple[int, float]]] = {}
-        for index, (doc, tf) in enumerate(zip(docs, tfs, strict=True)):
-            norm_len = k1 * (1 - b + b * len(doc) / average)
-            for token, freq in tf.items():
-                part = self.idf[token] * freq * (k1 + 1) / (freq + norm_len)
-                self._postings.setdefault(token, []).append((index, part))
+        self.k1, self.b = k1, b
+        self._tf = [Counter(doc) for doc in docs]
+        self._len = [len(doc) for doc in docs]
+        self._avg = max(1.0, sum(self._len) / max(1, len(docs)))
+        df = Counter(token for doc in self._tf for token in doc)
+        n = len(docs)
+        self.idf = {token: math.log(1 + (n - count + 0.5) / (count + 0.5)) for token, count in df.items()}
 
     def scores(self, weighted: list[tuple[str, float]]) -> list[float]:
-        out = [0.0] * self.size
-        for token, weight in weighted:
-            for index, part in self._postings.get(token, ()):
-                out[index] += weight * part
+        out = []
+        for index, tf in enumerate(self._tf):
+            norm_len = self.k1 * (1 - self.b + self.b * self._len[index] / self._avg)
+            score = 0.0
+            for token, weight in weighted:
+                freq = tf.get(token)
+                if freq:
+                    score += weight * self.idf[token] * freq * (self.k1 + 1) / (freq + norm_len)
+            out.append(score)
         return out
-
-
-def spread(values: list[float]) -> tuple[float, float]:
-    """Mean and population standard deviation (floats; statistics.pstdev is exact and slow)."""
-    if not values:
-        return 0.0, 0.0
-    mean = sum(values) / len(values)
-    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
 
 
 def ranked(tasks: list[Task], scores: list[float]) -> list[Ranked]:

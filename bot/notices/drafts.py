@@ -67,9 +67,13 @@ def _names(people: list[Any], limit: int) -> str:
 def _audience(
     storage: Storage, spec: str, admin_ids: frozenset[int], plan: Plan | None, config: NoticeConfig
 ) -> tuple[Audience, list[Recipient]]:
-    """Parse and resolve an audience; refuse one that reaches nobody."""
+    """Parse and resolve an audience (typed words, or the stored JSON form an event keeps); refuse
+    one that reaches nobody."""
     try:
-        audience = parse_audience(spec, storage, plan=plan, vocabulary=config.vocabulary)
+        if spec.strip().startswith("["):
+            audience = Audience.from_json(spec)
+        else:
+            audience = parse_audience(spec, storage, plan=plan, vocabulary=config.vocabulary)
     except AudienceError as exc:
         raise NoticeError(exc.message) from exc
     recipients = resolve(storage, audience, admin_ids=admin_ids, plan=plan)

@@ -69,11 +69,7 @@ POLICY: dict[str, tuple[frozenset[str], str]] = {
     "report_task_progress": (frozenset({"unit_contact"}), "只有责任单位联络员可以填报任务进展。"),
     "view_ledger": (frozenset({"admin"}), "只有政协办秘书可以查看和导出全县任务台账。"),
     "manage_ledger": (frozenset({"admin"}), "只有政协办秘书可以设置台账的公开范围。"),
-    "write_proposal": (frozenset({"member"}), "只有政协委员可以提交提案和社情民意、联名或评价答复。"),
-    "view_proposal": (frozenset({"admin", "member", "unit_contact"}), "请先验证身份再查看提案。"),
-    "review_proposal": (frozenset({"admin"}), "只有政协办秘书可以审查、立案和交办提案。"),
-    "handle_proposal": (frozenset({"unit_contact"}), "只有承办单位联络员可以签收和答复提案。"),
-    "export_proposals": (frozenset({"admin"}), "只有政协办秘书可以导出提案汇总表和统计。"),
+    "approve_leave": (frozenset({"admin"}), "只有政协办秘书可以审批请假。"),
     "import_files": (frozenset({"admin"}), "只有政协办秘书可以发送名册、记录或活动文件导入。"),
 }
 

@@ -82,12 +82,6 @@ def build_from_parsed(
     # Parents of used units are part of the picture too ("is one of" relations).
     for unit_id in list(used):
         used.update(dict.fromkeys(units[unit_id]["member_of"]))
-    # County departments that are "one of" a used unit (the townships of 各乡镇) share its tasks.
-    grown = True
-    while grown:
-        members = [u for u in units if u not in used and set(units[u].get("member_of", [])) & set(used)]
-        used.update(dict.fromkeys(members))
-        grown = bool(members)
     plan_units = []
     for unit_id in units:
         if unit_id in used:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from bot.config import knowledge_dir
@@ -268,43 +269,19 @@ def _read(path: Path) -> dict:
         raise PlanError(f"方案数据文件 {path} 已损坏：{exc}") from exc
 
 
-def load_plan(path: Path | str | None = None, departments: Path | None = None) -> Plan:
+def load_plan(path: Path | str | None = None) -> Plan:
     """Load and validate a plan file; raise PlanError with a clear message.
 
-    The county's departments (``departments``, else `departments.json` next to the plan file,
-    when present) join the unit catalogue as units the plan does not name.
+    The county's departments (`departments.json` next to the plan file, when present) join the
+    unit catalogue as units the plan does not name.
     """
     path = Path(path) if path else knowledge_dir() / "plan.json"
     data = _read(path)
-    departments = departments or path.parent / "departments.json"
+    departments = path.parent / "departments.json"
     return Plan(data, _read(departments) if departments.exists() else None)
 
 
-def load_plan_in_force(db_path: Path | None = None) -> Plan:
-    """The plan in force for the database at ``db_path`` (else CPPCC_DB's): the imported plan put
-    in force in the plans directory (bot/plan/store.py), else knowledge/plan.json."""
-    from bot.plan.store import PlanStore, PlanStoreError
-
-    try:
-        path = PlanStore.at(db_path).in_force()
-    except PlanStoreError as exc:
-        raise PlanError(str(exc)) from exc
-    return load_plan(path, departments=knowledge_dir() / "departments.json")
-
-
-_in_force: list[Plan] = []
-
-
+@cache
 def default_plan() -> Plan:
-    """The plan in force in this process, loaded once (see :func:`load_plan_in_force`); a running
-    bot replaces it with :func:`use_plan` when a secretary puts an imported plan in force."""
-    if not _in_force:
-        _in_force.append(load_plan_in_force())
-    return _in_force[0]
-
-
-def use_plan(plan: Plan | None) -> None:
-    """Make ``plan`` the one :func:`default_plan` returns (None: load it again when next asked)."""
-    _in_force.clear()
-    if plan is not None:
-        _in_force.append(plan)
+    """The plan in the knowledge directory, loaded once per process."""
+    return load_plan()

@@ -30,10 +30,9 @@ from bot.storage.core import (
 )
 from bot.storage.ledger import LedgerStore
 from bot.storage.outbox import OutboxStore
-from bot.storage.proposals import ProposalStore
 
 
-class Storage(CoreStorage, CalendarStore, OutboxStore, LedgerStore, ProposalStore):
+class Storage(CoreStorage, CalendarStore, OutboxStore, LedgerStore):
     """One SQLite database with every domain's tables; see :class:`CoreStorage`."""
 
 

@@ -394,13 +394,7 @@ def parse_rules(data: Any, source: str, plan: Plan | None = None) -> RuleSet:
         raise where.error("version", "不支持的版本（应为 1）")
     if not isinstance(data.get("rules"), list):
         raise where.error("rules", "应为列表")
-    # A plan imported without quantified requirements (another county's) has none of the tasks
-    # and obligations these rules cite: those rules do not apply to it; the others still do.
-    rules = tuple(
-        _rule(raw, i, source, plan)
-        for i, raw in enumerate(data["rules"])
-        if plan.obligations or not (isinstance(raw, dict) and raw.get("obligations"))
-    )
+    rules = tuple(_rule(raw, i, source, plan) for i, raw in enumerate(data["rules"]))
     seen: set[str] = set()
     for rule in rules:
         if rule.id in seen or rule.id == QUIET_RULE:
