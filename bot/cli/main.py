@@ -187,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.cli import ledger as cli_ledger
     from bot.cli import notices as cli_notices
     from bot.cli import people as cli_people
+    from bot.cli import proposals as cli_proposals
 
     parser = argparse.ArgumentParser(prog="cppcc-bot", description="政协履职助手")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -221,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--port", type=int, default=8443, help="webhook 模式监听端口")
     run.add_argument("--url-path", default="telegram", help="webhook 模式的路径")
     run.set_defaults(func=cmd_run)
-    for module in (cli_people, cli_events, cli_notices, cli_ledger, cli_db):
+    for module in (cli_people, cli_events, cli_notices, cli_ledger, cli_db, cli_proposals):
         module.register(sub)
     evaluation = sub.add_parser("eval", help="在评测集上统计准确率")
     evaluation.add_argument("file", nargs="?")

@@ -1,0 +1,343 @@
+"""Proposals and 社情民意 in the core: the life cycle, co-signing, review, units, ratings,
+stale and double presses, bad input, permissions, the linked records (bot/proposals)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.people.identity import bind_by_contact
+from bot.people.progress import member_progress
+from bot.people.roles import CLI_CALLER, resolve_caller
+from bot.people.roster import import_members, import_unit_contacts
+from bot.plan.model import default_plan
+from bot.proposals import flow
+from bot.proposals.config import ProposalConfig, ProposalConfigError, default_config
+from bot.proposals.desk import Desk
+from bot.proposals.drafts import FileInfo
+from bot.proposals.export import statistics, to_csv, to_xlsx
+from bot.proposals.sweep import sweep
+from bot.storage import Storage
+
+TZ = ZoneInfo("Asia/Shanghai")
+START = datetime(2027, 3, 1, 10, 0, tzinfo=TZ)
+ZHANG, LI, WANG, ZHAO, WATER, HEALTH, WATER2, UNITED = 101, 102, 103, 104, 201, 202, 203, 204
+SECRETARY = 900001
+MEMBERS = (
+    "姓名,手机号,界别,专委会,乡镇街道,党派,是否常委\n"
+    "张三,13812345678,经济界,提案委,习岗镇,民盟,是\n"
+    "李四,13900001111,农业界,经济委,立岗镇,,否\n"
+    "王五,13700002222,教育界,提案委,习岗镇,九三学社,\n"
+    "赵六,13700003333,教育界,提案委,习岗镇,,\n"
+    "王武,13700004444,医卫界,提案委,习岗镇,,\n"
+)
+CONTACTS = (
+    "单位,姓名,手机号\n水务局,钱七,13500004444\n卫健局,孙八,13600001111\n"
+    "水务局,周九,13600002222\n统战部,吴十,13700006666\n"
+)
+PHONES = {
+    ZHANG: "13812345678",
+    LI: "13900001111",
+    WANG: "13700002222",
+    ZHAO: "13700003333",
+    WATER: "13500004444",
+    HEALTH: "13600001111",
+    WATER2: "13600002222",
+    UNITED: "13700006666",
+}
+
+
+class World:
+    """A storage with members and unit contacts bound, and a clock the test moves."""
+
+    def __init__(self, path):
+        self.storage = Storage(path, TZ)
+        import_members(self.storage, CLI_CALLER, MEMBERS.encode())
+        import_unit_contacts(self.storage, CLI_CALLER, CONTACTS.encode())
+        for telegram_id, phone in PHONES.items():
+            bind_by_contact(self.storage, telegram_id, telegram_id, "86" + phone)
+        self.now = START
+
+    def desk(self) -> Desk:
+        return Desk(self.storage, default_plan(), default_config(), frozenset({SECRETARY}), self.now)
+
+    def who(self, telegram_id: int):
+        return resolve_caller(self.storage, telegram_id, {SECRETARY})
+
+    def say(self, telegram_id: int, text: str):
+        return flow.on_text(self.desk(), self.who(telegram_id), text)
+
+    def press(self, telegram_id: int, data: str):
+        return flow.on_button(self.desk(), self.who(telegram_id), data)
+
+    def send_file(self, telegram_id: int, name: str, size: int = 1000):
+        return flow.on_document(self.desk(), self.who(telegram_id), FileInfo(f"file-{name}", name, size))
+
+    def outbox(self, chat_id: int) -> list[str]:
+        return [row.text for row in self.storage.outbox_rows("proposal") if row.chat_id == chat_id]
+
+    def last_buttons(self, chat_id: int) -> list[str]:
+        rows = [row for row in self.storage.outbox_rows("proposal") if row.chat_id == chat_id and row.buttons]
+        return [b["data"] for line in rows[-1].buttons for b in line]
+
+
+@pytest.fixture
+def world(tmp_path) -> World:
+    w = World(tmp_path / "cppcc.db")
+    yield w
+    w.storage.close()
+
+
+def write(world: World, *, cosigners: str | None = "李四 王五") -> int:
+    from bot.proposals.drafts import start
+
+    reply = start(world.desk(), world.who(ZHANG), "proposal")
+    assert "案由" in reply.text
+    pid = int(reply.buttons[0][0].data.split(":")[2])
+    assert "正文" in world.say(ZHANG, "关于加强农村供水保障的建议").text
+    world.say(ZHANG, "一、现状：部分村组夏季供水不足。")
+    world.say(ZHANG, "二、建议：新建调蓄水池。")
+    asked = world.press(ZHANG, f"pp:bd:{pid}")
+    assert "联名" in asked.text
+    if cosigners:
+        listed = world.say(ZHANG, cosigners)
+        assert "李四（待邀请）" in listed.text
+        preview = world.press(ZHANG, f"pp:nc:{pid}")
+    else:
+        preview = world.press(ZHANG, f"pp:nc:{pid}")
+    assert "【提案预览】" in preview.text and "二、建议" in preview.text
+    return pid
+
+
+def test_the_whole_loop_in_the_core(world):
+    pid = write(world)
+    submitted = world.press(ZHANG, f"pp:sb:{pid}")
+    assert "已请联名委员确认" in submitted.text
+    assert world.press(ZHANG, f"pp:sb:{pid}").refusal  # a second press changes nothing
+    # the first proposer's record counts at once, the co-signers are asked
+    (record,) = world.storage.records_from(f"proposal:{pid}")
+    assert record.member_id == world.who(ZHANG).member_id and record.kind == "提案" and record.status == "submitted"
+    assert "邀请您联名" in world.outbox(LI)[0] and "pp:ya" in world.last_buttons(LI)[0]
+
+    assert "同意联名" in world.press(LI, f"pp:ya:{pid}").text
+    assert "已答复过" in world.press(LI, f"pp:yn:{pid}").text  # changes nothing
+    world.press(WANG, f"pp:yn:{pid}")
+    p = world.storage.proposal(pid)
+    assert p.status == "review"
+    assert any("【提案审查】" in text for text in world.outbox(SECRETARY))
+
+    accepted = world.press(SECRETARY, f"pp:la:{pid}")
+    assert "2027-001" in accepted.text
+    assert world.press(SECRETARY, f"pp:la:{pid}").refusal  # already 立案
+    assert "主办单位：水务局" in world.say(SECRETARY, "水务局").text
+    helpers = world.say(SECRETARY, "卫健局")
+    assert "协办单位：卫生健康局" in helpers.text
+    assert "答复期限：2027-06-01" in world.press(SECRETARY, f"pp:hn:{pid}").text
+    assert "已交办" in world.press(SECRETARY, f"pp:as:{pid}").text
+    assert "【提案交办】" in world.outbox(WATER)[-1] and "【提案交办】" in world.outbox(WATER2)[-1]
+    assert "协办" in world.outbox(HEALTH)[-1]
+    record = world.storage.records_from(f"proposal:{pid}")[0]
+    assert record.status == "assigned" and record.units == ("water_bureau", "health_bureau")
+    assert str(record.reply_due) == "2027-06-01"
+
+    # a unit that is not assigned cannot reply; the helper gives its opinion; the lead replies B
+    assert "没有交办给贵单位" in world.press(UNITED, f"pp:ra:{pid}").text
+    assert "请提交协办意见" in world.press(HEALTH, f"pp:ra:{pid}").text
+    world.press(HEALTH, f"pp:ho:{pid}")
+    assert "已提交协办意见" in world.say(HEALTH, "建议统筹卫生院供水。").text
+    assert "建议统筹卫生院供水" in world.outbox(WATER)[-1]
+    world.now += timedelta(days=10)
+    assert "已签收" in world.press(WATER, f"pp:sg:{pid}").text
+    assert "签收过" in world.press(WATER2, f"pp:sg:{pid}").text
+    started = world.press(WATER, f"pp:ra:{pid}")
+    assert "协办单位卫生健康局的意见：建议统筹卫生院供水。" in started.text
+    world.say(WATER, "已列入今年水利计划。")
+    assert "不支持" in world.send_file(WATER, "reply.exe").text
+    assert "超过 20 MB" in world.send_file(WATER, "big.pdf", 21 * 1024 * 1024).text
+    world.send_file(WATER, "答复函.pdf")
+    world.press(WATER, f"pp:rd:{pid}")
+    assert "B 正在解决或列入计划" in world.press(WATER, f"pp:rr:{pid}:B").text
+    assert "已提交答复" in world.press(WATER, f"pp:rq:{pid}").text
+    assert world.press(WATER, f"pp:rq:{pid}").refusal
+    rows = [row for row in world.storage.outbox_rows("proposal") if row.chat_id == ZHANG]
+    assert rows[-2].attachment["name"] == "答复函.pdf" and "已列入今年水利计划" in rows[-1].text
+
+    # 不满意 reopens; the second reply is rated 满意
+    assert "不满意的原因" in world.press(ZHANG, f"pp:rv:{pid}:1:3").text
+    assert "重新办理" in world.say(ZHANG, "未说明完工时间").text
+    assert "已经评价过" in world.press(ZHANG, f"pp:rv:{pid}:1:1").text
+    p = world.storage.proposal(pid)
+    assert (p.status, p.round, p.reply_due) == ("assigned", 2, "2027-04-11")
+    assert "【重新办理】" in world.outbox(WATER)[-1] and "未说明完工时间" in world.outbox(SECRETARY)[-1]
+    world.press(WATER, f"pp:ra:{pid}")
+    world.say(WATER, "水池将于6月底完工。")
+    world.press(WATER, f"pp:rd:{pid}")
+    world.press(WATER, f"pp:rr:{pid}:A")
+    world.press(WATER, f"pp:rq:{pid}")
+    assert "已办结" in world.press(ZHANG, f"pp:rv:{pid}:2:1").text
+    assert world.press(ZHANG, f"pp:rv:{pid}:2:1").refusal
+    p = world.storage.proposal(pid)
+    assert (p.status, p.rating, p.result) == ("closed", "1", "A")
+
+    timeline = world.press(ZHANG, f"pp:vw:{pid}").text
+    for step in ("提交", "李四同意联名", "立案，编号 2027-001", "交办", "水务局签收", "不满意", "满意，办结"):
+        assert step in timeline, step
+    stats = statistics(world.desk(), 2027)
+    assert (stats.submitted, stats.accepted, stats.collective, stats.replied, stats.on_time) == (1, 1, 1, 2, 2)
+    assert (stats.rated, stats.satisfied) == (2, 1)
+    csv_text = to_csv(world.desk(), 2027).decode("utf-8-sig")
+    assert "2027-001,关于加强农村供水保障的建议,张三,李四,水务局,卫生健康局" in csv_text
+    assert to_xlsx(world.desk(), 2027)[:2] == b"PK"
+    progress = member_progress(world.storage, world.who(ZHANG).member_id, 2027, START.date())
+    assert "提案 1/1" in "\n".join(r.line() for r in progress.requirements)
+
+
+def test_reject_return_and_opinion(world):
+    pid = write(world, cosigners=None)
+    world.press(ZHANG, f"pp:sb:{pid}")
+    assert world.press(ZHAO, f"pp:rj:{pid}").refusal  # members do not review
+    categories = world.press(SECRETARY, f"pp:rj:{pid}")
+    assert len(categories.buttons) == len(default_config().reject_categories)
+    world.press(SECRETARY, f"pp:rc:{pid}:3")
+    assert world.storage.proposal(pid).status == "rejected"
+    assert "内容空泛" in world.outbox(ZHANG)[-1]
+    assert world.storage.records_from(f"proposal:{pid}")  # a submission counts even when not accepted
+
+    second = write(world, cosigners=None)
+    world.press(ZHANG, f"pp:sb:{second}")
+    world.press(SECRETARY, f"pp:rt:{second}")
+    assert "修改意见不能为空" in world.say(SECRETARY, "  ").text
+    world.say(SECRETARY, "请补充资金测算")
+    assert "请补充资金测算" in world.outbox(ZHANG)[-1] and world.last_buttons(ZHANG) == [f"pp:rs:{second}"]
+    resumed = world.press(ZHANG, f"pp:rs:{second}")
+    assert "【提案预览】" in resumed.text
+    world.press(ZHANG, f"pp:eb:{second}")
+    world.say(ZHANG, "补充：需资金80万元。")
+    world.press(ZHANG, f"pp:bd:{second}")
+    world.press(ZHANG, f"pp:sb:{second}")
+    assert world.storage.proposal(second).status == "review"
+    assert len(world.storage.records_from(f"proposal:{second}")) == 1
+
+    # 社情民意 written directly, 采用 and 批示
+    from bot.proposals.drafts import start
+
+    reply = start(world.desk(), world.who(LI), "opinion")
+    oid = int(reply.buttons[0][0].data.split(":")[2])
+    world.say(LI, "关于村道照明不足的情况")
+    world.send_file(LI, "情况说明.docx")
+    assert "【社情民意预览】" in world.press(LI, f"pp:bd:{oid}").text
+    world.press(LI, f"pp:sb:{oid}")
+    assert "已被采用" in world.press(SECRETARY, f"pp:oa:{oid}").text
+    world.press(SECRETARY, f"pp:oi:{oid}")
+    world.say(SECRETARY, "请交通局研究解决。")
+    assert "请交通局研究解决" in world.outbox(LI)[-1]
+    (record,) = world.storage.records_from(f"proposal:{oid}")
+    assert record.kind == "社情民意"
+
+    # 转社情民意 changes the record's kind
+    third = write(world, cosigners=None)
+    world.press(ZHANG, f"pp:sb:{third}")
+    world.press(SECRETARY, f"pp:cv:{third}")
+    assert [r.kind for r in world.storage.records_from(f"proposal:{third}")] == ["社情民意"]
+    csv_text = to_csv(world.desk(), 2027).decode("utf-8-sig")
+    assert "关于村道照明不足的情况,李四" in csv_text and "请交通局研究解决" in csv_text
+
+
+def test_bad_input_is_refused_politely(world):
+    from bot.proposals.drafts import start
+
+    reply = start(world.desk(), world.who(ZHANG), "proposal")
+    pid = int(reply.buttons[0][0].data.split(":")[2])
+    assert "不能为空" in world.say(ZHANG, "   ").text
+    assert "过长" in world.say(ZHANG, "长" * 300).text
+    world.say(ZHANG, "标题")
+    assert "不能为空" in world.press(ZHANG, f"pp:bd:{pid}").text
+    long_body = "正文" * 5000  # over one Telegram message: kept whole
+    world.say(ZHANG, long_body)
+    world.press(ZHANG, f"pp:bd:{pid}")
+    names = world.say(ZHANG, "张三 王物 不存在的人").text
+    assert "您本人" in names and "您是不是指" in names and "名册中没有“不存在的人”" in names
+    assert world.storage.proposal(pid).body == long_body
+    assert "不能联名自己" in world.press(ZHANG, f"pp:ac:{pid}:{world.who(ZHANG).member_id}").text
+    assert world.press(ZHANG, "pp:zz:1").refusal and world.press(ZHANG, "pp:sb:abc").refusal
+    assert world.press(LI, f"pp:sb:{pid}").refusal  # someone else's draft
+    assert world.press(WATER, f"pp:vw:{pid}").refusal  # units do not see drafts
+    assert start(world.desk(), world.who(ZHANG), "proposal").buttons[0][0].text == "继续编辑"
+
+
+def test_cosign_wait_drafts_expire_and_digest(world):
+    pid = write(world)
+    world.press(ZHANG, f"pp:sb:{pid}")
+    world.now += timedelta(days=3, minutes=1)
+    result = sweep(world.desk())
+    assert result.to_review == 1 and world.storage.proposal(pid).status == "review"
+    assert world.press(LI, f"pp:ya:{pid}").refusal  # too late, nothing changes
+    from bot.proposals.drafts import start
+
+    draft = int(start(world.desk(), world.who(LI), "proposal").buttons[0][0].data.split(":")[2])
+    world.now += timedelta(days=6, hours=1)
+    first = sweep(world.desk())
+    assert first.reminded == 1 and "还没有提交" in world.outbox(LI)[-1]
+    assert sweep(world.desk()).reminded == 0  # one reminder only
+    assert first.digest == 1 and sweep(world.desk()).digest == 0  # once a day
+    digest = [row.text for row in world.storage.outbox_rows("proposal-digest")]
+    assert "已等待超过 3 个工作日" in digest[0] and "关于加强农村供水保障的建议" in digest[0]
+    world.now += timedelta(days=1)
+    assert sweep(world.desk()).discarded == 1
+    assert world.storage.proposal(draft).status == "discarded"
+
+
+def test_cosign_counts_setting_links_records_for_cosigners(world):
+    pid = write(world, cosigners="李四")
+    desk = world.desk()
+    desk.config = dataclasses.replace(default_config(), cosign_counts=True)
+    flow.on_button(desk, world.who(ZHANG), f"pp:sb:{pid}")
+    flow.on_button(desk, world.who(LI), f"pp:ya:{pid}")
+    assert len(world.storage.records_from(f"proposal:{pid}")) == 2
+    assert world.storage.cosigned_count(world.who(LI).member_id, "2027-01-01", "2028-01-01") == 1
+
+
+@pytest.mark.parametrize(
+    "change, where",
+    [
+        ({"reply_months": 0}, "reply_months"),
+        ({"cosign_counts": "yes"}, "cosign_counts"),
+        ({"reject_categories": []}, "reject_categories"),
+        ({"results": {"A": "x"}}, "results"),
+        ({"number_format": "{year}-{nope}"}, "number_format"),
+        ({"draft_reminder_days": 9}, "draft_reminder_days"),
+    ],
+)
+def test_a_bad_settings_file_is_one_clear_error(change, where):
+    import json
+
+    from bot.config import knowledge_dir
+
+    data = json.loads((knowledge_dir() / "proposals.json").read_text(encoding="utf-8"))
+    with pytest.raises(ProposalConfigError, match=where):
+        ProposalConfig.from_dict({**data, **change})
+
+
+def test_the_command_line_exports_and_counts(world, tmp_path, monkeypatch, capsys):
+    from bot.cli.main import main
+
+    pid = write(world, cosigners=None)
+    world.press(ZHANG, f"pp:sb:{pid}")
+    world.press(SECRETARY, f"pp:la:{pid}")
+    monkeypatch.setenv("CPPCC_DB", str(tmp_path / "cppcc.db"))
+    number = world.storage.proposal(pid).number
+    assert main(["proposals", "export", "--year", number[:4], "--format", "csv", "-o", str(tmp_path / "p.csv")]) == 0
+    text = (tmp_path / "p.csv").read_text(encoding="utf-8-sig")
+    assert f"{number},关于加强农村供水保障的建议,张三" in text and "已立案，待交办" in text
+    assert main(["proposals", "export", "--year", number[:4], "-o", str(tmp_path / "p.xlsx")]) == 0
+    assert (tmp_path / "p.xlsx").read_bytes()[:2] == b"PK"
+    assert main(["proposals", "stats", "--year", number[:4]]) == 0
+    assert "提交提案 1 件，立案 1 件（立案率 100%）" in capsys.readouterr().out
+    assert main(["proposals", "list"]) == 0 and "待交办" in capsys.readouterr().out
+    assert main(["proposals", "show", str(pid)]) == 0 and "办理过程" in capsys.readouterr().out
+    assert main(["proposals", "show", "999"]) == 1 and "没有编号为 999" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # argparse refuses another format
+        main(["proposals", "export", "--format", "pdf"])
