@@ -318,6 +318,11 @@ EXPECTED = {
     "report_task_progress": {"unit_contact"},
     "view_ledger": {"admin"},
     "manage_ledger": {"admin"},
+    "write_proposal": {"member"},
+    "view_proposal": {"admin", "member", "unit_contact"},
+    "review_proposal": {"admin"},
+    "handle_proposal": {"unit_contact"},
+    "export_proposals": {"admin"},
 }
 
 

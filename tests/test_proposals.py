@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.people.identity import bind_by_contact
-from bot.people.progress import member_progress
+from bot.people.progress import format_progress, member_progress
 from bot.people.roles import CLI_CALLER, resolve_caller
 from bot.people.roster import import_members, import_unit_contacts
 from bot.plan.model import default_plan
@@ -192,7 +192,9 @@ def test_the_whole_loop_in_the_core(world):
     assert "2027-001,关于加强农村供水保障的建议,张三,李四,水务局,卫生健康局" in csv_text
     assert to_xlsx(world.desk(), 2027)[:2] == b"PK"
     progress = member_progress(world.storage, world.who(ZHANG).member_id, 2027, START.date())
-    assert "提案 1/1" in "\n".join(r.line() for r in progress.requirements)
+    assert "提案 1/1" in format_progress(progress) and "联名" not in format_progress(progress)
+    cosigner = member_progress(world.storage, world.who(LI).member_id, 2027, START.date())
+    assert "联名提案 1 件（另计）" in format_progress(cosigner) and "提案 0/1" in format_progress(cosigner)
 
 
 def test_reject_return_and_opinion(world):

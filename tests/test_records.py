@@ -197,9 +197,9 @@ def test_proposal_lifecycle_and_reply_due(tmp_path):
         assign_proposal(storage, ADMIN, proposal.id, [], "2023-11-30", now=NOW)
     with pytest.raises(RecordError, match="早于提案日期"):
         assign_proposal(storage, ADMIN, proposal.id, ["县委办"], "2023-11-01", now=NOW)
-    assigned = assign_proposal(storage, ADMIN, proposal.id, ["县委办公室", "县交通运输局"], "2023-11-30", now=NOW)
+    assigned = assign_proposal(storage, ADMIN, proposal.id, ["县委办公室", "县供销合作社"], "2023-11-30", now=NOW)
     assert assigned.status == "assigned"
-    assert assigned.units == ("party_office", "县交通运输局")
+    assert assigned.units == ("party_office", "县供销合作社")
     assert (assigned.assigned_on, assigned.reply_due) == (date(2023, 11, 30), date(2024, 2, 29))
     with pytest.raises(RecordError, match="早于交办日期"):
         reply_proposal(storage, ADMIN, proposal.id, "2023-11-29", now=NOW)
@@ -219,7 +219,7 @@ def test_only_proposals_have_a_lifecycle(tmp_path):
 
 EXPORT = (
     "手机号,姓名,类型,标题,日期,状态,承办单位,交办日期,答复日期,备注\n"
-    "13812345678,张三,提案,关于修路的提案,2024-01-10,已交办,县委办、县交通运输局,2024-01-20,,\n"
+    "13812345678,张三,提案,关于修路的提案,2024-01-10,已交办,县委办、县供销合作社,2024-01-20,,\n"
     ",李四,社情民意信息,关于路灯的信息,2024/2/1,,,,,\n"
     "137 0000 2222,,提案,关于教育的提案,2024年3月1日,已答复,县委办,2024-03-10,2024-05-01,\n"
     ",王五,调研,乡村调研,2024-04-01,,,,,\n"
@@ -232,7 +232,7 @@ def test_import_records_from_the_proposal_system(tmp_path):
     assert (summary.added, summary.updated, summary.unchanged) == (4, 0, 0)
     zhang = storage.records_of(member_id(storage, "张三"))
     assert [(r.kind, r.status, r.units, r.reply_due, r.source) for r in zhang] == [
-        ("提案", "assigned", ("party_office", "县交通运输局"), date(2024, 4, 20), "import")
+        ("提案", "assigned", ("party_office", "县供销合作社"), date(2024, 4, 20), "import")
     ]
     (wang_proposal, wang_research) = storage.records_of(member_id(storage, "王五"))
     assert (wang_proposal.status, wang_proposal.replied_on) == ("replied", date(2024, 5, 1))
@@ -241,7 +241,7 @@ def test_import_records_from_the_proposal_system(tmp_path):
     again = import_records(storage, CLI_CALLER, EXPORT.encode(), now=NOW)
     assert (again.added, again.updated, again.unchanged) == (0, 0, 4)
     progressed = EXPORT.replace(
-        "已交办,县委办、县交通运输局,2024-01-20,", "已答复,县委办、县交通运输局,2024-01-20,2024-03-01"
+        "已交办,县委办、县供销合作社,2024-01-20,", "已答复,县委办、县供销合作社,2024-01-20,2024-03-01"
     )
     later = import_records(storage, CLI_CALLER, progressed.encode(), now=NOW)
     assert (later.added, later.updated, later.unchanged) == (0, 1, 3)

@@ -66,6 +66,7 @@ class Progress:
     term: Term
     requirements: tuple[Requirement, ...]
     proposals: tuple[ProposalLine, ...]
+    cosigned: int = 0  # proposals of others this member agreed to co-sign (联名) that year
 
     @property
     def all_met(self) -> bool:
@@ -125,7 +126,8 @@ def member_progress(
         if r.kind == "提案"
     )
     requirements = _requirements(member_obligations(plan), year_counts, term_counts)
-    return Progress(member.id, member.name, year, today, term, requirements, proposals)
+    cosigned = storage.cosigned_count(member_id, year_start.isoformat(), year_end.isoformat())
+    return Progress(member.id, member.name, year, today, term, requirements, proposals, cosigned)
 
 
 def _next_step(progress: Progress) -> str:
@@ -144,6 +146,8 @@ def format_progress(progress: Progress) -> str:
     """A member's progress as short lines for a phone screen."""
     lines = [f"{progress.name} · {progress.year}年履职情况"]
     lines += [r.line() for r in progress.requirements]
+    if progress.cosigned:
+        lines.append(f"联名提案 {progress.cosigned} 件（另计）")
     if progress.proposals:
         lines.append("提案办理：")
         lines += [p.describe() for p in progress.proposals]
