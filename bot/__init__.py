@@ -1,1 +1,0 @@
-"""Core of the CPPCC assistant: no Telegram here."""

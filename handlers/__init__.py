@@ -1,1 +1,0 @@
-"""Telegram handlers: thin adapters from updates to bot/ calls."""

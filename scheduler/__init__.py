@@ -1,1 +1,0 @@
-"""Reminder jobs (PTB JobQueue)."""
