@@ -1,0 +1,109 @@
+"""Questions that are not about the plan's text: about the asker, or beyond what the plan says.
+
+Both read their cue phrases from knowledge/intents.json (validated when loaded, one-line errors
+naming the file and the entry):
+
+* :class:`PersonalCues` — “我的履职情况”, “我的提案办得怎么样了”, “验证身份”: a route to the
+  member's own progress, their proposals, or the binding step;
+* :class:`ScopeTopics` — named persons, phone numbers, money amounts, dates of meetings,
+  procedures and other bodies: the plan does not say, so the answer never cites a task.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.config import ConfigError
+
+PROGRESS, PROPOSALS, BINDING = "progress", "proposals", "binding"
+BEST = "best"  # ScopeTopic.related: the best-ranked task
+PERSONAL_KEYS = ("personal_owner", "personal_topic", "personal_strong", "personal_proposals", "binding")
+
+
+def _phrases(value: object, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ConfigError(f"{where}: 应为非空字符串列表")
+    return tuple(v.strip().lower() for v in value)
+
+
+def _has(norm: str, phrases: tuple[str, ...]) -> bool:
+    return any(phrase in norm for phrase in phrases)
+
+
+@dataclass(frozen=True)
+class PersonalCues:
+    owner: tuple[str, ...]
+    topic: tuple[str, ...]
+    strong: tuple[str, ...]
+    proposals: tuple[str, ...]
+    binding: tuple[str, ...]
+
+    @classmethod
+    def from_intents(cls, data: dict, where: str = "intents.json") -> PersonalCues:
+        return cls(*(_phrases(data.get(key), f"{where} {key}") for key in PERSONAL_KEYS))
+
+    def route(self, norm: str) -> str | None:
+        """binding | proposals | progress for a question about the asker themself, else None."""
+        if _has(norm, self.binding):
+            return BINDING
+        owner = _has(norm, self.owner)
+        if owner and ("提案" in norm or "社情民意" in norm) and _has(norm, self.proposals):
+            return PROPOSALS
+        if _has(norm, self.strong) or (owner and _has(norm, self.topic)):
+            return PROGRESS
+        return None
+
+
+@dataclass(frozen=True)
+class ScopeTopic:
+    id: str
+    what: str  # completes “方案没有规定…”
+    all: tuple[tuple[str, ...], ...]  # one phrase of every list must be present
+    unless: tuple[str, ...]
+    pointer: str  # where to ask instead
+    related: tuple[int, ...] | str  # the task(s) the plan says something related in, or BEST
+
+    def matches(self, norm: str) -> bool:
+        return all(_has(norm, group) for group in self.all) and not _has(norm, self.unless)
+
+
+@dataclass(frozen=True)
+class ScopeTopics:
+    topics: tuple[ScopeTopic, ...]
+
+    @classmethod
+    def from_intents(cls, data: dict, task_numbers: set[int], where: str = "intents.json") -> ScopeTopics:
+        raw = data.get("out_of_scope_topics")
+        if not isinstance(raw, list):
+            raise ConfigError(f"{where} out_of_scope_topics: 应为列表")
+        topics = []
+        for index, entry in enumerate(raw):
+            at = f"{where} out_of_scope_topics[{index}]"
+            if not isinstance(entry, dict):
+                raise ConfigError(f"{at}: 应为对象")
+            for key in ("id", "what", "pointer"):
+                if not isinstance(entry.get(key), str) or not entry[key].strip():
+                    raise ConfigError(f"{at}.{key}: 缺少或不是非空字符串")
+            groups = entry.get("all")
+            if not isinstance(groups, list) or not groups:
+                raise ConfigError(f"{at}.all: 应为短语列表的列表")
+            related = entry.get("related", [])
+            if related != BEST and (
+                not isinstance(related, list) or not all(isinstance(n, int) and n in task_numbers for n in related)
+            ):
+                raise ConfigError(f'{at}.related: 应为方案中存在的任务编号列表或 "best"')
+            unless = entry.get("unless")
+            topics.append(
+                ScopeTopic(
+                    id=entry["id"],
+                    what=entry["what"],
+                    all=tuple(_phrases(group, f"{at}.all[{i}]") for i, group in enumerate(groups)),
+                    unless=_phrases(unless, f"{at}.unless") if unless is not None else (),
+                    pointer=entry["pointer"],
+                    related=related if related == BEST else tuple(related),
+                )
+            )
+        return cls(tuple(topics))
+
+    def find(self, norm: str) -> ScopeTopic | None:
+        return next((topic for topic in self.topics if topic.matches(norm)), None)
