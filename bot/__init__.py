@@ -1,0 +1,1 @@
+"""Core of the CPPCC assistant: no Telegram here."""

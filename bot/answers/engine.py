@@ -1,0 +1,375 @@
+"""The question-answering engine: normalised question → intent → answer.
+
+Transport-free: the Telegram handlers, `cppcc-bot ask`, `cppcc-bot chat` and
+the tests all call :meth:`Engine.answer`. Replies are plain text (the
+transport escapes them); answers cite tasks as （33） with their units.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from functools import cache
+
+from bot.answers.examples import ExampleIndex, load_examples
+from bot.answers.matching import Query, Ranked, TaskIndex, UnitMatcher, Vocabulary, ranked, spread
+from bot.answers.normalize import extract_task_number, is_meaningless, normalize
+from bot.answers.routes import BEST, PersonalCues, ScopeTopic, ScopeTopics
+from bot.answers.unitphrases import UnitPhrases
+from bot.config import ConfigError, knowledge_dir
+from bot.people.duties import duty_lines, member_obligations
+from bot.plan.model import Plan, Task, default_plan
+
+MAX_QUESTION = 500  # characters considered; longer text is cut (and the reply says so)
+SNIPPET = 46  # characters of a task shown in lists
+
+
+@dataclass
+class Answer:
+    reply: str
+    intent: str  # task | unit | topic | duties | numbers | greeting | out_of_scope | candidates | empty | personal
+    items: list[int] = field(default_factory=list)
+    units: list[str] = field(default_factory=list)
+    score: float = 0.0
+    unit: str | None = None  # the unit id, for the unit intent
+    personal: bool = False  # includes the caller's own data (their duty progress)
+    route: str | None = None  # personal intent: progress | proposals | binding (routes.py)
+    related: list[int] = field(default_factory=list)  # out of scope: named as related, never as the answer
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        for key in ("unit", "personal", "route", "related"):
+            if not data[key]:
+                del data[key]
+        return data
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Tuned on tests/data/questions.jsonl; see README (question answering)."""
+
+    weak: float = 7.0  # below: not confident enough to name a task
+    explained: float = 0.45  # share of the question's characters the best task explains
+    tie: float = 0.88  # second best within this share of the best → ask which
+    numbers_margin: float = 0.6  # a quantified task must score this share of the best
+    examples: float = 0.5  # weight of the z-scored example score blended into the task-text score
+
+
+MESSAGE_KEYS = ("welcome", "help", "examples", "greeting", "out_of_scope", "empty", "too_long", "no_such_task")
+MESSAGE_KEYS += ("unknown_unit", "candidates", "task_more", "duties_bind_hint", "error", "flood", "non_text")
+MESSAGE_KEYS += ("personal_progress", "personal_proposals", "personal_binding", "out_of_scope_topic")
+MESSAGE_KEYS += ("out_of_scope_related",)
+INTENT_KEYS = ("greeting", "greeting_filler", "duty_phrases", "duty_period", "duty_need", "duty_subject")
+INTENT_KEYS += ("not_duty", "duty_ignore", "numbers", "numbers_period", "unit_question", "unit_generic")
+
+
+def _load_json(name: str, required: tuple[str, ...]) -> dict:
+    """A knowledge file that must be a JSON object with ``required`` keys (ConfigError otherwise)."""
+    path = knowledge_dir() / name
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: 无法读取（{exc}）") from exc
+    missing = [key for key in required if not isinstance(data, dict) or key not in data]
+    if missing:
+        raise ConfigError(f"{path}: 缺少字段 {', '.join(missing)}")
+    return data
+
+
+class Engine:
+    def __init__(
+        self,
+        plan: Plan,
+        vocabulary: Vocabulary,
+        messages: dict,
+        intents: dict,
+        thresholds: Thresholds | None = None,
+        examples: dict[int, tuple[str, ...]] | None = None,
+        unit_phrases: UnitPhrases | None = None,
+    ):
+        self.plan = plan
+        self.vocabulary = vocabulary
+        self.messages = messages
+        self.cues = intents
+        self.t = thresholds or Thresholds()
+        self.index = TaskIndex(plan, vocabulary)
+        self.examples = ExampleIndex.build(plan, vocabulary, examples or {}, self.t.examples)
+        self.units = UnitMatcher(plan, unit_phrases)
+        self.personal_cues = PersonalCues.from_intents(intents)
+        self.scope = ScopeTopics.from_intents(intents, {task.number for task in plan.tasks})
+        self._quantified = sorted({o.task for o in plan.obligations})
+
+    @classmethod
+    def from_knowledge(cls) -> Engine:
+        plan = default_plan()
+        return cls(
+            plan,
+            Vocabulary.load(),
+            _load_json("messages.json", MESSAGE_KEYS),
+            _load_json("intents.json", INTENT_KEYS),
+            examples=load_examples(plan),
+            unit_phrases=UnitPhrases.load(plan.catalogue),
+        )
+
+    # ---- helpers -------------------------------------------------------
+
+    def text(self, key: str, **values) -> str:
+        examples = "\n".join(f"· {q}" for q in self.messages["examples"][:3])
+        return self.messages[key].format(examples=examples, doc_number=self.plan.document.get("doc_number"), **values)
+
+    def _units_line(self, task: Task) -> str:
+        return "、".join(task.units_printed)
+
+    def _units_of(self, task: Task) -> list[str]:
+        return list(task.units_printed)
+
+    def _has(self, norm: str, cue: str) -> bool:
+        return any(phrase in norm for phrase in self.cues[cue])
+
+    @staticmethod
+    def _snippet(text: str, size: int = SNIPPET) -> str:
+        return text if len(text) <= size else text[: size - 1] + "…"
+
+    # ---- entry point ---------------------------------------------------
+
+    def answer(self, question: str, personal: Callable[[], str | None] | None = None) -> Answer:
+        """Answer one question. ``personal`` returns the caller's own progress text, if known."""
+        question = question or ""
+        too_long = len(question) > MAX_QUESTION
+        norm = normalize(question[:MAX_QUESTION])
+        result = self._answer(norm, personal)
+        if too_long:
+            result.reply = self.text("too_long", length=len(question), limit=MAX_QUESTION) + "\n\n" + result.reply
+        return result
+
+    def personal_route(self, question: str) -> str | None:
+        """progress | proposals | binding when ``question`` is about the asker (see routes.py), else None."""
+        norm = normalize((question or "")[:MAX_QUESTION])
+        if not norm or is_meaningless(norm):
+            return None
+        norm = self.vocabulary.rewrite(norm)
+        return None if extract_task_number(norm) is not None else self.personal_cues.route(norm)
+
+    def _answer(self, norm: str, personal: Callable[[], str | None] | None) -> Answer:
+        if not norm or is_meaningless(norm):
+            return Answer(self.text("empty"), "empty")
+        norm = self.vocabulary.rewrite(norm)
+        number = extract_task_number(norm)
+        if number is not None:
+            return self.task_answer(number)
+        route = self.personal_cues.route(norm)
+        if route:
+            return self.personal_answer(route, personal)
+        query = self.index.query(norm)
+        weighted = self.index.weighted(query)
+        text_scores = self.index.bm25.scores(weighted)
+        by_text = ranked(self.plan.tasks, text_scores)
+        best = by_text[0]
+        if self._is_greeting(norm, best):
+            return Answer(self.text("greeting"), "greeting")
+        if self._is_duties(norm):
+            return self.duties_answer(personal)
+        hit = self.units.find(norm)
+        if hit and self._is_unit_question(norm, hit.start, hit.end):
+            return self.unit_answer(hit.unit_id)
+        topic = self.scope.find(norm)
+        if topic is not None:
+            return self.scope_answer(topic, best, query)
+        if not self._in_scope(best, query):
+            return Answer(self.text("out_of_scope"), "out_of_scope", score=round(best.score, 3))
+        boosts = self.examples.boosts(weighted, spread(text_scores)[1])
+        order = ranked(self.plan.tasks, [s + b for s, b in zip(text_scores, boosts, strict=True)])
+        best = order[0]
+        if self._has(norm, "numbers") or self._has(norm, "numbers_period"):
+            margin = self.t.numbers_margin if self._has(norm, "numbers") else 1.0
+            numbers = self._numbers_answer(order, query, margin)
+            if numbers:
+                return numbers
+        close = [r for r in order[1:4] if r.score >= self.t.tie * best.score]
+        if close:
+            return self.candidates_answer([best, *close])
+        return self.topic_answer(best, query)
+
+    # ---- intent tests --------------------------------------------------
+
+    def _in_scope(self, best: Ranked, query: Query) -> bool:
+        """On the task text alone: the best task scores well and explains most of the question."""
+        return best.score >= self.t.weak and self.index.explained(query, best.task) >= self.t.explained
+
+    def _is_greeting(self, norm: str, best: Ranked) -> bool:
+        if not self._has(norm, "greeting"):
+            return False
+        rest = norm
+        for phrase in sorted(self.cues["greeting"] + self.cues["greeting_filler"], key=len, reverse=True):
+            rest = rest.replace(phrase, "")
+        return is_meaningless(rest) or best.score < self.t.weak
+
+    def _is_duties(self, norm: str) -> bool:
+        for word in self.cues["duty_ignore"]:
+            norm = norm.replace(word, " ")
+        if self._has(norm, "not_duty"):
+            return False
+        return self._has(norm, "duty_phrases") or all(
+            self._has(norm, cue) for cue in ("duty_period", "duty_need", "duty_subject")
+        )
+
+    def _is_unit_question(self, norm: str, start: int, end: int) -> bool:
+        """Besides the unit's name the question holds only 'what does it do' words."""
+        rest = norm[:start] + " " + norm[end:]
+        for phrase in sorted(self.cues["unit_question"], key=len, reverse=True):
+            rest = rest.replace(phrase, " ")
+        rest = self.vocabulary.strip_question(rest)
+        generic = set(self.cues["unit_generic"]) | self.vocabulary.stop_chars
+        return all(is_meaningless(ch) or ch in generic for ch in rest)
+
+    # ---- answers -------------------------------------------------------
+
+    def task_answer(self, number: int) -> Answer:
+        task = self.plan.task(number)
+        if task is None:
+            return Answer(self.text("no_such_task", number=number, count=len(self.plan.tasks)), "task")
+        group = self.plan.group(task.group)
+        area = self.plan.area(task.area)
+        limit = task.time_limit.text or "未写明"
+        reply = (
+            f"方案第{task.label}项\n{task.text}\n\n"
+            f"所属：（{_cn(area.number)}）{area.title} · {group.number}.{group.title}\n"
+            f"责任单位：{self._units_line(task)}\n"
+            f"完成时限：{limit}"
+        )
+        return Answer(reply, "task", [number], self._units_of(task), 1.0)
+
+    def unit_answer(self, unit_id: str) -> Answer:
+        result = self.plan.tasks_of_unit(unit_id)
+        unit = result.unit
+        name = unit.short if unit.short == unit.full else f"{unit.short}（{unit.full}）"
+        if not unit.in_plan and not result.all_numbers:
+            return Answer(
+                f"{name}不是方案列明的责任单位，方案中没有写明由它负责的任务。", "unit", [], [], 1.0, unit=unit_id
+            )
+        lines = [f"{name}是方案中 {len(result.direct)} 项任务的责任单位："]
+        lines += self._grouped(result.direct)
+        for parent, tasks in result.inherited:
+            lines.append("")
+            lines.append(
+                f"{unit.short}是{parent.short}之一，以下 {len(tasks)} 项写明由“{parent.short}”负责，"
+                f"同样涉及{unit.short}："
+            )
+            lines += self._grouped(tasks)
+        lines.append("")
+        lines.append("发送 /item 编号 查看某项全文。")
+        numbers = result.all_numbers
+        first = self.plan.task(numbers[0]) if numbers else None
+        return Answer("\n".join(lines), "unit", numbers, self._units_of(first) if first else [], 1.0, unit=unit_id)
+
+    def unit_by_name(self, name: str) -> Answer:
+        """For /unit: exact or typo-tolerant unit name."""
+        norm = self.vocabulary.rewrite(normalize(name))
+        hit = self.units.find(norm) if norm else None
+        if hit is None:
+            units = "、".join(u.short for u in self.plan.catalogue.plan_units())
+            return Answer(self.text("unknown_unit", name=name.strip()[:30], units=units), "unit")
+        return self.unit_answer(hit.unit_id)
+
+    def _grouped(self, tasks: tuple[Task, ...]) -> list[str]:
+        lines: list[str] = []
+        area = None
+        for task in tasks:
+            if task.area != area:
+                area = task.area
+                lines.append(f"【{self.plan.area(area).title}】")
+            lines.append(f"{task.label}{self._snippet(task.text)}")
+        return lines
+
+    def topic_answer(self, best: Ranked, query: Query) -> Answer:
+        task = best.task
+        sentence = self.index.best_sentence(task, query)
+        reply = (
+            f"这属于方案第{task.label}项：\n{self._snippet(sentence, 160)}\n\n"
+            f"责任单位：{self._units_line(task)}\n"
+            f"完成时限：{task.time_limit.text or '未写明'}\n" + self.text("task_more", number=task.number)
+        )
+        return Answer(reply, "topic", [task.number], self._units_of(task), round(best.score, 3))
+
+    def candidates_answer(self, ranked: list[Ranked]) -> Answer:
+        lines = [self.text("candidates")]
+        for r in ranked:
+            lines.append(f"{r.task.label}{self._snippet(r.task.text, 40)}（{self._units_line(r.task)}）")
+        first = ranked[0].task
+        return Answer(
+            "\n".join(lines),
+            "candidates",
+            [r.task.number for r in ranked],
+            self._units_of(first),
+            round(ranked[0].score, 3),
+        )
+
+    def _numbers_answer(self, ranked: list[Ranked], query: Query, margin: float) -> Answer | None:
+        """Answer from the structured obligations when a quantified task scores ≥ margin × the best."""
+        best = ranked[0]
+        quantified = next((r for r in ranked if r.task.number in self._quantified), None)
+        if quantified is None or quantified.score < margin * best.score:
+            return None
+        task = quantified.task
+        rules = self.plan.obligations_for(task=task.number)
+        lines = [f"方案第{task.label}项规定："]
+        lines += [f"· {o.describe()}" for o in rules]
+        lines.append(f"原文：“{self._snippet(self.index.best_sentence(task, query), 160)}”")
+        lines.append(f"责任单位：{self._units_line(task)}")
+        return Answer("\n".join(lines), "numbers", [task.number], self._units_of(task), round(quantified.score, 3))
+
+    def personal_answer(self, route: str, personal: Callable[[], str | None] | None = None) -> Answer:
+        """A question about the asker: where their own progress, proposals or binding step is.
+
+        The transports open that screen (handlers/answers.py); the reply says how to get there,
+        with the caller's own progress when it is known.
+        """
+        reply = self.text(f"personal_{route}")
+        own = personal() if personal and route != "binding" else None
+        if own:
+            reply = f"{own}\n\n{reply}"
+        return Answer(reply, "personal", personal=own is not None, route=route)
+
+    def scope_answer(self, topic: ScopeTopic, best: Ranked, query: Query) -> Answer:
+        """The plan does not say: “方案没有规定…”. When the question is about the plan's matters (in
+        scope on the task text), the topic's related task (or the best-ranked one) is named as
+        related, never as the answer."""
+        lines = [self.text("out_of_scope_topic", what=topic.what, pointer=topic.pointer)]
+        related: list[int] = []
+        if topic.related and self._in_scope(best, query):
+            related = [best.task.number] if topic.related == BEST else list(topic.related)
+        for number in related[:1]:
+            task = self.plan.task(number)
+            sentence = self._snippet(self.index.best_sentence(task, query), 120)
+            units = self._units_line(task)
+            lines += ["", self.text("out_of_scope_related", label=task.label, sentence=sentence, units=units)]
+        return Answer("\n".join(lines), "out_of_scope", related=related[:1])
+
+    def duties_answer(self, personal: Callable[[], str | None] | None = None) -> Answer:
+        """Every member's requirements in plain words (bot.people.duties), with the caller's own progress."""
+        pairs = member_obligations(self.plan)
+        yearly = sorted({o.task for o, _ in pairs if o.period == "year"})
+        items = yearly + sorted({o.task for o, _ in pairs} - set(yearly))
+        main = self.plan.task(items[0]) if items else None
+        lines = duty_lines(self.plan)
+        if main:
+            lines.append(f"责任单位：{self._units_line(main)}")
+        own = personal() if personal else None
+        lines += ["", own or self.text("duties_bind_hint")]
+        units = self._units_of(main) if main else []
+        return Answer("\n".join(lines), "duties", items, units, 1.0, personal=own is not None)
+
+
+_CN_SMALL = "零一二三四五六七八九十"
+
+
+def _cn(number: int) -> str:
+    return _CN_SMALL[number] if 0 <= number <= 10 else str(number)
+
+
+@cache
+def default_engine() -> Engine:
+    """The engine over the knowledge directory, built once per process."""
+    return Engine.from_knowledge()

@@ -1,0 +1,237 @@
+"""CLI commands for the calendar and reminders: `events add|change|list|cancel|import|ics`, `reminders
+preview|rules|set|reset|skipped`.
+
+Each command opens the database named by CPPCC_DB and acts as the operator (a secretary).
+Errors go to stderr in Chinese with exit code 1; a refused change or import saves nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.cli.support import error, number_argument, operator, read_file, with_storage
+
+if TYPE_CHECKING:  # imports are deferred so that `cppcc-bot ask` starts fast
+    from bot.config import Settings
+    from bot.storage import Storage
+
+EVENT_FIELDS = ("kind", "title", "date", "time", "end_date", "end_time", "place", "audience", "notes", "quarter")
+
+
+def _day(text: str | None, what: str):
+    from bot.calendar.events import parse_day
+
+    return parse_day(text, what) if text else None
+
+
+# ---- events ---------------------------------------------------------------------------------
+
+
+def cmd_events_add(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    from bot.calendar.events import add_event, describe
+
+    fields = {name: getattr(args, name) for name in EVENT_FIELDS}
+    event = add_event(storage, operator(), **fields)
+    print(f"已添加活动：\n{describe(event)}")
+    return 0
+
+
+def cmd_events_change(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    from bot.calendar.events import change_event, describe
+
+    changes = {name: getattr(args, name) for name in EVENT_FIELDS if getattr(args, name) is not None}
+    if not changes:
+        return error("请至少指定一项要修改的内容，例如 --date 2027-03-12")
+    event = change_event(storage, operator(), args.id, **changes)
+    print(f"已修改活动：\n{describe(event)}")
+    return 0
+
+
+def cmd_events_cancel(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    from bot.calendar.events import cancel_event, one_line
+
+    event = cancel_event(storage, operator(), args.id)
+    print(f"已取消活动（编号 {event.id}）：{one_line(event)}")
+    return 0
+
+
+def cmd_events_list(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    from bot.calendar.events import audience_label, list_events, one_line
+
+    start = _day(args.date_from, "开始日期") or storage.today()
+    end = _day(args.date_to, "结束日期")
+    events = list_events(storage, operator(), start, end and _next(end), include_cancelled=args.all)
+    if not events:
+        print("没有符合条件的活动。")
+    for event in events:
+        state = "【已取消】" if event.status == "cancelled" else ""
+        print(f"{event.id:>4}  {state}{one_line(event)}  对象：{audience_label(event.audience)}")
+    return 0
+
+
+def _next(day):
+    from datetime import timedelta
+
+    return day + timedelta(days=1)
+
+
+def cmd_events_import(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    from bot.calendar.events import import_events
+
+    summary = import_events(storage, operator(), read_file(args.file))
+    print(f"活动已导入：{summary.describe()}")
+    return 0
+
+
+def cmd_events_ics(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    from datetime import timedelta
+
+    from bot.calendar.ics import calendar_bytes
+
+    start = _day(args.date_from, "开始日期") or storage.today() - timedelta(days=31)
+    end = _day(args.date_to, "结束日期")
+    events = storage.events_between(start, end and _next(end), include_cancelled=True)
+    data = calendar_bytes(events, storage.tz, storage.now())
+    if args.output:
+        Path(args.output).write_bytes(data)
+        print(f"已写入 {args.output}：{len(events)} 项活动")
+    else:
+        sys.stdout.buffer.write(data)
+    return 0
+
+
+# ---- reminders -------------------------------------------------------------------------------
+
+
+def cmd_reminders_preview(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    from bot.calendar.reminders import preview, preview_json, preview_text, rules_for
+
+    first, last = _day(args.date_from, "开始日期"), _day(args.date_to, "结束日期")
+    if last < first:
+        return error("结束日期早于开始日期")
+    if (last - first).days > 3 * 366:
+        return error("预览范围最多三年")
+    messages, skipped = preview(storage, rules_for(storage), first, last, admin_ids=settings.admin_ids)
+    if args.json:
+        print(json.dumps(preview_json(messages, skipped), ensure_ascii=False, indent=2))
+    else:
+        print(preview_text(messages, skipped))
+    return 0
+
+
+def cmd_reminders_rules(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    from bot.calendar.reminders import rules_for
+
+    rules = rules_for(storage)
+    print(f"规则文件：{rules.source}；免打扰时段：{rules.quiet.describe()}")
+    for rule in rules.rules:
+        print(rule.summary())
+    overrides = storage.reminder_overrides()
+    if overrides:
+        print("数据库中的覆盖设置（reminders reset 规则 可恢复默认）：")
+        for item in overrides:
+            print(f"  {item.rule_id}.{item.key} = {json.dumps(item.value, ensure_ascii=False)}（{item.set_at}）")
+    return 0
+
+
+def cmd_reminders_set(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    from bot.calendar.reminders import parse_assignment, set_override
+
+    values = dict(parse_assignment(text) for text in args.assignments)
+    rules = set_override(storage, operator(), args.rule, values)
+    rule = rules.rule(args.rule)
+    print(f"已保存。{rule.summary() if rule else '免打扰时段：' + rules.quiet.describe()}")
+    return 0
+
+
+def cmd_reminders_reset(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    from bot.calendar.reminders import reset_override
+
+    removed = reset_override(storage, operator(), args.rule, args.key)
+    print(f"已删除 {removed} 项覆盖设置，恢复规则文件中的默认值。")
+    return 0
+
+
+def cmd_reminders_skipped(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    from datetime import timedelta
+
+    from bot.calendar.reminders import SKIP_REASONS
+
+    since = storage.now() - timedelta(days=args.days)
+    skips = storage.deliveries(outcome="skipped", since=since)
+    if not skips:
+        print(f"最近 {args.days} 天没有未能发出的提醒。")
+    for skip in skips:
+        reason = SKIP_REASONS.get(skip.reason or "", skip.reason)
+        print(f"{skip.due_at:%Y-%m-%d %H:%M}  {skip.recipient_name}  [{skip.rule_id}]  {reason}：{skip.summary}")
+    return 0
+
+
+# ---- parser ---------------------------------------------------------------------------------
+
+
+def _event_arguments(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    kinds = "协商活动、常委会会议、全体会议、培训、提案截止、视察调研、组织生活会"  # bot.calendar.events.EVENT_KINDS
+    parser.add_argument("--kind", required=required, help=f"类型：{kinds}")
+    parser.add_argument("--date", required=required, help="日期，例如 2027-03-10")
+    parser.add_argument("--time", help="时间，例如 14:30 或 14:30-16:30（不写则为全天）")
+    parser.add_argument("--end-date", dest="end_date", help="结束日期（跨天的活动）")
+    parser.add_argument("--end-time", dest="end_time", help="结束时间")
+    parser.add_argument("--title", help="活动名称（默认与类型相同）")
+    parser.add_argument("--place", help="地点")
+    parser.add_argument("--audience", required=required, help="对象，例如 全体委员、常委、经济委、习岗镇、财政局、秘书")
+    parser.add_argument("--notes", help="备注")
+    parser.add_argument("--quarter", help="协商活动计入的季度，例如 2027Q1（默认按日期）")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add this module's commands to the `cppcc-bot` parser."""
+    events = subparsers.add_parser("events", help="活动日程：添加、修改、列出、取消、导入、导出日历")
+    sub = events.add_subparsers(dest="events_command", required=True)
+    add = sub.add_parser("add", help="添加活动")
+    _event_arguments(add, required=True)
+    add.set_defaults(func=with_storage(cmd_events_add))
+    change = sub.add_parser("change", help="修改活动（只改给出的项目）")
+    change.add_argument("id", type=number_argument("活动编号"))
+    _event_arguments(change, required=False)
+    change.set_defaults(func=with_storage(cmd_events_change))
+    cancel = sub.add_parser("cancel", help="取消活动")
+    cancel.add_argument("id", type=number_argument("活动编号"))
+    cancel.set_defaults(func=with_storage(cmd_events_cancel))
+    listing = sub.add_parser("list", help="列出活动（默认从今天起）")
+    listing.add_argument("--from", dest="date_from")
+    listing.add_argument("--to", dest="date_to")
+    listing.add_argument("--all", action="store_true", help="包括已取消的活动")
+    listing.set_defaults(func=with_storage(cmd_events_list))
+    importing = sub.add_parser("import", help="从 CSV 导入活动（全部成功或全部不导入）")
+    importing.add_argument("file")
+    importing.set_defaults(func=with_storage(cmd_events_import))
+    ics = sub.add_parser("ics", help="导出 .ics 日历文件（默认输出到屏幕）")
+    ics.add_argument("-o", "--output")
+    ics.add_argument("--from", dest="date_from", help="默认一个月前")
+    ics.add_argument("--to", dest="date_to")
+    ics.set_defaults(func=with_storage(cmd_events_ics))
+
+    reminders = subparsers.add_parser("reminders", help="提醒：预览、查看和调整规则、查看未能发出的提醒")
+    sub = reminders.add_subparsers(dest="reminders_command", required=True)
+    preview = sub.add_parser("preview", help="列出某段时间内将要发出的全部提醒（不发送）")
+    preview.add_argument("--from", dest="date_from", required=True)
+    preview.add_argument("--to", dest="date_to", required=True)
+    preview.add_argument("--json", action="store_true")
+    preview.set_defaults(func=with_storage(cmd_reminders_preview))
+    sub.add_parser("rules", help="列出生效的提醒规则").set_defaults(func=with_storage(cmd_reminders_rules))
+    setting = sub.add_parser("set", help="调整规则，例如 reminders set yearly_minimums dates='[\"09-01\"]'")
+    setting.add_argument("rule", help="规则 id（quiet_hours 为免打扰时段）")
+    setting.add_argument("assignments", nargs="+", metavar="字段=值")
+    setting.set_defaults(func=with_storage(cmd_reminders_set))
+    reset = sub.add_parser("reset", help="恢复规则的默认设置")
+    reset.add_argument("rule")
+    reset.add_argument("key", nargs="?")
+    reset.set_defaults(func=with_storage(cmd_reminders_reset))
+    skipped = sub.add_parser("skipped", help="列出未能发出的提醒（未绑定、超过补发时限等）")
+    skipped.add_argument("--days", type=number_argument("天数", high=3660), default=30)
+    skipped.set_defaults(func=with_storage(cmd_reminders_skipped))

@@ -1,0 +1,179 @@
+"""Responsible units as plans print them, with the lead (牵头) and co-operating (配合) roles apart.
+
+Units come from a line (“责任单位：…”, “牵头单位：…；配合单位：…”) or from a parenthesis at the
+end of the task (“（牵头单位：市委组织部；配合单位：市财政局）”, “（人社部、财政部负责。列第一位者为
+牵头单位，下同）”, “（县委宣传部牵头，各乡镇配合）”). Group labels (各乡镇, 各有关部门) stay
+one label each. Roles: ``lead`` (牵头), ``support`` (配合/协办/参与), ``responsible`` (责任单位
+with no lead named); the lead comes first.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+ROLES = ("lead", "responsible", "support")
+ROLE_NAMES = {"lead": "牵头", "responsible": "责任", "support": "配合"}
+
+_LABEL_ROLES = {
+    "牵头单位": "lead",
+    "牵头部门": "lead",
+    "责任单位": "responsible",
+    "责任部门": "responsible",
+    "主办单位": "responsible",
+    "承办单位": "responsible",
+    "配合单位": "support",
+    "配合部门": "support",
+    "协办单位": "support",
+    "协助单位": "support",
+    "参与单位": "support",
+    "参加单位": "support",
+}
+_LABEL = "|".join(sorted(_LABEL_ROLES, key=len, reverse=True))
+LINE_RE = re.compile(rf"^(?:{_LABEL})\s*[:：]")
+_LABELLED_RE = re.compile(rf"({_LABEL})\s*[:：]\s*")
+_SUFFIX_ROLES = (
+    ("牵头负责", "lead"),
+    ("牵头", "lead"),
+    ("负责落实", "responsible"),
+    ("负责", "responsible"),
+    ("落实", "responsible"),
+    ("配合", "support"),
+    ("协助", "support"),
+    ("协办", "support"),
+    ("参与", "support"),
+)
+_SUFFIX_NOISE = re.compile(r"(按职责分工|按职责|分别|共同|等单位|等部门|等)$")
+FIRST_IS_LEAD_RE = re.compile(r"[，,。;；]?\s*(?:列第一位(?:的|者)?为牵头单位|排名第一(?:的|者)?为牵头单位)[^)）]*$")
+SPLIT_RE = re.compile(r"[、,，;；/\s]+")
+UNIT_SUFFIX_RE = re.compile(
+    r"(委|部|局|办|院|会|厅|室|站|所|中心|政府|乡镇|街道|单位|部门|组|队|社|联|团|处|科|馆|银行|司|署|机关|公司|学校|支部|场|园区|管委会|分局)$"
+)
+
+
+@dataclass
+class Units:
+    """Unit labels in print order (lead first) with one role each."""
+
+    labels: list[str] = field(default_factory=list)
+    roles: list[str] = field(default_factory=list)
+
+    def add(self, label: str, role: str) -> None:
+        if label and label not in self.labels:
+            self.labels.append(label)
+            self.roles.append(role)
+
+    def extend(self, other: Units) -> None:
+        for label, role in zip(other.labels, other.roles, strict=True):
+            self.add(label, role)
+
+    def ordered(self, first_is_lead: bool = False) -> Units:
+        """Lead first; with “列第一位者为牵头单位”, the first of responsible units leads."""
+        roles = list(self.roles)
+        if first_is_lead and roles and all(role == "responsible" for role in roles):
+            roles = ["lead"] + ["support"] * (len(roles) - 1)
+        pairs = sorted(zip(self.labels, roles, strict=True), key=lambda pair: ROLES.index(pair[1]))
+        return Units([label for label, _ in pairs], [role for _, role in pairs])
+
+    def __bool__(self) -> bool:
+        return bool(self.labels)
+
+
+def _norm(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+def split_labels(text: str) -> list[str]:
+    """'县委办、政府办；政协办' → labels; trailing 等 and a final 。 dropped."""
+    labels = []
+    for part in SPLIT_RE.split(text.strip().rstrip("。.")):
+        part = _SUFFIX_NOISE.sub("", part.strip())
+        if part:
+            labels.append(part)
+    return labels
+
+
+def from_line(line: str) -> Units:
+    """Units of a line such as “牵头单位：县委办；配合单位：政府办、政协办”."""
+    return _labelled(line, default_role="responsible")
+
+
+def _labelled(text: str, default_role: str) -> Units:
+    units = Units()
+    pieces = _LABELLED_RE.split(text)
+    # pieces: [before, label1, value1, label2, value2, ...]
+    if pieces[0].strip():
+        for label in split_labels(pieces[0]):
+            units.add(label, default_role)
+    for index in range(1, len(pieces), 2):
+        role = _LABEL_ROLES[pieces[index]]
+        for label in split_labels(pieces[index + 1]):
+            units.add(label, role)
+    return units
+
+
+def from_parenthesis(content: str) -> tuple[Units, bool] | None:
+    """Units of a closing parenthesis and whether it says “列第一位者为牵头单位”; None when the
+    parenthesis is not about units (“（以下简称“两办”）”, “（2023—2025年）”)."""
+    text = _norm(content)
+    first_is_lead = False
+    marker = FIRST_IS_LEAD_RE.search(text)
+    if marker:
+        first_is_lead = True
+        text = text[: marker.start()]
+    text = re.sub(r"[，,。;；]?\s*下同$", "", text).strip()
+    if _LABELLED_RE.search(text):
+        units = _labelled(text, default_role="responsible")
+        return (units, first_is_lead) if units else None
+    units = Units()
+    keyworded = False
+    for clause in re.split(r"[;；。，,]", text):
+        clause = clause.strip()
+        if not clause:
+            continue
+        role = "responsible"
+        for suffix, suffix_role in _SUFFIX_ROLES:
+            if clause.endswith(suffix) and len(clause) > len(suffix):
+                clause, role, keyworded = clause[: -len(suffix)], suffix_role, True
+                break
+        for label in split_labels(clause):
+            units.add(label, role)
+    if not units:
+        return None
+    unit_like = [looks_like_unit(label) for label in units.labels]
+    if not all(unit_like) and not (keyworded and any(unit_like)):
+        return None
+    return units, first_is_lead
+
+
+def looks_like_unit(label: str) -> bool:
+    """A name that ends like a body (…局, …办, …委员会) or a group label (各乡镇, 各有关单位)."""
+    norm = _norm(label)
+    return len(norm) <= 30 and (bool(UNIT_SUFFIX_RE.search(norm)) or norm.startswith("各"))
+
+
+def split_closing_parenthesis(text: str) -> tuple[str, str] | None:
+    """('task text without it', 'content') for a text ending with a balanced （…） (a final 。
+    may follow it or precede it); None when the text does not end with one."""
+    stripped = text.rstrip()
+    tail = ""
+    while stripped and stripped[-1] in "。.；;，,":
+        tail = stripped[-1] + tail
+        stripped = stripped[:-1].rstrip()
+    if not stripped or stripped[-1] not in ")）":
+        return None
+    depth = 0
+    for index in range(len(stripped) - 1, -1, -1):
+        ch = stripped[index]
+        if ch in ")）":
+            depth += 1
+        elif ch in "(（":
+            depth -= 1
+            if depth == 0:
+                body = stripped[:index].rstrip()
+                content = stripped[index + 1 : -1]
+                if (body and body[-1] in "。.；;") or not tail:
+                    return body, content
+                return body + tail[:1], content
+    return None

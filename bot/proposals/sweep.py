@@ -1,0 +1,123 @@
+"""The periodic pass (every minute in the bot; idempotent): co-sign waits that ended go to
+review, unfinished drafts get one reminder and are discarded after ``draft_days``, and once a
+day the secretaries get a digest of what has waited longer than N working days."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from bot.notices.outbox import enqueue
+from bot.people.roles import Caller
+from bot.proposals.desk import (
+    KIND_LABELS,
+    SOURCE,
+    Desk,
+    ProposalError,
+    button,
+    change,
+    name_of,
+    outgoing,
+    to_member,
+    to_secretaries,
+)
+from bot.proposals.drafts import cosign_deadline
+
+SYSTEM = Caller(telegram_id=None, name="助手", role="admin")
+DIGEST_AT = time(9, 0)
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    to_review: int = 0
+    reminded: int = 0
+    discarded: int = 0
+    digest: int = 0
+
+
+def working_days_between(start: date, end: date) -> int:
+    """Working days after ``start`` up to ``end`` (weekends skipped; statutory holidays are not
+    known offline: chinese-calendar is not a dependency)."""
+    days, day = 0, start
+    while day < end:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            days += 1
+    return days
+
+
+def sweep(desk: Desk) -> SweepResult:
+    storage = desk.storage
+    to_review = reminded = discarded = 0
+    for p in storage.proposals_where(statuses=("cosigning",)):
+        if p.cosign_until and datetime.fromisoformat(p.cosign_until) <= desk.now:
+            try:
+                cosign_deadline(desk, SYSTEM, p)
+                to_review += 1
+            except ProposalError:
+                pass  # answered meanwhile
+    for p in storage.proposals_where(statuses=("draft",)):
+        idle = desk.now - datetime.fromisoformat(p.updated_at)
+        what = KIND_LABELS[p.kind]
+        try:
+            if idle >= timedelta(days=desk.config.draft_days):
+                change(
+                    desk,
+                    SYSTEM,
+                    p,
+                    "expire",
+                    "",
+                    {"status": "discarded"},
+                    when=("draft",),
+                    notices=to_member(
+                        storage,
+                        p.member_id,
+                        f"您的{what}草稿《{p.title or '未写标题'}》"
+                        f"已超过 {desk.config.draft_days} 天未完成，已自动删除。",
+                    ),
+                )
+                storage.inputs_clear_for(p.id, ("title", "body", "cosigners"))
+                discarded += 1
+            elif idle >= timedelta(days=desk.config.draft_reminder_days) and not p.draft_reminded:
+                left = desk.config.draft_days - desk.config.draft_reminder_days
+                change(
+                    desk,
+                    SYSTEM,
+                    p,
+                    "draft_reminder",
+                    "",
+                    {"draft_reminded": 1},
+                    when=("draft",),
+                    touch=False,
+                    notices=to_member(
+                        storage,
+                        p.member_id,
+                        f"您的{what}草稿《{p.title or '未写标题'}》还没有提交，{left} 天后将自动删除。",
+                        [[button("继续编辑", "rs", p.id), button("放弃草稿", "dx", p.id)]],
+                    ),
+                )
+                reminded += 1
+        except ProposalError:
+            continue  # edited meanwhile
+    return SweepResult(to_review, reminded, discarded, digest(desk))
+
+
+def digest(desk: Desk) -> int:
+    """Once a day after 09:00: what has waited for review more than N working days."""
+    if desk.now.time() < DIGEST_AT:
+        return 0
+    limit = desk.config.review_digest_working_days
+    late = [
+        p
+        for p in desk.storage.proposals_where(statuses=("review", "accepted"))
+        if working_days_between(datetime.fromisoformat(p.review_since or p.updated_at).date(), desk.today) > limit
+    ]
+    if not late:
+        return 0
+    lines = [f"【提案审查提醒】以下 {len(late)} 件已等待超过 {limit} 个工作日："]
+    lines += [f"· {name_of(p)}（{'待交办' if p.status == 'accepted' else '待审查'}）" for p in late[:30]]
+    lines.append("发送 /review 处理。")
+    rows = [row for notice in to_secretaries(desk, "\n".join(lines)) for row in outgoing(notice)]
+    return enqueue(
+        desk.storage, source_kind=f"{SOURCE}-digest", source_id=desk.today.isoformat(), messages=rows, now=desk.now
+    )

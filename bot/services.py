@@ -1,0 +1,112 @@
+"""The core components one running assistant needs, built once and shared.
+
+The Telegram application keeps a :class:`Services` in ``bot_data``; the
+command line builds one too. Nothing here knows about Telegram.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.answers.dialogue import Dialogue
+from bot.answers.engine import Engine, default_engine
+from bot.config import Settings
+from bot.flood import FloodGuard
+from bot.people.progress import format_progress, member_progress
+from bot.people.roles import Caller
+from bot.plan.model import Plan
+from bot.storage import Storage
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    dialogue: Dialogue
+    storage: Storage
+    flood: FloodGuard = field(default_factory=FloodGuard)
+
+    @property
+    def plan(self) -> Plan:
+        return self.engine.plan
+
+    @classmethod
+    def create(cls, settings: Settings) -> Services:
+        """Load and validate every knowledge file, open the database; raise on any problem
+        (ConfigError, PlanError, VocabularyError, StorageError) with a message naming the file."""
+        engine = default_engine()
+        services = cls(
+            settings=settings,
+            engine=engine,
+            dialogue=Dialogue(engine),
+            storage=Storage.from_settings(settings),
+            flood=FloodGuard(settings.flood_limit, settings.flood_window),
+        )
+        try:
+            services._plan_in_force()
+            services.check_feature_files()
+        except BaseException:
+            services.close()
+            raise
+        return services
+
+    def _plan_in_force(self) -> None:
+        """An imported plan put in force for this database (bot/plan/store.py) replaces the
+        knowledge directory's plan at start-up."""
+        from bot.plan.model import PlanError, load_plan_in_force
+        from bot.plan.store import PlanStore, PlanStoreError
+
+        try:
+            active = PlanStore.at(self.settings.db_path).state()["active"]
+        except PlanStoreError as exc:
+            raise PlanError(str(exc)) from exc
+        if active:
+            self.use_plan(load_plan_in_force(self.settings.db_path))
+
+    def use_plan(self, plan: Plan) -> None:
+        """Put ``plan`` in force in this process: the answers engine and dialogue are rebuilt on
+        it, and every feature that asks for the default plan (ledger, reminders, notices) gets it."""
+        from bot.answers.engine import Engine
+        from bot.plan.model import use_plan
+
+        use_plan(plan)
+        self.engine = Engine.from_knowledge()
+        self.dialogue = Dialogue(self.engine)
+
+    def check_feature_files(self) -> None:
+        """The feature data files load and validate (the features load them again when used)."""
+        from bot.calendar.reminders import rules_for
+        from bot.notices import default_config
+        from bot.notices.audience import default_vocabulary
+        from bot.plan.term import default_term_settings
+
+        default_term_settings()
+        default_vocabulary()
+        default_config()
+        rules_for(self.storage, plan=self.plan)
+
+    def personal_progress(self, caller: Caller) -> str | None:
+        """This year's duty progress of a bound member with their next event, for /mine and
+        "我今年还差什么"; None for anyone else."""
+        from bot.calendar.events import one_line, upcoming_for
+
+        if caller.member_id is None:
+            return None
+        now = self.storage.now()
+        text = format_progress(member_progress(self.storage, caller.member_id, now.year, now.date(), plan=self.plan))
+        upcoming = upcoming_for(self.storage, caller, now, days=60)
+        if upcoming:
+            text += f"\n近期活动：{one_line(upcoming[0])}（发送 /events 查看全部）"
+        return text
+
+    def alert_secretaries(self, key: str, text: str) -> int:
+        """Queue ``text`` for every secretary's private chat through the outbox, at most once per
+        ``key`` (bot.people.identity.SecretaryAlert); return how many messages were new."""
+        from bot.notices.outbox import Outgoing, enqueue
+
+        secretaries = sorted(self.settings.admin_ids | {admin.telegram_id for admin in self.storage.admins()})
+        messages = [Outgoing(f"secretary:{telegram_id}", telegram_id, text) for telegram_id in secretaries]
+        return enqueue(self.storage, source_kind="alert", source_id=key, messages=messages, now=self.storage.now())
+
+    def close(self) -> None:
+        self.storage.close()

@@ -1,0 +1,233 @@
+"""Telegram handlers for proposals and 社情民意 (thin: update → bot.proposals → Reply → send).
+
+* /propose (写提案), /opinion (反映社情民意), /myproposals (我的提案) for members;
+  /proposals (本单位提案) for unit contacts; /review (提案审查, 导出) for secretaries.
+* Button data start with "pp:" (bot/proposals/flow.py); "pp:ex:<year>" exports the registers,
+  "pp:fa:<id>" / "pp:fr:<id>" send the proposal's attachment / the 答复函.
+* A typed message or a document answers the step the assistant waits for (stored in the
+  database, so it survives restarts); these handlers are registered before the generic text
+  and file handlers and their filters only take messages from someone with an open step.
+* Everything the core decides for other people goes through the outbox; after a change the
+  sender is woken so it goes out at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from telegram import BotCommand, InputFile, Message, Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
+
+from bot.numbers import read_number
+from bot.people.roles import Caller, PermissionDenied
+from bot.proposals import drafts, flow, views
+from bot.proposals.config import default_config
+from bot.proposals.desk import STALE, Desk, ProposalError
+from bot.proposals.drafts import FileInfo
+from bot.proposals.export import export
+from bot.proposals.sweep import sweep
+from bot.reply import Reply
+from handlers.common import SERVICES_KEY, caller, is_private
+from handlers.notices import SENDER_KEY
+from handlers.privacy import acknowledge, send_file
+from handlers.render import send_reply
+
+log = logging.getLogger(__name__)
+
+COMMANDS = [
+    BotCommand("propose", "写提案"),
+    BotCommand("opinion", "反映社情民意"),
+    BotCommand("myproposals", "我的提案和社情民意"),
+    BotCommand("proposals", "本单位提案（承办单位联络员）"),
+]
+SECRETARY_COMMANDS = [BotCommand("review", "提案审查、统计和导出（政协办秘书）")]
+SWEEP_JOB = "proposals.sweep"
+SWEEP_SECONDS = 60
+
+
+def desk_of(bot_data: dict) -> Desk:
+    svc = bot_data[SERVICES_KEY]
+    return Desk(svc.storage, svc.plan, default_config(), frozenset(svc.settings.admin_ids))
+
+
+def _desk(context: ContextTypes.DEFAULT_TYPE) -> Desk:
+    return desk_of(context.bot_data)
+
+
+def _wake(bot_data: dict) -> None:
+    sender = bot_data.get(SENDER_KEY)
+    if sender is not None:
+        sender.wake()
+
+
+async def _show(message: Message, context: ContextTypes.DEFAULT_TYPE, make) -> None:
+    """Run a core call, send its reply (or its refusal), wake the outbox."""
+    try:
+        reply = make()
+    except (ProposalError, PermissionDenied) as exc:
+        reply = Reply(exc.message, refusal=True)
+    await send_reply(message, reply)
+    _wake(context.bot_data)
+
+
+# ---- commands ------------------------------------------------------------------------------
+
+
+async def propose(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    who = caller(update, context)
+    await _show(update.effective_message, context, lambda: drafts.start(_desk(context), who, "proposal"))
+
+
+async def opinion(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    who = caller(update, context)
+    await _show(update.effective_message, context, lambda: drafts.start(_desk(context), who, "opinion"))
+
+
+async def myproposals(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    who = caller(update, context)
+    await _show(update.effective_message, context, lambda: views.mine(_desk(context), who))
+
+
+async def unit_proposals(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    who = caller(update, context)
+    await _show(update.effective_message, context, lambda: views.unit_list(_desk(context), who))
+
+
+async def review_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    who = caller(update, context)
+    await _show(update.effective_message, context, lambda: views.review_list(_desk(context), who))
+
+
+# ---- typed answers and documents -------------------------------------------------------------
+
+
+class _Awaiting(filters.MessageFilter):
+    """A private message from someone the assistant waits for (documents: only for the steps
+    that take one: 正文, 答复, 协办意见)."""
+
+    def __init__(self, app: Application, *, document: bool):
+        super().__init__(name=f"proposals.awaiting[{'document' if document else 'text'}]")
+        self.app = app
+        self.document = document
+
+    def filter(self, message: Message) -> bool:
+        user = message.from_user
+        if user is None or not is_private(message):
+            return False
+        return flow.awaiting(desk_of(self.app.bot_data), user.id, document=self.document) is not None
+
+
+async def typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    who = caller(update, context)
+    reply = flow.on_text(_desk(context), who, message.text or "")
+    if reply is None:  # the step closed meanwhile: nothing to answer here
+        return
+    await send_reply(message, reply)
+    _wake(context.bot_data)
+
+
+async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    doc = message.document
+    who = caller(update, context)
+    reply = flow.on_document(_desk(context), who, FileInfo(doc.file_id, doc.file_name or "文件", doc.file_size))
+    if reply is not None:
+        await send_reply(message, reply)
+        _wake(context.bot_data)
+
+
+# ---- buttons ---------------------------------------------------------------------------------
+
+
+async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    await acknowledge(query)
+    who = caller(update, context)
+    data = query.data or ""
+    verb, _, rest = data.removeprefix("pp:").partition(":")
+    if verb == "ex":
+        await _export(query.message, context, who, rest)
+        return
+    if verb in ("fa", "fr"):
+        await _files(query.message, context, who, verb, rest)
+        return
+    await _show(query.message, context, lambda: flow.on_button(_desk(context), who, data))
+
+
+async def _export(message: Message, context: ContextTypes.DEFAULT_TYPE, who: Caller, rest: str) -> None:
+    year = read_number(rest, low=2000, high=2100)
+    if year is None:
+        await send_reply(message, Reply(STALE, refusal=True))
+        return
+    try:
+        name, content = export(_desk(context), who, year, "xlsx")
+    except (ProposalError, PermissionDenied) as exc:
+        await send_reply(message, Reply(exc.message, refusal=True))
+        return
+    await send_file(
+        message, InputFile(content, filename=name), caption=f"{year}年提案办理情况汇总表和社情民意采用情况表"
+    )
+
+
+async def _files(message: Message, context: ContextTypes.DEFAULT_TYPE, who: Caller, verb: str, rest: str) -> None:
+    desk = _desk(context)
+    proposal_id = read_number(rest, low=1)
+    p = desk.storage.proposal(proposal_id) if proposal_id else None
+    try:
+        if p is None:
+            raise ProposalError(STALE)
+        views.check_view(desk, who, p)
+    except (ProposalError, PermissionDenied) as exc:
+        await send_reply(message, Reply(exc.message, refusal=True))
+        return
+    files = [p.attachment] if verb == "fa" else [r.attachment for r in desk.storage.replies(p.id)]
+    for file in [f for f in files if f]:
+        await send_file(message, file["file_id"], caption=file.get("name", "附件"))
+
+
+# ---- the periodic pass -----------------------------------------------------------------------
+
+
+async def _sweep(context: ContextTypes.DEFAULT_TYPE) -> None:
+    desk = _desk(context)
+    try:
+        result = sweep(desk)
+    except Exception:  # a bad pass must not stop the next one
+        log.exception("proposals sweep failed")
+        return
+    if any(result.__dict__.values()):
+        log.info("proposals sweep at %s: %s", datetime.now(desk.storage.tz).isoformat(timespec="seconds"), result)
+        _wake(context.bot_data)
+
+
+def register(app: Application) -> None:
+    new = filters.UpdateType.MESSAGE
+    private = filters.ChatType.PRIVATE
+    app.add_handler(CommandHandler("propose", propose, filters=new))
+    app.add_handler(CommandHandler("opinion", opinion, filters=new))
+    app.add_handler(CommandHandler("myproposals", myproposals, filters=new))
+    app.add_handler(CommandHandler("proposals", unit_proposals, filters=new))
+    app.add_handler(CommandHandler("review", review_command, filters=new))
+    app.add_handler(CallbackQueryHandler(button, pattern=r"^pp:"))
+    app.add_handler(
+        MessageHandler(new & private & filters.TEXT & ~filters.COMMAND & _Awaiting(app, document=False), typed)
+    )
+    app.add_handler(MessageHandler(new & private & filters.Document.ALL & _Awaiting(app, document=True), document))
+
+
+async def startup(app: Application) -> None:
+    default_config()  # a malformed knowledge/proposals.json stops the start with its message
+    app.job_queue.run_repeating(
+        _sweep,
+        SWEEP_SECONDS,
+        first=1,
+        name=SWEEP_JOB,
+        job_kwargs={"id": SWEEP_JOB, "replace_existing": True, "misfire_grace_time": SWEEP_SECONDS},
+    )
+
+
+async def shutdown(app: Application) -> None:
+    for job in app.job_queue.get_jobs_by_name(SWEEP_JOB):
+        job.schedule_removal()

@@ -1,0 +1,1 @@
+"""Reminder jobs (PTB JobQueue)."""

@@ -1,0 +1,156 @@
+"""End to end: a meeting that counts, through the real Application, the outbox and the fake Bot API.
+
+Event with its meeting notice → members press 参加, one types “我请假，孩子生病” → the secretary
+approves → sign-in → the event ends → /mine counts it and the secretaries get the absentees;
+the bot is restarted between every step on the same database.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from bot.storage import Storage
+from handlers.app import build_application
+from tests.conftest import ADMIN_ID, make_settings, running
+from tests.test_bot_notices import add_members, fast_knowledge, reply_containing, say
+
+TZ_NAME = "Asia/Shanghai"
+
+
+@pytest.fixture
+def knowledge(tmp_path, monkeypatch):
+    path = fast_knowledge(tmp_path)
+    monkeypatch.setenv("CPPCC_KNOWLEDGE", str(path))
+    return path
+
+
+def move_event(db, event_id: int, start: datetime, minutes: int = 60) -> None:
+    """Time passes: the event now starts at ``start`` (and lasts ``minutes``)."""
+    end = start + timedelta(minutes=minutes)
+    with Storage(db) as storage:
+        fields = {"start_date": start.date(), "start_time": start.strftime("%H:%M")}
+        fields |= {"end_date": end.date() if end.date() != start.date() else None, "end_time": end.strftime("%H:%M")}
+        storage.update_event(event_id, fields)
+
+
+async def press_on(tg, user: int, message, label: str, *, expect: str = "", reply_to=None):
+    mark = tg.mark()
+    tg.inject_callback(user, message.callback_data(label), message)
+    return await reply_containing(tg, reply_to or user, expect, since=mark)
+
+
+async def step(tg, db, body):
+    """Run one step against a freshly started bot on the same database."""
+    async with running(build_application(make_settings(tg, db, flood_limit=1000))) as app:
+        return await body(app)
+
+
+async def test_a_meeting_that_counts_with_restarts_between_steps(tg, tmp_path, knowledge):
+    db = tmp_path / "cppcc.db"
+    with Storage(db) as storage:
+        chats = add_members(storage, 5)  # 委员0001 … 委员0005
+    a, b, c, d, _ = chats
+
+    # 1. The secretary arranges the event and sends its meeting notice in one go.
+    async def arrange(app):
+        kinds = await say(tg, ADMIN_ID, "/event", expect="活动类型")
+        prompt = await press_on(tg, ADMIN_ID, kinds, "协商活动", expect="活动名称")
+        assert prompt
+        await say(tg, ADMIN_ID, "营商环境专题协商会", expect="日期")
+        tomorrow = (datetime.now().date() + timedelta(days=2)).isoformat()
+        await say(tg, ADMIN_ID, tomorrow, expect="时间")
+        await say(tg, ADMIN_ID, "09:00-11:00", expect="地点")
+        await say(tg, ADMIN_ID, "三楼会议室", expect="活动对象")
+        await say(tg, ADMIN_ID, "全体委员", expect="备注")
+        confirm = await say(tg, ADMIN_ID, "请带好材料", expect="请确认")
+        assert "确认安排，同时发送会议通知" in confirm.button_texts
+        done = await press_on(tg, ADMIN_ID, confirm, "确认安排，同时发送会议通知", expect="已安排")
+        assert "会议通知 #1 正在发送" in done.plain_text
+        await tg.wait_for(lambda: all(tg.sent_messages(chat) for chat in chats), timeout=10)
+
+    await step(tg, db, arrange)
+    notice = {chat: tg.sent_messages(chat)[0] for chat in chats}
+    assert notice[a].plain_text.startswith("【政协办会议通知】\n【协商活动】营商环境专题协商会")
+    assert notice[a].button_texts == ["收到", "参加", "请假"]
+
+    # 2. Three members press 参加 on the notice.
+    async def attend(app):
+        for chat in (a, b, c):
+            mark = tg.mark()
+            tg.inject_callback(chat, notice[chat].callback_data("参加"), notice[chat])
+            await tg.wait_for(
+                lambda chat=chat, mark=mark: tg.requests("editMessageText", chat_id=chat, since=mark), timeout=10
+            )
+            edited = tg.message(chat, notice[chat].message_id)
+            assert "✅ 已回复：参加" in edited["text"]
+
+    await step(tg, db, attend)
+
+    # 3. One types her leave with its reason; the secretary is asked at once.
+    async def leave(app):
+        mark = tg.mark()
+        answer = await say(tg, d, "我请假，孩子生病", expect="已为您回复")
+        assert "《营商环境专题协商会》" in answer.plain_text and "请假（孩子生病）" in answer.plain_text
+        request = await reply_containing(tg, ADMIN_ID, "请假申请", since=mark, timeout=10)
+        assert "委员0004" in request.plain_text and "原因：孩子生病" in request.plain_text
+        assert request.button_texts == ["同意", "不同意"]
+        return request
+
+    request = await step(tg, db, leave)
+
+    # 4. The secretary approves (after a restart: the button still works); the member is told.
+    async def approve(app):
+        mark = tg.mark()
+        done = await press_on(tg, ADMIN_ID, request, "同意", expect="已同意")
+        assert "委员0004" in done.plain_text
+        told = await reply_containing(tg, d, "已获同意", since=mark, timeout=10)
+        assert "营商环境专题协商会" in told.plain_text
+        again = await press_on(tg, ADMIN_ID, request, "同意", expect="已经处理过了")
+        assert again
+
+    await step(tg, db, approve)
+
+    # 5. The meeting is about to start: attendees get [签到]; two sign in (one twice).
+    with Storage(db) as storage:
+        now = storage.now()
+    move_event(db, 1, now + timedelta(minutes=10))
+
+    async def sign(app):
+        prompts = {}
+        for chat in (a, b, c):
+            prompts[chat] = await reply_containing(tg, chat, "请到场后点击“签到”", since=0, timeout=10)
+        assert not [m for m in tg.sent_messages(d) if "签到" in (m.plain_text or "")]
+        signed = await press_on(tg, a, prompts[a], "签到", expect="签到成功")
+        assert "营商环境专题协商会" in signed.plain_text
+        await press_on(tg, a, prompts[a], "签到", expect="已经签到过了")
+        await say(tg, b, "签到", expect="签到成功")
+
+    await step(tg, db, sign)
+
+    # 6. The meeting ended while the bot was down: at start-up attendance becomes records.
+    with Storage(db) as storage:
+        now = storage.now()
+    move_event(db, 1, now - timedelta(minutes=90))
+
+    async def ended(app):
+        summary = await reply_containing(tg, ADMIN_ID, "已结束", since=0, timeout=10)
+        assert "签到 2 人，请假 1 人，未请假缺席 2 人" in summary.plain_text
+        assert "未请假缺席：委员0003、委员0005" in summary.plain_text
+        mine = await say(tg, a, "/mine", expect="会议或视察调研")
+        assert "会议或视察调研 1/1 ✅" in mine.plain_text
+        absent = await say(tg, c, "/mine", expect="会议或视察调研")
+        assert "会议或视察调研 0/1 ❗" in absent.plain_text
+        late = await say(tg, c, "签到", expect="签到")
+        assert "没有正在签到的会议" in late.plain_text
+
+    await step(tg, db, ended)
+
+    # 7. Another restart adds nothing: one record each, one summary.
+    await step(tg, db, lambda app: tg.expect_no_messages(ADMIN_ID, 1.0, since=tg.mark()))
+    with Storage(db) as storage:
+        records = storage.records_from("event:1")
+        assert [(r.member_id, r.kind, r.source) for r in records] == [(1, "活动", "event"), (2, "活动", "event")]
+        assert storage.event_outcomes(1) == {1: "attended", 2: "attended", 3: "absent", 4: "leave", 5: "absent"}
+    assert sum("已结束" in (m.plain_text or "") for m in tg.sent_messages(ADMIN_ID)) == 1

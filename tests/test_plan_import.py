@@ -1,0 +1,236 @@
+"""Plans in other layouts: task markers, heading levels, units with roles, deadlines, failures."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.cli.main import main
+from bot.config import knowledge_dir
+from bot.plan.build import build_plan, dump_plan, load_json
+from bot.plan.deadlines import inline_deadline, parse_time_limit
+from bot.plan.parse import PlanParseError, parse_plan, read_plan
+from bot.plan.responsibility import from_line, from_parenthesis, split_closing_parenthesis
+
+KNOWLEDGE = knowledge_dir()
+PLANS = Path(__file__).parent / "data" / "plans"
+HELAN = KNOWLEDGE / "source" / "helan-cppcc-plan-2023.txt"
+# sha256 of knowledge/plan.json before unit roles were added (commit 3b1b1be).
+HELAN_PLAN_BEFORE_ROLES = "9388fd2cd6ee89f8a92dfebdf1a81406f48d85c68cb7707f3cf9140460d7d03e"
+
+
+def fixture(name: str) -> str:
+    return (PLANS / name).read_text(encoding="utf-8")
+
+
+def test_helan_rebuild_is_todays_plan_apart_from_roles(tmp_path):
+    out = tmp_path / "plan.json"
+    assert main(["plan", "build", str(HELAN), "-o", str(out)]) == 0
+    plan = json.loads(out.read_text(encoding="utf-8"))
+    for task in plan["tasks"]:
+        # Helan prints 责任单位 lines without naming a lead: every unit is responsible.
+        assert task.pop("unit_roles") == dict.fromkeys(task["units_printed"], "responsible")
+    assert hashlib.sha256(dump_plan(plan).encode("utf-8")).hexdigest() == HELAN_PLAN_BEFORE_ROLES
+
+
+def roles(task: dict) -> list[tuple[str, str]]:
+    return list(task["unit_roles"].items())
+
+
+def test_inline_labelled_parentheses():
+    plan = parse_plan(fixture("inline-labelled.txt"))
+    tasks = plan["tasks"]
+    assert len(tasks) == 8
+    titles = ["坚持党对政协工作的全面领导", "加强专门协商机构建设", "加强委员队伍建设"]
+    assert [a["title"] for a in plan["areas"]] == titles
+    assert [t["area"] for t in tasks] == [1, 1, 1, 2, 2, 2, 3, 3]
+    assert roles(tasks[1]) == [("县委办公室", "lead"), ("县委组织部", "support"), ("县政协办公室", "support")]
+    # The unit parenthesis is cut from the text; the sentence keeps its full stop.
+    assert tasks[1]["text"] == "完善县委领导同志联系县政协工作制度，2024年6月底前完成。"
+    assert tasks[1]["time_limit"] == {"text": "2024年6月底前完成", "kind": "deadline", "date": "2024-06-30"}
+    assert tasks[7]["time_limit"]["kind"] == "ongoing"
+    assert tasks[0]["time_limit"]["kind"] == "unspecified"
+    assert [s["title"] for s in plan["work_requirements"]] == ["保障措施"]
+
+
+def test_first_listed_is_lead_and_holds_for_later_tasks():
+    tasks = parse_plan(fixture("first-listed-lead.txt"))["tasks"]
+    assert len(tasks) == 7
+    assert roles(tasks[0]) == [("县委办公室", "lead"), ("县政府办公室", "support"), ("县政协办公室", "support")]
+    # “下同”: the rule holds for the following tasks too; 各乡镇 stays one group label.
+    assert roles(tasks[1]) == [("县政协办公室", "lead"), ("各乡镇", "support")]
+    assert roles(tasks[5]) == [("县财政局", "lead")]
+    assert "列第一位" not in tasks[0]["text"]
+
+
+def test_yishi_segments_are_tasks_with_lead_and_support():
+    plan = parse_plan(fixture("yishi-paragraphs.txt"))
+    tasks = plan["tasks"]
+    assert len(tasks) == 7
+    assert [t["area"] for t in tasks] == [1, 1, 2, 2, 2, 3, 3]
+    assert tasks[0]["text"] == "组织委员学习党的创新理论，每年举办委员读书活动。"
+    assert roles(tasks[0]) == [("县委宣传部", "lead"), ("各乡镇", "support")]
+    assert roles(tasks[3]) == [("县政协办公室", "lead"), ("各有关部门", "support")]
+    assert roles(tasks[5]) == [("县财政局", "responsible")]
+    assert tasks[4]["time_limit"]["kind"] == "ongoing"
+    assert plan["task_section"]["title"] == "重点任务"
+    assert [s["title"] for s in plan["general_requirements"]] == ["总体要求"]
+    assert [s["title"] for s in plan["work_requirements"]] == ["工作要求"]
+
+
+def test_flat_list_with_lead_and_support_lines():
+    plan = parse_plan(fixture("flat-lines.txt"))
+    tasks = plan["tasks"]
+    assert len(tasks) == 6
+    assert len(plan["areas"]) == len(plan["groups"]) == 1
+    assert roles(tasks[2]) == [("县政协办公室", "lead"), ("县大数据中心", "support"), ("县财政局", "support")]
+    assert [t["time_limit"]["kind"] for t in tasks] == [
+        "deadline",
+        "recurring",
+        "deadline",
+        "ongoing",
+        "unspecified",
+        "deadline",
+    ]
+    assert roles(tasks[5]) == [("县政协办公室", "responsible"), ("县委党校", "responsible")]
+
+
+def test_three_heading_levels_keep_the_outer_and_inner_ones():
+    plan = parse_plan(fixture("three-levels.txt"))
+    assert [a["title"] for a in plan["areas"]] == ["加强协商民主建设", "加强委员队伍建设"]
+    assert [g["title"] for g in plan["groups"]] == [
+        "健全协商计划制度",
+        "规范协商程序",
+        "拓展基层协商",
+        "严格委员推荐程序",
+        "加强委员教育管理",
+    ]
+    assert [(t["area"], t["group"]) for t in plan["tasks"]] == [(1, 1), (1, 1), (1, 2), (1, 3), (2, 4), (2, 5)]
+
+
+def test_numbering_restarting_under_each_heading_is_renumbered():
+    text = "关于某项工作的实施方案\n一、甲\n1.任务一（县委办牵头）\n2.任务二（县委办牵头）\n"
+    text += "二、乙\n1.任务三（政府办牵头）\n"
+    tasks = parse_plan(text)["tasks"]
+    assert [(t["number"], t["area"], t["text"]) for t in tasks] == [
+        (1, 1, "任务一"),
+        (2, 1, "任务二"),
+        (3, 2, "任务三"),
+    ]
+
+
+@pytest.mark.parametrize("name", ["inline-labelled.txt", "first-listed-lead.txt", "yishi-paragraphs.txt"])
+def test_every_inline_task_has_a_lead_first(name):
+    for task in parse_plan(fixture(name))["tasks"]:
+        first = next(iter(task["unit_roles"].values()))
+        assert first in ("lead", "responsible"), task
+        assert list(task["unit_roles"]) == task["units_printed"]
+
+
+def test_tasks_without_units_are_listed_with_their_lines_never_guessed():
+    text = fixture("flat-lines.txt").replace("牵头单位：县委统战部\n配合单位：县政协办公室\n", "")
+    text = text.replace("责任单位：县政协办公室、县委党校\n", "")
+    parsed = read_plan(text)
+    lines = text.splitlines()
+    assert [p.line for p in parsed.problems] == [
+        lines.index(next(x for x in lines if x.startswith("4、"))) + 1,
+        lines.index(next(x for x in lines if x.startswith("6、"))) + 1,
+    ]
+    assert all("没有“责任单位”行" in p.message for p in parsed.problems)
+    assert parsed.data["tasks"][3]["units_printed"] == []
+    with pytest.raises(PlanParseError) as info:
+        parsed.require_complete()
+    assert str(info.value).startswith(f"第{parsed.problems[0].line}行")
+    assert "另有 1 个问题" in str(info.value)
+
+
+NOT_PLANS = {
+    "notice": (
+        "关于召开县政协常委会会议的通知\n各位常委：\n定于12月5日上午9时召开常委会会议。\n请准时参加。\n县政协办公室\n"
+    ),
+    "news": (
+        "县政协召开专题协商会\n12月1日，县政协召开专题协商会。\n"
+        "一、会议听取了有关情况汇报。\n二、委员们提出了意见建议。\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NOT_PLANS))
+def test_text_that_is_no_plan_says_what_was_found(name):
+    with pytest.raises(PlanParseError) as info:
+        parse_plan(NOT_PLANS[name])
+    message = str(info.value)
+    assert "这不是一份实施方案文本" in message
+    if name == "news":
+        assert "找到 2 个编号条目" in message and "没有一条写明责任单位" in message
+    else:
+        assert "没有一个编号条目" in message
+
+
+def test_build_resolves_known_units_and_adds_new_ones():
+    plan, warnings = build_plan(fixture("first-listed-lead.txt"), load_json(KNOWLEDGE / "units.json"), None)
+    by_label = {}
+    for task in plan["tasks"]:
+        by_label.update(zip(task["units_printed"], task["unit_ids"], strict=False))
+    assert by_label["县委办公室"] == "party_office"
+    assert by_label["县委组织部"] == "organization_dept"
+    assert by_label["各乡镇"].startswith("auto_")
+    assert any("各乡镇" in w for w in warnings)
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (
+            "牵头单位：市委组织部；配合单位：市人力资源社会保障局、市财政局",
+            ["市委组织部", "市人力资源社会保障局", "市财政局"],
+        ),
+        ("人力资源社会保障部、财政部负责。列第一位者为牵头单位，下同", ["人力资源社会保障部", "财政部"]),
+        ("县委宣传部牵头，各乡镇配合", ["县委宣传部", "各乡镇"]),
+    ],
+)
+def test_parenthesis_forms_from_the_issue(content, expected):
+    units, _ = from_parenthesis(content)
+    units = units.ordered(first_is_lead=_ is True)
+    assert units.labels == expected
+    assert units.roles[0] == "lead" and set(units.roles[1:]) == {"support"}
+
+
+@pytest.mark.parametrize("content", ["以下简称“两办”", "2023—2025年", "试行"])
+def test_parentheses_that_are_not_units(content):
+    assert from_parenthesis(content) is None
+
+
+def test_lead_and_support_on_one_line():
+    units = from_line("牵头单位：县委办；配合单位：政府办、政协办")
+    assert list(zip(units.labels, units.roles, strict=True)) == [
+        ("县委办", "lead"),
+        ("政府办", "support"),
+        ("政协办", "support"),
+    ]
+
+
+def test_closing_parenthesis_split():
+    assert split_closing_parenthesis("建立目录（县委办牵头）。") == ("建立目录。", "县委办牵头")
+    assert split_closing_parenthesis("建立目录。（县委办牵头）") == ("建立目录。", "县委办牵头")
+    assert split_closing_parenthesis("建立（试点）目录") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [
+        ("建立制度，2024年6月底前完成。", "2024年6月底前完成"),
+        ("定期通报，长期坚持。", "长期坚持"),
+        ("报送年度计划，每年12月底前完成", "每年12月底前完成"),
+        ("建立制度。", None),
+    ],
+)
+def test_inline_deadlines(text, phrase):
+    assert inline_deadline(text) == phrase
+
+
+def test_recurring_time_limit():
+    assert parse_time_limit("每年12月底前") == {"text": "每年12月底前", "kind": "recurring", "date": None}
