@@ -25,7 +25,20 @@ from telegram.ext import (
 from bot.config import Settings
 from bot.send_budget import SendBudget
 from bot.services import Services
-from handlers import answers, calendar, errors, files, guards, inbox, ledger, notices, people, privacy, proposals
+from handlers import (
+    answers,
+    calendar,
+    errors,
+    files,
+    guards,
+    inbox,
+    ledger,
+    notices,
+    office,
+    people,
+    privacy,
+    proposals,
+)
 from handlers.common import SERVICES_KEY
 from handlers.processor import PerChatUpdateProcessor
 from handlers.ratelimit import BudgetRateLimiter
@@ -56,7 +69,7 @@ NON_TEXT = (
 
 # Feature modules: each has COMMANDS (everyone's menu), SECRETARY_COMMANDS (secretaries' menu),
 # register(app), startup(app) and shutdown(app).
-FEATURES = (people, proposals, calendar, notices, ledger, files, inbox)
+FEATURES = (people, proposals, calendar, notices, ledger, files, inbox, office)
 
 log = logging.getLogger(__name__)
 BACKUP_KEY = "backup.scheduler"  # the daily database backup (scheduler/backup.py)

@@ -89,6 +89,10 @@ def _wake_outbox(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    from handlers import office  # a secretary sharing someone else's card adds a secretary
+
+    if await office.offer_contact(update, context):
+        return
     shared = update.effective_message.contact
     svc = services(context)
     try:

@@ -95,6 +95,8 @@ COMMANDS = {
     "proposals": [("", {MEMBER: GROUP_ANSWER, CONTACT: PRIVATE, SECRETARY: GROUP_ANSWER})],
     "review": [("", SECRETARY_ONLY)],
     "inbox": [("", ALL_PRIVATE)],
+    "codes": [("", ALL_GROUP), ("xlsx", ALL_GROUP)],
+    "admins": [("", ALL_GROUP)],
     "unbind": [(str(LI), ALL_PRIVATE), ("", {MEMBER: PRIVATE, CONTACT: PRIVATE, SECRETARY: PRIVATE})],
 }
 # The private content each personal answer must bring (role → text), where it is predictable.
@@ -155,6 +157,7 @@ BUTTONS = [
     "e:x:{event}",
     "e:q",
     "fi:00000000:ok",
+    "ad:rm:1",
     "r:k:提案",
     "r:rp:{record}",
     "r:ry:{record}",

@@ -1,0 +1,98 @@
+"""End to end: secretaries' administration in chat (handlers/office.py): /codes, /admins, adding a
+secretary from a shared contact or a forwarded message, removing one, the menu set at once."""
+
+from __future__ import annotations
+
+import io
+
+import openpyxl
+
+from bot.people.roles import CLI_CALLER
+from bot.people.roster import import_members
+from bot.storage import Storage
+from handlers.app import build_application
+from tests.conftest import ADMIN_ID, make_settings, running
+
+MEMBER = 5101  # 张三, 13812345678
+NEWCOMER = 7301
+
+
+def _seed(db) -> None:
+    with Storage(db) as storage:
+        import_members(
+            storage, CLI_CALLER, "姓名,手机号,界别\n张三,13812345678,经济界\n李四,13900001111,农业界\n".encode()
+        )
+
+
+async def _say(tg, user: int, text: str):
+    mark = tg.mark()
+    tg.inject_message(user, text)
+    await tg.wait_for(lambda: tg.sent_messages(user, since=mark))
+    return tg.sent_messages(user, since=mark)[-1]
+
+
+async def test_codes_as_a_list_or_a_table(tg, tmp_path):
+    db = tmp_path / "cppcc.db"
+    _seed(db)
+    app = build_application(make_settings(tg, db))
+    async with running(app):
+        listed = await _say(tg, ADMIN_ID, "/codes")
+        assert "共 2 个绑定码" in listed.plain_text and "政协委员 张三（经济界）：" in listed.plain_text
+        mark = tg.mark()
+        tg.inject_message(ADMIN_ID, "/codes xlsx")
+        (sent,) = await tg.wait_for_requests("sendDocument", since=mark)
+        book = openpyxl.load_workbook(io.BytesIO(next(iter(sent.files.values())).content))
+        rows = list(book.active.iter_rows(values_only=True))
+        assert rows[0][:2] == ("身份", "姓名") and {r[1] for r in rows[1:]} == {"张三", "李四"}
+        assert "+86 138****5678" in {r[3] for r in rows[1:]}  # numbers masked
+        refused = await _say(tg, MEMBER, "/codes")
+        assert "只有政协办秘书" in refused.plain_text
+
+
+async def test_a_secretary_is_added_from_a_forwarded_message_and_removed(tg, tmp_path):
+    app = build_application(make_settings(tg, tmp_path / "cppcc.db"))
+    async with running(app):
+        mark = tg.mark()
+        sender = {"id": NEWCOMER, "is_bot": False, "first_name": "王秘书"}
+        origin = {"type": "user", "date": 1, "sender_user": sender}
+        tg._inject_message(ADMIN_ID, {"text": "你好", "forward_origin": origin}, chat_id=None)
+        await tg.wait_for(lambda: tg.sent_messages(ADMIN_ID, since=mark))
+        offer = tg.sent_messages(ADMIN_ID, since=mark)[-1]
+        assert "要把 王秘书（Telegram 用户 id 7301）添加为政协办秘书吗" in offer.plain_text
+        mark = tg.mark()
+        tg.inject_callback(ADMIN_ID, offer.callback_data("添加为秘书"), offer)
+        await tg.wait_for(lambda: tg.sent_messages(ADMIN_ID, since=mark))
+        assert "已添加秘书 7301" in tg.sent_messages(ADMIN_ID, since=mark)[-1].plain_text
+        (menu,) = tg.requests("setMyCommands", since=mark)
+        assert '"chat_id": 7301' in str(menu.params.get("scope")).replace("'", '"')
+        assert "codes" in {c["command"] for c in menu.params["commands"]}
+        assert "【政协办秘书】" in (await _say(tg, NEWCOMER, "/help")).plain_text
+
+        listing = await _say(tg, ADMIN_ID, "/admins")
+        assert "7301" in listing.plain_text and "CPPCC_ADMIN_IDS" in listing.plain_text
+        mark = tg.mark()
+        tg.inject_callback(ADMIN_ID, listing.callback_data("移除 7301"), listing)
+        await tg.wait_for(lambda: tg.sent_messages(ADMIN_ID, since=mark))
+        assert "已移除秘书 7301" in tg.sent_messages(ADMIN_ID, since=mark)[-1].plain_text
+        assert tg.requests("deleteMyCommands", since=mark)
+        again = await _say(tg, ADMIN_ID, "/admins")
+        assert "7301" not in again.plain_text
+
+
+async def test_a_shared_contact_offers_to_add_and_ones_own_card_still_binds(tg, tmp_path):
+    db = tmp_path / "cppcc.db"
+    _seed(db)
+    app = build_application(make_settings(tg, db))
+    async with running(app):
+        mark = tg.mark()
+        tg.inject_contact(ADMIN_ID, "8613900009999", NEWCOMER, "赵秘书", own=False)
+        await tg.wait_for(lambda: tg.sent_messages(ADMIN_ID, since=mark))
+        assert "要把 赵秘书（Telegram 用户 id 7301）添加为政协办秘书吗" in tg.sent_messages(ADMIN_ID)[-1].plain_text
+        mark = tg.mark()
+        tg.inject_contact(ADMIN_ID, "8613900009999", None, "无账号", own=False)
+        await tg.wait_for(lambda: tg.sent_messages(ADMIN_ID, since=mark))
+        assert "没有 Telegram 账号" in tg.sent_messages(ADMIN_ID)[-1].plain_text
+        # a member's own card binds as before; a member's forwarded message is not an admin matter
+        tg.inject_contact(MEMBER, "8613812345678")
+        bound = await tg.wait_for_reply(MEMBER)
+        assert "身份已验证" in bound.plain_text
