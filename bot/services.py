@@ -65,13 +65,53 @@ class Services:
 
     def use_plan(self, plan: Plan) -> None:
         """Put ``plan`` in force in this process: the answers engine and dialogue are rebuilt on
-        it, and every feature that asks for the default plan (ledger, reminders, notices) gets it."""
+        it, and every feature that asks for the default plan (ledger, reminders, notices) gets it.
+        If the engine or the reminder rules do not load with it, nothing changes (the error
+        is raised)."""
         from bot.answers.engine import Engine
+        from bot.calendar.reminders import rules_for
         from bot.plan.model import use_plan
 
+        previous = self.engine.plan
         use_plan(plan)
-        self.engine = Engine.from_knowledge()
-        self.dialogue = Dialogue(self.engine)
+        try:
+            engine = Engine.from_knowledge()
+            rules_for(self.storage, plan=plan)
+        except BaseException:
+            use_plan(previous)
+            raise
+        self.engine = engine
+        self.dialogue = Dialogue(engine)
+
+    def activate_plan(self, token: str) -> str:
+        """Put the import previewed under ``token`` (bot/plan/store.py) in force, now and after
+        restarts; the plan it replaces is kept for `cppcc-bot plan restore`. Returns the reply;
+        UserError when the import is gone or the plan cannot be used (the plan in force stays)."""
+        from bot.config import ConfigError
+        from bot.errors import UserError
+        from bot.plan.model import PlanError, imported_plan
+        from bot.plan.store import PlanStore
+
+        store = PlanStore.at(self.settings.db_path)
+        pending = store.pending(token)
+        if pending is None:
+            raise UserError("这份方案的预览已失效（已启用、已取消或已过期），请重新发送方案文件。")
+        previous = self.engine.plan
+        try:
+            plan = imported_plan(pending["plan"])
+            self.use_plan(plan)
+        except (PlanError, ConfigError, ValueError) as exc:
+            raise UserError(f"无法启用这份方案：{exc}。现行方案不变。") from exc
+        try:
+            store.activate(pending["plan"], token)
+        except OSError as exc:
+            self.use_plan(previous)
+            raise UserError(f"无法保存方案（{exc.strerror}），现行方案不变。") from exc
+        return (
+            f"已启用《{plan.document.get('title') or pending['source']}》：{len(plan.tasks)} 项任务，"
+            f"问答、/item、/unit、任务台账和提醒从现在起按这份方案。\n"
+            "上一份方案已保留，可用 cppcc-bot plan restore 恢复。"
+        )
 
     def check_feature_files(self) -> None:
         """The feature data files load and validate (the features load them again when used)."""

@@ -36,6 +36,7 @@ from handlers import (
     notices,
     office,
     people,
+    plans,
     privacy,
     proposals,
 )
@@ -69,7 +70,7 @@ NON_TEXT = (
 
 # Feature modules: each has COMMANDS (everyone's menu), SECRETARY_COMMANDS (secretaries' menu),
 # register(app), startup(app) and shutdown(app).
-FEATURES = (people, proposals, calendar, notices, ledger, files, inbox, office)
+FEATURES = (people, proposals, calendar, notices, ledger, files, plans, inbox, office)
 
 log = logging.getLogger(__name__)
 BACKUP_KEY = "backup.scheduler"  # the daily database backup (scheduler/backup.py)

@@ -51,12 +51,15 @@ def cmd_plan_build(args: argparse.Namespace) -> int:
 
 
 def cmd_plan_check(args: argparse.Namespace) -> int:
-    from bot.plan.model import PlanError, load_plan
+    from bot.plan.model import PlanError, load_plan, load_plan_in_force
+    from bot.plan.store import PlanStore
 
     try:
-        plan = load_plan(args.path)
+        plan = load_plan(args.path) if args.path else load_plan_in_force()
     except PlanError as exc:
         return _fail(str(exc))
+    if not args.path:
+        print(f"现行方案：{PlanStore.at().in_force()}")
     doc = plan.document
     print(f"{doc.get('title')}（{doc.get('doc_number')}）")
     print(f"印发 {doc.get('issued_date')}，发布 {doc.get('published_date')}，{doc.get('issuer')}")
@@ -68,6 +71,37 @@ def cmd_plan_check(args: argparse.Namespace) -> int:
     for area in plan.areas:
         numbers = [t.number for t in plan.tasks if t.area == area.number]
         print(f"  ({area.number}) {area.title}: 任务 ({numbers[0]})–({numbers[-1]})")
+    return 0
+
+
+def cmd_plan_use(args: argparse.Namespace) -> int:
+    """Put a built plan.json in force (the current plan is kept for `plan restore`)."""
+    from bot.config import knowledge_dir
+    from bot.plan.model import PlanError, load_plan
+    from bot.plan.store import PlanStore
+
+    try:
+        plan = load_plan(args.path, departments=knowledge_dir() / "departments.json")
+    except PlanError as exc:
+        return _fail(str(exc))
+    activation = PlanStore.at().activate(plan.data)
+    print(f"已启用 {args.path}（保存为 {activation.path}）；上一份方案可用 cppcc-bot plan restore 恢复。")
+    print("正在运行的机器人需重启后才使用新方案（在机器人里点 [启用] 则立即生效）。")
+    return 0
+
+
+def cmd_plan_restore(args: argparse.Namespace) -> int:
+    from bot.plan.model import PlanError, load_plan_in_force
+    from bot.plan.store import PlanStore, PlanStoreError
+
+    store = PlanStore.at()
+    try:
+        path = store.restore()
+        plan = load_plan_in_force()
+    except (PlanStoreError, PlanError) as exc:
+        return _fail(str(exc))
+    print(f"已恢复上一份方案：{plan.document.get('title')}（{len(plan.tasks)} 项任务，{path}）")
+    print("正在运行的机器人需重启后才使用恢复的方案。")
     return 0
 
 
@@ -203,9 +237,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--same", action="append", metavar="新名称=已有单位", help="把方案里的单位名并入目录中已有的单位"
     )
     build.set_defaults(func=cmd_plan_build)
-    check = plan.add_parser("check", help="校验 plan.json 并打印摘要")
+    check = plan.add_parser("check", help="校验 plan.json 并打印摘要（不带文件时为现行方案）")
     check.add_argument("path", nargs="?")
     check.set_defaults(func=cmd_plan_check)
+    use = plan.add_parser("use", help="启用构建好的 plan.json（现行方案保留，可恢复）")
+    use.add_argument("path")
+    use.set_defaults(func=cmd_plan_use)
+    restore = plan.add_parser("restore", help="恢复启用前的上一份方案")
+    restore.set_defaults(func=cmd_plan_restore)
 
     ask = sub.add_parser("ask", help="回答问题（不带问题时从标准输入逐行读取）")
     ask.add_argument("questions", nargs="*")

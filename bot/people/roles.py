@@ -76,6 +76,7 @@ POLICY: dict[str, tuple[frozenset[str], str]] = {
     "export_proposals": (frozenset({"admin"}), "只有政协办秘书可以导出提案汇总表和统计。"),
     "approve_leave": (frozenset({"admin"}), "只有政协办秘书可以审批请假。"),
     "import_files": (frozenset({"admin"}), "只有政协办秘书可以发送名册、记录或活动文件导入。"),
+    "import_plan": (frozenset({"admin"}), "只有政协办秘书可以导入和启用实施方案。"),
 }
 
 

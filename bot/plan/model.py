@@ -280,6 +280,12 @@ def load_plan(path: Path | str | None = None, departments: Path | None = None) -
     return Plan(data, _read(departments) if departments.exists() else None)
 
 
+def imported_plan(data: dict) -> Plan:
+    """Validate an imported plan's data, with the county's departments of the knowledge directory."""
+    departments = knowledge_dir() / "departments.json"
+    return Plan(data, _read(departments) if departments.exists() else None)
+
+
 def load_plan_in_force(db_path: Path | None = None) -> Plan:
     """The plan in force for the database at ``db_path`` (else CPPCC_DB's): the imported plan put
     in force in the plans directory (bot/plan/store.py), else knowledge/plan.json."""

@@ -266,6 +266,8 @@ def _parse_quarter_day(value: Any, where: _Where, name: str) -> tuple[int, int |
 
 def _citation(raw: dict, where: _Where, plan: Plan, prefix: str = "") -> Citation | None:
     task = raw.get("task")
+    if not plan.obligations and (task is not None or raw.get("obligations")) and not raw.get("why"):
+        return None  # an imported plan: the task numbers here belong to the plan they were written for
     if task is not None:
         _int(task, where, f"{prefix}task", 1)
         if plan.task(task) is None:
@@ -395,7 +397,8 @@ def parse_rules(data: Any, source: str, plan: Plan | None = None) -> RuleSet:
     if not isinstance(data.get("rules"), list):
         raise where.error("rules", "应为列表")
     # A plan imported without quantified requirements (another county's) has none of the tasks
-    # and obligations these rules cite: those rules do not apply to it; the others still do.
+    # and obligations these rules cite: those rules do not apply to it; the others still do
+    # (event reminders without the task citation).
     rules = tuple(
         _rule(raw, i, source, plan)
         for i, raw in enumerate(data["rules"])
