@@ -17,7 +17,7 @@ from bot.config import ConfigError
 
 PROGRESS, PROPOSALS, BINDING = "progress", "proposals", "binding"
 BEST = "best"  # ScopeTopic.related: the best-ranked task
-PERSONAL_KEYS = ("personal_owner", "personal_topic", "personal_strong", "personal_proposals", "binding")
+PERSONAL_KEYS = ("personal_owner", "personal_topic", "personal_strong", "personal_proposals", "binding", "personal_not")
 
 
 def _phrases(value: object, where: str) -> tuple[str, ...]:
@@ -37,6 +37,7 @@ class PersonalCues:
     strong: tuple[str, ...]
     proposals: tuple[str, ...]
     binding: tuple[str, ...]
+    rules: tuple[str, ...]  # 标准, 规定 …: a question about the rules, not the asker's record
 
     @classmethod
     def from_intents(cls, data: dict, where: str = "intents.json") -> PersonalCues:
@@ -46,6 +47,8 @@ class PersonalCues:
         """binding | proposals | progress for a question about the asker themself, else None."""
         if _has(norm, self.binding):
             return BINDING
+        if _has(norm, self.rules):
+            return None
         owner = _has(norm, self.owner)
         if owner and ("提案" in norm or "社情民意" in norm) and _has(norm, self.proposals):
             return PROPOSALS
