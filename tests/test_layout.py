@@ -31,7 +31,7 @@ FEATURES: dict[str, set[str]] = {
     "answers": {"plan", "people"},
     "notices": {"plan", "people"},
     "ledger": {"plan", "people", "answers"},
-    "calendar": {"plan", "people", "notices", "ledger"},
+    "calendar": {"plan", "people", "notices", "ledger", "proposals"},
     "proposals": {"plan", "people", "notices"},
     "inbox": {"plan", "people", "notices", "calendar"},
 }

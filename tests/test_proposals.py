@@ -343,3 +343,40 @@ def test_the_command_line_exports_and_counts(world, tmp_path, monkeypatch, capsy
     assert main(["proposals", "show", "999"]) == 1 and "没有编号为 999" in capsys.readouterr().err
     with pytest.raises(SystemExit):  # argparse refuses another format
         main(["proposals", "export", "--format", "pdf"])
+
+
+def test_reply_deadline_reminders_follow_the_proposal_and_link_to_reply(world):
+    from bot.calendar.reminders import rules_for
+    from bot.calendar.reminders.delivery import preview
+
+    pid = write(world, cosigners=None)
+    for user, data in ((ZHANG, "sb"), (SECRETARY, "la"), (SECRETARY, "lu"), (SECRETARY, "hn"), (SECRETARY, "as")):
+        world.press(user, f"pp:{data}:{pid}" + (":water_bureau" if data == "lu" else ""))
+    due = world.storage.proposal(pid).reply_due  # 2027-06-01
+    messages, _ = preview(
+        world.storage,
+        rules_for(world.storage),
+        START.date(),
+        START.date() + timedelta(days=120),
+        admin_ids=frozenset({SECRETARY}),
+    )
+    to_unit = [m for m in messages if m.telegram_id == WATER and "答复期限还有" in m.text]
+    assert {b.data for row in to_unit[0].buttons for b in row} == {f"pp:ra:{pid}", f"pp:vw:{pid}"}
+    assert len(to_unit) == 2 and due in to_unit[0].text  # T-14 and T-3 (knowledge/reminders.json)
+    overdue = [m for m in messages if m.telegram_id == SECRETARY and "已超期" in m.text]
+    assert overdue and {b.data for row in overdue[0].buttons for b in row} == {f"pp:vw:{pid}"}
+    # replied: no more reminders for it
+    for data in ("ra",):
+        world.press(WATER, f"pp:{data}:{pid}")
+    world.say(WATER, "已办理。")
+    world.press(WATER, f"pp:rd:{pid}")
+    world.press(WATER, f"pp:rr:{pid}:A")
+    world.press(WATER, f"pp:rq:{pid}")
+    messages, _ = preview(
+        world.storage,
+        rules_for(world.storage),
+        START.date(),
+        START.date() + timedelta(days=120),
+        admin_ids=frozenset({SECRETARY}),
+    )
+    assert not [m for m in messages if "答复期限还有" in m.text or "已超期" in m.text]

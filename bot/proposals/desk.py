@@ -118,6 +118,17 @@ def button(text: str, verb: str, proposal_id: int, *args: object) -> Button:
     return Button(text, ":".join([CALLBACK, verb, str(proposal_id), *map(str, args)]))
 
 
+def reminder_buttons(ref: str | None, secretary: bool) -> tuple[Button, ...]:
+    """The buttons a reply-deadline reminder about a record carries when the assistant handles
+    the proposal (``ref`` "proposal:<id>"): 答复 for the units, 查看 for secretaries; () otherwise."""
+    if not ref or not ref.startswith(f"{SOURCE}:"):
+        return ()
+    proposal_id = ref.partition(":")[2]
+    if secretary:
+        return (Button("查看提案", f"{CALLBACK}:vw:{proposal_id}"),)
+    return (Button("答复", f"{CALLBACK}:ra:{proposal_id}"), Button("查看提案", f"{CALLBACK}:vw:{proposal_id}"))
+
+
 # ---- who is told ------------------------------------------------------------------------
 
 

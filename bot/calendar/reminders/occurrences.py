@@ -14,6 +14,7 @@ from bot.people.progress import PHRASES
 from bot.people.records import unit_names
 from bot.plan.model import Plan, default_plan
 from bot.plan.term import TermSettings, default_term_settings
+from bot.proposals.desk import reminder_buttons
 from bot.reply import Button
 from bot.storage import Record, Storage
 from bot.storage.calendar import EventRow
@@ -250,7 +251,8 @@ def _reply_occurrences(ctx: Context, rule: Rule, lo: datetime, hi: datetime) -> 
                     "下一步：请在期限前答复提案人，并将答复情况告知政协办。"
                 )
                 return [
-                    (r, text, (Button("查看方案第（18）项", "t:18"),)) for r in ctx.named(rule.recipients, record.units)
+                    (r, text, reminder_buttons(record.ref, r.secretary) or (Button("查看方案第（18）项", "t:18"),))
+                    for r in ctx.named(rule.recipients, record.units)
                 ]
 
             occurrence = f"{record.id}@{record.reply_due}:{days}d"
@@ -283,10 +285,12 @@ def _overdue_occurrences(ctx: Context, rule: Rule, lo: datetime, hi: datetime) -
                     for r in ctx.named(rule.recipients, record.units):
                         if r.secretary:
                             action = "下一步：请督促承办单位答复；收到答复后点下面的按钮登记。"
-                            found.append((r, text + action, (Button("登记已答复", f"r:rp:{record.id}"),)))
+                            buttons = reminder_buttons(record.ref, True) or (Button("登记已答复", f"r:rp:{record.id}"),)
+                            found.append((r, text + action, buttons))
                         else:
                             action = "下一步：请尽快答复提案人，并将答复情况告知政协办。"
-                            found.append((r, text + action, (Button("查看方案第（18）项", "t:18"),)))
+                            buttons = reminder_buttons(record.ref, False) or (Button("查看方案第（18）项", "t:18"),)
+                            found.append((r, text + action, buttons))
                     return found
 
                 occurrence = f"{record.id}@{record.reply_due}:overdue{number}"
