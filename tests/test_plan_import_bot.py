@@ -1,0 +1,113 @@
+"""End to end: a secretary sends plan files to the bot (fake Bot API), previews, puts one in
+force with [启用]; the bot answers from it at once and after a restart; restore brings the old one."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.answers.engine import default_engine
+from bot.cli.main import main
+from bot.plan.model import use_plan
+from bot.plan.store import PlanStore
+from handlers.app import build_application
+from tests.conftest import ADMIN_ID, make_settings, running
+from tests.plan_import_support import FIXTURES, county_knowledge
+
+MEMBER = 5301
+
+
+@pytest.fixture
+def county(tmp_path, monkeypatch):
+    monkeypatch.setenv("CPPCC_KNOWLEDGE", str(county_knowledge(tmp_path / "knowledge")))
+    monkeypatch.setenv("CPPCC_DB", str(tmp_path / "cppcc.db"))
+    monkeypatch.delenv("CPPCC_PLANS", raising=False)
+    use_plan(None)
+    default_engine.cache_clear()
+    yield tmp_path
+    use_plan(None)
+    default_engine.cache_clear()
+
+
+async def _send(tg, user: int, name: str, content: bytes):
+    mark = tg.mark()
+    tg.inject_document(user, name, content)
+    await tg.wait_for(lambda: tg.sent_messages(user, since=mark))
+    return tg.sent_messages(user, since=mark)[-1]
+
+
+async def _say(tg, user: int, text: str):
+    mark = tg.mark()
+    tg.inject_message(user, text)
+    await tg.wait_for(lambda: tg.sent_messages(user, since=mark))
+    return tg.sent_messages(user, since=mark)[-1]
+
+
+async def _press(tg, user: int, label: str, message):
+    mark = tg.mark()
+    tg.inject_callback(user, message.callback_data(label), message)
+    await tg.wait_for(lambda: tg.sent_messages(user, since=mark))
+    return tg.sent_messages(user, since=mark)[-1]
+
+
+@pytest.mark.parametrize("name", ["task-table-docx", "yishi-paragraphs", "task-table-xlsx"])
+async def test_a_plan_is_previewed_put_in_force_and_kept_across_a_restart(name, county, tg):
+    fixture = FIXTURES[name]
+    db = county / "cppcc.db"
+    app = build_application(make_settings(tg, db))
+    async with running(app):
+        preview = await _send(tg, ADMIN_ID, fixture.filename, fixture.data())
+        assert preview.plain_text.startswith("方案预览：")
+        assert f"共 {fixture.tasks} 项任务" in preview.plain_text
+        assert preview.button_texts == ["启用", "取消"]
+        before = await _say(tg, ADMIN_ID, f"/item {fixture.task}")
+        assert fixture.snippet not in before.plain_text  # nothing changes before [启用]
+
+        done = await _press(tg, ADMIN_ID, "启用", preview)
+        assert "已启用《" in done.plain_text and f"{fixture.tasks} 项任务" in done.plain_text
+        again = await _press(tg, ADMIN_ID, "启用", preview)  # a double press
+        assert "已失效" in again.plain_text
+        item = await _say(tg, MEMBER, f"/item {fixture.task}")
+        assert fixture.snippet in item.plain_text
+        topic = await _say(tg, MEMBER, fixture.question)
+        assert fixture.snippet[:4] in topic.plain_text
+    assert len(list((county / "plans").glob("*.json"))) == 2  # the plan in force and state.json
+
+    app = build_application(make_settings(tg, db))  # a restart on the same database
+    async with running(app):
+        item = await _say(tg, MEMBER, f"/item {fixture.task}")
+        assert fixture.snippet in item.plain_text
+
+    assert main(["plan", "restore"]) == 0
+    use_plan(None)
+    app = build_application(make_settings(tg, db))
+    async with running(app):
+        item = await _say(tg, MEMBER, "/item 45")  # Helan's plan has 45 tasks
+        assert "加强服务保障力量建设" in item.plain_text
+
+
+async def test_cancel_and_bad_files_leave_the_plan_in_force(county, tg):
+    app = build_application(make_settings(tg, county / "cppcc.db"))
+    async with running(app):
+        preview = await _send(tg, ADMIN_ID, "方案.docx", FIXTURES["task-table-docx"].data())
+        cancelled = await _press(tg, ADMIN_ID, "取消", preview)
+        assert "没有做任何更改" in cancelled.plain_text
+        news = "县政协召开专题协商会\n一、会议听取了汇报。\n二、委员们提出了建议。\n".encode()
+        refused = await _send(tg, ADMIN_ID, "新闻.txt", news)
+        assert "没有一条写明责任单位" in refused.plain_text and "现行方案不变" in refused.plain_text
+        assert refused.button_texts == []
+        missing = FIXTURES["flat-lines"].data().decode().replace("责任单位：县政协办公室、县委党校\n", "")
+        listed = await _send(tg, ADMIN_ID, "清单.txt", missing.encode())
+        line = missing.splitlines().index(next(x for x in missing.splitlines() if x.startswith("6、"))) + 1
+        assert "没有责任单位的任务（1 项" in listed.plain_text and f"第{line}行" in listed.plain_text
+        assert listed.button_texts == []
+        item = await _say(tg, ADMIN_ID, "/item 45")
+        assert "加强服务保障力量建设" in item.plain_text
+    assert PlanStore.at(county / "cppcc.db").state()["active"] is None
+
+
+async def test_only_secretaries_import_plans(county, tg):
+    app = build_application(make_settings(tg, county / "cppcc.db"))
+    async with running(app):
+        refused = await _send(tg, MEMBER, "方案.docx", FIXTURES["task-table-docx"].data())
+        assert "只有政协办秘书" in refused.plain_text
+        assert refused.button_texts == []
