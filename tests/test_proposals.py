@@ -380,3 +380,54 @@ def test_reply_deadline_reminders_follow_the_proposal_and_link_to_reply(world):
         admin_ids=frozenset({SECRETARY}),
     )
     assert not [m for m in messages if "答复期限还有" in m.text or "已超期" in m.text]
+
+
+def test_a_unit_asks_to_return_and_the_secretary_reassigns(world):
+    pid = write(world, cosigners=None)
+    for user, data in ((ZHANG, "sb"), (SECRETARY, "la"), (SECRETARY, "lu:health_bureau"), (SECRETARY, "hn")):
+        verb, _, arg = data.partition(":")
+        world.press(user, f"pp:{verb}:{pid}" + (f":{arg}" if arg else ""))
+    world.press(SECRETARY, f"pp:as:{pid}")
+    assert "答复" in str(world.press(HEALTH, f"pp:vw:{pid}").buttons)  # the unit acts from the detail view
+    world.press(HEALTH, f"pp:ub:{pid}")
+    assert "已提交退回申请" in world.say(HEALTH, "不属于本单位职责，应由水务局办理").text
+    assert "申请退回" in world.outbox(SECRETARY)[-1] and "pp:re" in world.last_buttons(SECRETARY)[0]
+    assert world.storage.proposal(pid).status == "accepted"
+    assert world.press(HEALTH, f"pp:ra:{pid}").refusal  # no longer open for the unit
+    detail = world.press(SECRETARY, f"pp:vw:{pid}")
+    assert next(b.text for row in detail.buttons for b in row) == "选择承办单位并交办"
+    world.press(SECRETARY, f"pp:re:{pid}")
+    world.say(SECRETARY, "水务局")
+    world.press(SECRETARY, f"pp:hn:{pid}")
+    world.press(SECRETARY, f"pp:as:{pid}")
+    p = world.storage.proposal(pid)
+    assert p.status == "assigned" and [u.unit_id for u in world.storage.proposal_units(pid)] == ["water_bureau"]
+    assert "【提案交办】" in world.outbox(WATER)[-1]
+    assert "申请退回：不属于本单位职责" in world.press(ZHANG, f"pp:vw:{pid}").text
+
+
+def test_names_shared_by_two_members_get_buttons(world):
+    import_members(world.storage, CLI_CALLER, (MEMBERS + "李四,13700005555,工商联界,,,,\n").encode())
+    from bot.proposals.drafts import start
+
+    pid = int(start(world.desk(), world.who(ZHANG), "proposal").buttons[0][0].data.split(":")[2])
+    world.say(ZHANG, "标题")
+    world.say(ZHANG, "正文")
+    world.press(ZHANG, f"pp:bd:{pid}")
+    reply = world.say(ZHANG, "李四")
+    assert "有 2 位“李四”" in reply.text
+    choices = [b for row in reply.buttons for b in row if b.data.startswith(f"pp:ac:{pid}:")]
+    assert [b.text for b in choices] == ["李四（农业界）", "李四（工商联界）"]
+    world.press(ZHANG, choices[1].data)
+    assert [c.name for c in world.storage.cosigners(pid)] == ["李四"]
+    assert world.storage.cosigners(pid)[0].member_id != world.who(LI).member_id
+
+
+def test_the_old_lifecycle_commands_leave_assistant_proposals_alone(world):
+    from bot.people.records import RecordError, accept_proposal
+
+    pid = write(world, cosigners=None)
+    world.press(ZHANG, f"pp:sb:{pid}")
+    (record,) = world.storage.records_from(f"proposal:{pid}")
+    with pytest.raises(RecordError, match="通过助手办理"):
+        accept_proposal(world.storage, CLI_CALLER, record.id)

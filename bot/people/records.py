@@ -240,6 +240,8 @@ def _proposal(storage: Storage, caller: Caller, record_id: int, allowed_from: tu
     record = _existing(storage, record_id)
     if record.kind != "提案":
         raise RecordError("只有提案有立案、交办、答复流程")
+    if record.source == "proposal":
+        raise RecordError("这件提案通过助手办理，状态随审查、交办和答复自动更新（cppcc-bot proposals show 查看）")
     if record.status not in allowed_from:
         raise RecordError(f"该提案当前为“{STATUS_LABELS[record.status]}”，不能改为“{STATUS_LABELS[to]}”")
     return record

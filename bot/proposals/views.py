@@ -125,12 +125,40 @@ def detail(desk: Desk, caller: Caller, proposal_id: int) -> Reply:
     if p.instruction:
         text += f"\n\n领导批示：{p.instruction}"
     text += "\n\n办理过程：\n" + timeline(desk, p)
-    buttons = []
+    buttons = actions(desk, caller, p)
     if p.attachment:
         buttons.append([button("下载附件", "fa", p.id)])
     if any(r.attachment for r in replies):
         buttons.append([button("下载答复函", "fr", p.id)])
     return Reply(text, buttons, personal=True)
+
+
+def actions(desk: Desk, caller: Caller, p: ProposalRow) -> list[list[Button]]:
+    """What the viewer can do next from the detail view (so nothing depends on an old message)."""
+    found: list[list[Button]] = []
+    if "admin" in caller.capacities:
+        if p.status == "review":
+            first, second = review_buttons(p)
+            found += [first, [b for b in second if not b.data.startswith("pp:vw:")]]
+        elif p.status == "accepted":
+            found.append([button("选择承办单位并交办", "re", p.id)])
+        elif p.kind == "opinion" and p.status in ("adopted", "reported"):
+            found.append([button("记录领导批示", "oi", p.id)])
+    if caller.member_id == p.member_id:
+        if p.status == "returned":
+            found.append([button("修改后重新提交", "rs", p.id)])
+        elif p.status == "replied":
+            found.append([button(text, "rv", p.id, p.round, code) for code, text in desk.config.ratings])
+    cosigner = next((c for c in desk.storage.cosigners(p.id) if c.member_id == caller.member_id), None)
+    if cosigner is not None and cosigner.status == "invited" and p.status == "cosigning":
+        found.append([button("同意联名", "ya", p.id), button("不同意", "yn", p.id)])
+    if caller.unit_id is not None and p.status == "assigned":
+        role = next((u.role for u in desk.storage.proposal_units(p.id) if u.unit_id == caller.unit_id), None)
+        if role == "lead":
+            found.append([button("答复", "ra", p.id), button("申请退回", "ub", p.id)])
+        elif role == "helper":
+            found.append([button("协办意见", "ho", p.id), button("申请退回", "ub", p.id)])
+    return found
 
 
 def mine(desk: Desk, caller: Caller) -> Reply:
