@@ -42,8 +42,13 @@ INLINE_SHI_RE = re.compile(r"(?:^|(?<=[。；;！!]))\s*([一二三四五六七�
 LIMIT_LINE_RE = re.compile(r"^(?:完成时限|完成时间|时间节点|时限要求|完成期限)\s*[:：]\s*(.*)$")
 
 
+_KEEP_CIRCLED = str.maketrans({ch: chr(0xE000 + i) for i, ch in enumerate(CIRCLED)})
+_BACK_CIRCLED = str.maketrans({chr(0xE000 + i): ch for i, ch in enumerate(CIRCLED)})
+
+
 def norm(line: str) -> str:
-    return unicodedata.normalize("NFKC", line).strip()
+    """NFKC (full-width punctuation and digits as ASCII), keeping ① markers (NFKC makes them 1)."""
+    return unicodedata.normalize("NFKC", line.translate(_KEEP_CIRCLED)).translate(_BACK_CIRCLED).strip()
 
 
 def cn_to_int(text: str) -> int:

@@ -17,7 +17,7 @@ from functools import cache
 from pathlib import Path
 
 from bot.config import knowledge_dir
-from bot.plan.layout import Item, after_marker, match_marker
+from bot.plan.layout import Item, after_marker, match_marker, norm
 from bot.plan.parse import PlanParseError
 from bot.plan.responsibility import Units, split_labels
 
@@ -151,7 +151,7 @@ def _spanning(line: int, filled: list[str], headings: set[int]) -> bool:
     """A heading row: merged across the table, or one “一、…”/“（一）…” cell alone."""
     if line in headings or (len(filled) >= 2 and len(set(filled)) == 1):
         return True
-    marker = match_marker(unicodedata.normalize("NFKC", filled[0])) if len(filled) == 1 else None
+    marker = match_marker(norm(filled[0])) if len(filled) == 1 else None
     return bool(marker and marker[0] in ("section", "paren_cn"))
 
 
@@ -162,7 +162,7 @@ def _area(text: str, line: int) -> Item:
 def split_measures(text: str) -> list[str]:
     """A cell with '1.甲\\n2.乙' (or （1）/① on each line) holds two tasks; otherwise one."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    starts = [i for i, line in enumerate(lines) if match_marker(unicodedata.normalize("NFKC", line))]
+    starts = [i for i, line in enumerate(lines) if match_marker(norm(line))]
     if len(starts) < 2 or starts[0] != 0:
         return [" ".join(lines) if _latin(lines) else "".join(lines)]
     measures = []
