@@ -16,12 +16,13 @@ messages. Callback data use the "lg:" prefix.
 
 from __future__ import annotations
 
+import io
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from telegram import BotCommand, Message, Update
+from telegram import BotCommand, InputFile, Message, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
 from bot.ledger import (
@@ -51,8 +52,9 @@ from bot.ledger import (
     submit_report,
     task_detail,
 )
+from bot.ledger.export import export_ledger
 from bot.numbers import read_number
-from bot.people.roles import PermissionDenied
+from bot.people.roles import Caller, PermissionDenied
 from bot.reply import Button, Reply
 from handlers.common import addressed_text, caller, is_private, services
 from handlers.privacy import acknowledge, send_file
@@ -375,6 +377,9 @@ async def ledger_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     args = context.args or []
     buttons: list[list[Button]] = []
     try:
+        if args and args[0].lower() in EXPORT_WORDS:
+            await _send_export(message, svc, who, args[1] if len(args) > 1 else None)
+            return
         if args and args[0].lower() in PUBLISH_WORDS:
             if len(args) < 2:
                 raise LedgerError("请写单位名称，例如：/ledger publish 统战部")
@@ -395,6 +400,17 @@ async def ledger_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await _refuse(message, exc.message)
         return
     await _say(message, text, buttons)
+
+
+EXPORT_WORDS = ("export", "导出", "xlsx")
+
+
+async def _send_export(message: Message, svc, who: Caller, quarter_text: str | None) -> None:
+    """`/ledger export [2027Q1]`: the printable ledger (.xlsx) into the private chat."""
+    quarter = parse_quarter(quarter_text) if quarter_text else None
+    data, count = export_ledger(svc.storage, who, "xlsx", quarter, plan=svc.plan)
+    name = f"ledger-{quarter or svc.storage.today().isoformat()}.xlsx"
+    await send_file(message, InputFile(io.BytesIO(data), filename=name), caption=f"任务台账（{count} 行，可直接打印）")
 
 
 # ---- anyone: "（33）落实得怎么样" -------------------------------------------------------------------------

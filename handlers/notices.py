@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 import time
 from typing import Any
@@ -24,6 +25,7 @@ from telegram import (
     BotCommand,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     Message,
     Update,
 )
@@ -56,7 +58,7 @@ from bot.reply import Button, Reply
 from bot.services import Services
 from handlers import meetings
 from handlers.common import SERVICES_KEY, AwaitingStep, caller, is_private, permitted, services
-from handlers.privacy import acknowledge
+from handlers.privacy import acknowledge, send_file
 from handlers.ratelimit import BROADCAST_ARGS, retry_after_seconds
 from handlers.render import escape, send_reply
 
@@ -452,6 +454,11 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await _reply(message, "已取消，这条通知不会发送。")
         elif action == "v":
             await show_report(message, context, who, number)
+        elif action == "e":
+            report = notices.notice_report(svc.storage, who, number)
+            data = notices.report_csv(report, tz=svc.storage.tz).encode("utf-8-sig")
+            file = InputFile(io.BytesIO(data), filename=f"notice-{number}.csv")
+            await send_file(message, file, caption=f"通知 #{number} 的送达和回执（CSV，可用 Excel 打开）")
         elif action == "u":
             result = notices.nudge(svc.storage, who, number, now=now, config=config)
             _wake(context)

@@ -171,7 +171,9 @@ async def progress(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     args = list(context.args or [])
     as_csv = "csv" in (a.lower() for a in args)
     words = [a for a in args if a.lower() != "csv"]
-    year = svc.storage.today().year
+    years = [int(w) for w in words if len(w) == 4 and w.isascii() and w.isdigit() and 2000 <= int(w) <= 2100]
+    words = [w for w in words if not (years and w == str(years[0]))]
+    year = years[0] if years else svc.storage.today().year  # /progress 2026
     filters_given = _progress_filters(svc, words)
     rows = progress_table(svc.storage, year, **filters_given)
     if as_csv:

@@ -96,3 +96,34 @@ async def test_a_shared_contact_offers_to_add_and_ones_own_card_still_binds(tg, 
         tg.inject_contact(MEMBER, "8613812345678")
         bound = await tg.wait_for_reply(MEMBER)
         assert "身份已验证" in bound.plain_text
+
+
+async def test_exports_are_sent_as_documents_into_the_private_chat(tg, tmp_path):
+    from bot import notices
+    from bot.people.roles import resolve_caller
+
+    db = tmp_path / "cppcc.db"
+    _seed(db)
+    with Storage(db) as storage:
+        secretary = resolve_caller(storage, ADMIN_ID, frozenset({ADMIN_ID}))
+        now = storage.now()
+        storage.bind(MEMBER, "member", storage.members_named("张三")[0].id, "code", now)
+        sent = notices.compose(storage, secretary, "全体委员", "明天开会", now=now, admin_ids=frozenset({ADMIN_ID}))
+        notices.confirm(storage, secretary, sent.notice.id, now=now)
+    app = build_application(make_settings(tg, db))
+    async with running(app):
+        for command, filename in (("/progress 2026 csv", "progress-2026.csv"), ("/ledger export", ".xlsx")):
+            mark = tg.mark()
+            tg.inject_message(ADMIN_ID, command)
+            (document,) = await tg.wait_for_requests("sendDocument", since=mark)
+            assert document.chat_id == ADMIN_ID and filename in next(iter(document.files.values())).filename
+        mark = tg.mark()
+        tg.inject_message(ADMIN_ID, f"/start notice-{sent.notice.id}")
+        report = await tg.wait_for(
+            lambda: next((m for m in tg.sent_messages(ADMIN_ID, since=mark) if "导出" in m.button_texts), None)
+        )
+        mark = tg.mark()
+        tg.inject_callback(ADMIN_ID, report.callback_data("导出"), report)
+        (document,) = await tg.wait_for_requests("sendDocument", since=mark)
+        content = next(iter(document.files.values())).content.decode("utf-8-sig")
+        assert content.startswith("通知编号,姓名") and "张三" in content

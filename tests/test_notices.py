@@ -336,7 +336,7 @@ def test_report_counts_every_state_and_names_who_needs_attention(storage):
     assert "收件人 4 · 已送达 2 · 已确认 1 · 参加 0 · 请假 1 · 无法送达 1 · 未绑定 1 · 发送失败 0 · 待发送 0" in text
     assert "未确认（1）：李四" in text and "请假（1）：张三（出差）" in text
     assert "无法送达（已屏蔽机器人或账号停用）（1）：王五" in text and "未绑定 Telegram（1）：赵九" in text
-    assert [b.data for row in notices.report_buttons(report) for b in row] == ["n:u:1", "n:v:1", "n:ls"]
+    assert [b.data for row in notices.report_buttons(report) for b in row] == ["n:u:1", "n:e:1", "n:v:1", "n:ls"]
     rows = list(csv.reader(io.StringIO(notices.report_csv(report, tz=TZ))))
     assert rows[0] == notices.CSV_HEADER
     assert rows[1] == ["1", "张三", "委员", "已送达", "2024-06-15 10:00:00", "2024-06-15 10:00:00", "请假", "出差", ""]

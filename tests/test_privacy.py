@@ -127,6 +127,7 @@ BUTTONS = [
     "n:np",
     "n:ls",
     "n:v:{notice}",
+    "n:e:{notice}",
     "n:u:{notice}",
     "n:r:{notice}",
     "n:a:{notice}",

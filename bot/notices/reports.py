@@ -188,7 +188,7 @@ def report_buttons(report: Report) -> list[list[Button]]:
         rows.append([Button(f"提醒未确认（{len(report.unconfirmed)}）", f"n:u:{notice.id}")])
     if notice.status in ("scheduled", "sending") and report.with_delivery("pending"):
         rows.append([Button("取消发送", f"n:c:{notice.id}")])
-    rows.append([Button("刷新", f"n:v:{notice.id}"), Button("全部通知", "n:ls")])
+    rows.append([Button("导出", f"n:e:{notice.id}"), Button("刷新", f"n:v:{notice.id}"), Button("全部通知", "n:ls")])
     return rows
 
 
