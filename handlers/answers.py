@@ -28,7 +28,11 @@ async def _route(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) 
         return False
     message = update.effective_message
     who = caller(update, context)
-    if route == "binding" or (who.member_id is None and who.unit_contact_id is None):
+    bound = who.member_id is not None or who.unit_contact_id is not None
+    if route == "binding" and bound:
+        await people.whoami_command(update, context)  # already verified: who they are
+        return True
+    if route == "binding" or not bound:
         key = "personal_binding" if route == "binding" else "duties_bind_hint"
         await send_reply(message, Reply(svc.engine.messages[key]), quote=not is_private(message))
         await people.verify_prompt(update, context)  # the contact button, in private chats

@@ -1,8 +1,8 @@
 """End to end: questions about the asker open their own screens, not plan text (fake Bot API server).
 
 我的履职情况 / 我这个委员今年还欠啥 → the member's progress (/mine); 我的提案办得怎么样了 → their
-proposals (the proposals screen when registered, else /mine); 验证身份 → the binding step. An
-unbound asker gets the binding hint; in a group the privacy rule keeps the content private.
+proposals (the proposals screen when registered, else /mine); 验证身份 → the binding step (who
+they are, once verified). An unbound asker gets the binding hint; in a group the privacy rule keeps the content private.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ async def test_personal_questions_route_to_the_members_own_screens(tg, tmp_path)
         for question in ("我的履职情况", "我这个委员今年还欠啥", "/ask 本人今年还差啥"):
             mine = await _ask(tg, ZHANG, question)
             assert "提案 0/1 ❗" in mine.plain_text, question
+        assert "您是：张三" in (await _ask(tg, ZHANG, "验证身份")).plain_text  # already verified
         proposals = await _ask(tg, ZHANG, "我的提案办得怎么样了")
         assert "提案" in proposals.plain_text and "（18）" not in proposals.plain_text
 
