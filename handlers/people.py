@@ -25,9 +25,10 @@ from telegram.warnings import PTBUserWarning
 
 from bot.numbers import NumberError, parse_number
 from bot.people.identity import BindingTaken, PeopleError, bind_by_code, bind_by_contact, unbind, whoami
-from bot.people.progress import format_progress_table, general_rule_text, progress_csv, progress_table
+from bot.people.progress import general_rule_text, progress_csv, progress_table
 from bot.people.records import RECORD_KIND_CHOICES, RecordError, add_record, valid_date
 from bot.people.roles import Caller, PermissionDenied, authorize
+from bot.people.statistics import duty_statistics, format_statistics, statistics_xlsx
 from bot.reply import Button, Reply
 from handlers.common import caller, is_private, permitted, services
 from handlers.privacy import acknowledge, send_file
@@ -184,7 +185,15 @@ async def progress(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             caption=_text(context, "progress_csv_caption", year=year),
         )
         return
-    await _say(update, Reply(format_progress_table(rows, year), personal=True))
+    stats = duty_statistics(svc.storage, year, **filters_given, plan=svc.plan)
+    if "xlsx" in (a.lower() for a in args):  # the duty statistics of (34) as a workbook
+        await send_file(
+            update.effective_message,
+            InputFile(io.BytesIO(statistics_xlsx(stats)), filename=f"duties-{year}.xlsx"),
+            caption=f"{year}年委员履职统计：各项次数、出勤率、未请假缺席，以及全部达标和一项未完成的名单。",
+        )
+        return
+    await _say(update, Reply(format_statistics(stats), personal=True))
 
 
 def _progress_filters(svc, words: list[str]) -> dict[str, str]:

@@ -439,7 +439,8 @@ def test_cli_records_import_and_progress(tmp_path, monkeypatch, capsys):
     assert "第2行：名册中没有名为“无名氏”的委员" in capsys.readouterr().err
     assert run_cli(["progress", "--year", "2024", "--committee", "提案委"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("2024年委员履职统计：共 2 人") and "李四" not in out
+    assert out.startswith("2024年委员履职统计（2 人）") and "李四" not in out
+    assert "一项也未完成，建议谈话提醒" in out
     assert run_cli(["progress", "--year", "2024", "--format", "csv"]) == 0
     rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
     assert len(rows) == 4 and rows[0][0] == "姓名"

@@ -1,4 +1,5 @@
-"""knowledge/attendance.json: which events count for what, sign-in timing, typed-reply words, points.
+"""knowledge/attendance.json: which events count for what, sign-in timing, typed-reply words (the
+``points`` section belongs to bot/people/statistics.py).
 
 Validated at load; every problem is one line naming the file and the entry.
 """
@@ -24,20 +25,12 @@ class MeetingConfigError(ConfigError):
 
 
 @dataclass(frozen=True)
-class PointsRule:
-    enabled: bool
-    per_kind: dict[str, int]
-    absent: int
-
-
-@dataclass(frozen=True)
 class MeetingConfig:
     record_kinds: dict[str, str | None]  # event kind → duty record kind (None: attendance only)
     signin_opens: timedelta
     signin_code_length: int
     max_reason_chars: int
     typed: dict[str, tuple[str, ...]]
-    points: PointsRule
 
     def is_meeting(self, event_kind: str) -> bool:
         """Whether events of this kind collect replies and sign-ins (提案截止 does not)."""
@@ -71,22 +64,12 @@ def config_from_dict(data: Any, where: str = "attendance.json") -> MeetingConfig
     for intent, words in typed.items():
         if not isinstance(words, list) or not words or not all(isinstance(w, str) and w.strip() for w in words):
             raise fail(f"typed.{intent}", "应为非空字符串列表")
-    points = data.get("points")
-    if not isinstance(points, dict) or not isinstance(points.get("enabled"), bool):
-        raise fail("points.enabled", "应为 true 或 false")
-    per_kind = points.get("per_kind")
-    if not isinstance(per_kind, dict) or not set(per_kind) <= set(RECORD_KINDS):
-        raise fail("points.per_kind", f"应为对象，键为履职记录类型：{'、'.join(RECORD_KINDS)}")
-    for kind, value in {**per_kind, "absent": points.get("absent")}.items():
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise fail(f"points.{kind}", f"应为整数，实际为 {value!r}")
     return MeetingConfig(
         record_kinds=dict(kinds),
         signin_opens=timedelta(minutes=positive("signin_opens_minutes")),
         signin_code_length=positive("signin_code_length"),
         max_reason_chars=positive("max_reason_chars"),
         typed={intent: tuple(w.strip() for w in words) for intent, words in typed.items()},
-        points=PointsRule(points["enabled"], dict(per_kind), points["absent"]),
     )
 
 

@@ -116,10 +116,12 @@ def reply(
         saved = storage.meeting_reply_by_id(reply_id)
         if response == "leave":
             text = _leave_request_text(meeting, saved)
-            tell_secretaries(storage, admin_ids, LEAVE_SOURCE, f"{reply_id}@{at}", text, now, _leave_buttons(reply_id))
+            tell_secretaries(
+                storage, admin_ids, LEAVE_SOURCE, f"ask:{reply_id}@{at}", text, now, _leave_buttons(reply_id)
+            )
         elif previous is not None and previous.response == "leave" and previous.leave_status != "rejected":
             text = f"{person.name} 撤回了对{meeting.label}的请假，将参加。"
-            tell_secretaries(storage, admin_ids, LEAVE_SOURCE, f"{reply_id}@{at}", text, now)
+            tell_secretaries(storage, admin_ids, LEAVE_SOURCE, f"back:{reply_id}@{at}", text, now)
         storage.audit(telegram_id, f"meeting_{response}", {"meeting": meeting.ref, "reason": reason}, now)
     if response == "attend":
         return _outcome(storage, meeting, person.key, "已登记：参加。", now, changed=True)
@@ -153,7 +155,7 @@ def set_reason(
             storage.receipt_reason(meeting.notice.id, saved.recipient_key, reason)
         text = f"{saved.name} 补充了对{meeting.label}的请假原因：{reason}"
         buttons = _leave_buttons(reply_id) if saved.leave_status == "pending" else []
-        tell_secretaries(storage, admin_ids, LEAVE_SOURCE, f"{reply_id}@{at}", text, now, buttons)
+        tell_secretaries(storage, admin_ids, LEAVE_SOURCE, f"why:{reply_id}@{at}", text, now, buttons)
     return _outcome(storage, meeting, saved.recipient_key, f"已记录请假原因：{reason}", now, changed=True)
 
 
@@ -186,7 +188,7 @@ def withdraw(
         if meeting.notice is not None:
             storage.receipt_answer(meeting.notice.id, person.key, "attend", at)
         text = f"{saved.name} 撤回了对{meeting.label}的请假，将参加。"
-        tell_secretaries(storage, admin_ids, LEAVE_SOURCE, f"{saved.id}@{at}", text, now)
+        tell_secretaries(storage, admin_ids, LEAVE_SOURCE, f"back:{saved.id}@{at}", text, now)
         storage.audit(telegram_id, "meeting_leave_withdrawn", {"meeting": meeting.ref}, now)
     return _outcome(storage, meeting, person.key, "已撤回请假，登记为参加。", now, changed=True)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.cli.support import error, number_argument, operator, read_file, with_storage
@@ -153,14 +154,21 @@ def cmd_proposal_step(args: argparse.Namespace, settings: Settings, storage: Sto
 
 
 def cmd_progress(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    from bot.people.progress import format_progress_table, progress_csv, progress_table
+    from bot.people.progress import progress_csv, progress_table
+    from bot.people.statistics import duty_statistics, format_statistics, statistics_xlsx
 
     year = args.year or storage.today().year
-    rows = progress_table(storage, year, committee=args.committee, sector=args.sector, township=args.township)
+    chosen = {"committee": args.committee, "sector": args.sector, "township": args.township}
     if args.format == "csv":
-        sys.stdout.write(progress_csv(rows))
+        sys.stdout.write(progress_csv(progress_table(storage, year, **chosen)))
+        return 0
+    stats = duty_statistics(storage, year, **chosen)
+    if args.format == "xlsx":
+        path = Path(args.output or f"duties-{year}.xlsx")
+        path.write_bytes(statistics_xlsx(stats))
+        print(f"已导出 {year} 年委员履职统计：{path}（{len(stats.rows)} 人）")
     else:
-        print(format_progress_table(rows, year))
+        print(format_statistics(stats, limit=len(stats.rows)))
     return 0
 
 
@@ -228,7 +236,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     progress = subparsers.add_parser("progress", help="委员年度履职统计")
     progress.add_argument("--year", type=number_argument("年份", 1900, 2200), help="年份（默认今年）")
-    progress.add_argument("--format", choices=("text", "csv"), default="text")
+    progress.add_argument("--format", choices=("text", "csv", "xlsx"), default="text")
+    progress.add_argument("--output", help="xlsx 文件路径（默认 duties-年份.xlsx）")
     progress.add_argument("--committee", help="只看某专委会")
     progress.add_argument("--sector", help="只看某界别")
     progress.add_argument("--township", help="只看某乡镇街道")

@@ -216,15 +216,3 @@ def progress_csv(rows: list[ProgressRow], plan: Plan | None = None) -> str:
             + ["、".join(row.missing)]
         )
     return out.getvalue()
-
-
-def format_progress_table(rows: list[ProgressRow], year: int) -> str:
-    behind = sum(1 for row in rows if row.missing)
-    lines = [f"{year}年委员履职统计：共 {len(rows)} 人，尚未全部完成 {behind} 人"]
-    for row in rows:
-        m = row.member
-        where = "，".join(part for part in (m.sector, m.committee, m.township) if part)
-        counts = "  ".join(f"{r.label} {r.done}/{r.required}" for r in row.requirements)
-        status = f"❗缺{len(row.missing)}项" if row.missing else "✅"
-        lines.append(f"{m.name}（{where}）  {counts}  {status}" if where else f"{m.name}  {counts}  {status}")
-    return "\n".join(lines)
