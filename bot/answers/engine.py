@@ -61,7 +61,8 @@ MESSAGE_KEYS += ("unknown_unit", "candidates", "task_more", "duties_bind_hint", 
 MESSAGE_KEYS += ("personal_progress", "personal_proposals", "personal_binding", "out_of_scope_topic")
 MESSAGE_KEYS += ("out_of_scope_related",)
 INTENT_KEYS = ("greeting", "greeting_filler", "duty_phrases", "duty_period", "duty_need", "duty_subject")
-INTENT_KEYS += ("not_duty", "duty_ignore", "numbers", "numbers_period", "unit_question", "unit_generic")
+INTENT_KEYS += ("not_duty", "duty_ignore", "numbers", "numbers_vague", "numbers_period")
+INTENT_KEYS += ("unit_question", "unit_generic")
 
 
 def _load_json(name: str, required: tuple[str, ...]) -> dict:
@@ -182,8 +183,11 @@ class Engine:
         boosts = self.examples.boosts(weighted, spread(text_scores)[1])
         order = ranked(self.plan.tasks, [s + b for s, b in zip(text_scores, boosts, strict=True)])
         best = order[0]
-        if self._has(norm, "numbers") or self._has(norm, "numbers_period"):
-            margin = self.t.numbers_margin if self._has(norm, "numbers") else 1.0
+        counted = norm
+        for phrase in self.cues["numbers_vague"]:
+            counted = counted.replace(phrase, " ")
+        if self._has(counted, "numbers") or self._has(counted, "numbers_period"):
+            margin = self.t.numbers_margin if self._has(counted, "numbers") else 1.0
             numbers = self._numbers_answer(order, query, margin)
             if numbers:
                 return numbers
