@@ -431,3 +431,20 @@ def test_the_old_lifecycle_commands_leave_assistant_proposals_alone(world):
     (record,) = world.storage.records_from(f"proposal:{pid}")
     with pytest.raises(RecordError, match="通过助手办理"):
         accept_proposal(world.storage, CLI_CALLER, record.id)
+
+
+def test_message_templates_are_data_and_checked_at_load():
+    import json
+
+    from bot.config import knowledge_dir
+
+    data = json.loads((knowledge_dir() / "proposals.json").read_text(encoding="utf-8"))
+    assert ProposalConfig.from_dict(data).text("converted", title="T") == "您的提案《T》经审查转为社情民意信息办理。"
+    broken = {**data, "templates": {**data["templates"], "accepted": "编号 {numbr}"}}
+    with pytest.raises(
+        ProposalConfigError, match=r"templates\.accepted: 占位符 'numbr' 无效，可用：\{title\}、\{number\}"
+    ):
+        ProposalConfig.from_dict(broken)
+    missing = {**data, "templates": {k: v for k, v in data["templates"].items() if k != "rejected"}}
+    with pytest.raises(ProposalConfigError, match="缺少 rejected"):
+        ProposalConfig.from_dict(missing)

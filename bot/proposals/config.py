@@ -25,6 +25,27 @@ _INTS = (
 )
 
 
+# template → the placeholders it may use (knowledge/proposals.json "templates")
+TEMPLATE_FIELDS: dict[str, tuple[str, ...]] = {
+    "cosign_invite": ("proposer", "text", "until"),
+    "cosign_answer": ("who", "word", "name"),
+    "to_review": ("name", "what"),
+    "accepted": ("title", "number"),
+    "assigned_member": ("number", "title", "units", "due"),
+    "assigned_unit": ("role", "due"),
+    "rejected": ("title", "reason"),
+    "converted": ("title",),
+    "returned": ("title", "comment"),
+    "reply_member": ("number", "title", "unit", "again", "result", "text"),
+    "reopen_unit": ("comment", "due"),
+    "opinion_done": ("title", "what"),
+    "opinion_not_adopted": ("title", "reason"),
+    "instruction": ("title", "text"),
+    "draft_reminder": ("kind", "title", "days"),
+    "draft_expired": ("kind", "title", "days"),
+}
+
+
 class ProposalConfigError(UserError, ValueError):
     """knowledge/proposals.json is missing or malformed; the message names the file and entry."""
 
@@ -51,6 +72,11 @@ class ProposalConfig:
         ("C", "因条件限制留作参考"),
     )
     ratings: tuple[tuple[str, str], ...] = (("1", "满意"), ("2", "基本满意"), ("3", "不满意"))
+    templates: tuple[tuple[str, str], ...] = ()
+
+    def text(self, key: str, **values: object) -> str:
+        """A message from its template (KeyError for an unknown key: a programming error)."""
+        return dict(self.templates)[key].format(**values)
 
     @property
     def result_labels(self) -> dict[str, str]:
@@ -102,7 +128,27 @@ class ProposalConfig:
             if not all(isinstance(v, str) and v.strip() for v in value.values()):
                 raise fail(key, "每项应为非空字符串")
             values[key] = tuple(value.items())
+        values["templates"] = _templates(data.get("templates"), fail)
         return cls(**values)
+
+
+def _templates(raw: object, fail) -> tuple[tuple[str, str], ...]:
+    if not isinstance(raw, dict):
+        raise fail("templates", "应为对象")
+    missing = [key for key in TEMPLATE_FIELDS if key not in raw]
+    if missing:
+        raise fail("templates", f"缺少 {'、'.join(missing)}")
+    for key, text in raw.items():
+        if key not in TEMPLATE_FIELDS:
+            raise fail(f"templates.{key}", "未知的模板")
+        if not isinstance(text, str) or not text.strip():
+            raise fail(f"templates.{key}", "应为非空字符串")
+        try:
+            text.format(**dict.fromkeys(TEMPLATE_FIELDS[key], "x"))
+        except (KeyError, IndexError, ValueError) as exc:
+            allowed = "、".join("{" + name + "}" for name in TEMPLATE_FIELDS[key])
+            raise fail(f"templates.{key}", f"占位符 {exc} 无效，可用：{allowed}") from exc
+    return tuple((key, raw[key]) for key in TEMPLATE_FIELDS)
 
 
 def load_config(path: Path | str | None = None) -> ProposalConfig:

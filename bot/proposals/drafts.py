@@ -355,8 +355,9 @@ def submit(desk: Desk, caller: Caller, proposal_id: int) -> Reply:
             sent = to_member(
                 storage,
                 c.member_id,
-                f"{proposer}委员邀请您联名提出提案：\n\n{full_text(desk, p)}"
-                f"\n\n请在 {until.date().isoformat()} 前答复。",
+                desk.config.text(
+                    "cosign_invite", proposer=proposer, text=full_text(desk, p), until=until.date().isoformat()
+                ),
                 [[button("同意联名", "ya", p.id), button("不同意", "yn", p.id)]],
                 p.attachment,
             )
@@ -390,7 +391,7 @@ def to_review(
     preview_row = ProposalRow(**{**current.__dict__, **fields, "status": "review"})
     notices = to_secretaries(desk, card(desk, preview_row), review_buttons(preview_row))
     if caller.member_id != p.member_id:  # the proposer, when not the one acting, is told too
-        notices += to_member(desk.storage, p.member_id, f"您的{name_of(p)}{timeline}，已提交政协办审查。")
+        notices += to_member(desk.storage, p.member_id, desk.config.text("to_review", name=name_of(p), what=timeline))
     return change(
         desk,
         caller,
@@ -427,7 +428,9 @@ def cosign(desk: Desk, caller: Caller, proposal_id: int, agree: bool) -> Reply:
             p,
             "cosign",
             f"{who}{word}联名",
-            notices=to_member(storage, p.member_id, f"{who}委员{word}联名您的{name_of(p)}。"),
+            notices=to_member(
+                storage, p.member_id, desk.config.text("cosign_answer", who=who, word=word, name=name_of(p))
+            ),
         )
         if all(c.status in ("agreed", "declined") for c in storage.cosigners(p.id)):
             to_review(desk, caller, p, "联名确认完毕", {}, ("cosigning",))

@@ -260,9 +260,14 @@ def reply_submit(desk: Desk, caller: Caller, proposal_id: int) -> Reply:
     unit = unit_name(desk.plan, caller.unit_id)
     result = f"{draft.result} {desk.config.result_labels[draft.result]}"
     again = "（重新办理）" if p.round > 1 else ""
-    text = (
-        f"您的提案 {p.number}《{p.title}》收到{unit}的答复{again}。\n办理结果：{result}\n\n"
-        f"{draft.text or '（见答复函）'}\n\n请对办理情况作出评价："
+    text = desk.config.text(
+        "reply_member",
+        number=p.number,
+        title=p.title,
+        unit=unit,
+        again=again,
+        result=result,
+        text=draft.text or "（见答复函）",
     )
     rating = [[button(label_, "rv", p.id, p.round, code) for code, label_ in desk.config.ratings]]
     notices = to_member(desk.storage, p.member_id, text, rating, draft.attachment)
@@ -327,7 +332,7 @@ def reopen(desk: Desk, caller: Caller, proposal_id: int, round_: int, comment: s
     units = desk.storage.proposal_units(p.id)
     roles = {u.unit_id: u.role for u in units}
     reopened = p.__class__(**{**p.__dict__, "reply_due": due, "round": p.round + 1, "status": "assigned"})
-    head = f"【重新办理】提案人对答复不满意：{comment}\n请于 {due} 前重新答复。"
+    head = desk.config.text("reopen_unit", comment=comment, due=due)
     notices = to_units(
         desk.storage,
         list(roles),

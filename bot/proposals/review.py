@@ -61,9 +61,7 @@ def accept(desk: Desk, caller: Caller, proposal_id: int) -> Reply:
             f"立案，编号 {number}",
             {"status": "accepted", "number": number, "year": year, "seq": seq, "accepted_on": desk.today.isoformat()},
             when=("review",),
-            notices=to_member(
-                desk.storage, p.member_id, f"您的提案《{p.title}》已立案，编号 {number}。交办后会再通知您。"
-            ),
+            notices=to_member(desk.storage, p.member_id, desk.config.text("accepted", title=p.title, number=number)),
         )
         _ask(desk, caller, "lead", p)
     return Reply(f"已立案：{name_of(p)}。\n请发送主办单位名称（如：水务局）。", personal=True)
@@ -189,7 +187,7 @@ def helpers_done(desk: Desk, caller: Caller, proposal_id: int) -> Reply:
 def unit_message(desk: Desk, p: ProposalRow, role: str, *, reopened: str = "") -> str:
     what = "主办" if role == "lead" else "协办"
     ask = "请签收，并在答复期限前通过“答复”提交答复。" if role == "lead" else "请签收，并提交协办意见供主办单位参考。"
-    head = reopened or f"【提案交办】贵单位为以下提案的{what}单位，答复期限 {p.reply_due}。"
+    head = reopened or desk.config.text("assigned_unit", role=what, due=p.reply_due)
     return f"{head}\n{ask}\n\n{full_text(desk, p)}"
 
 
@@ -216,7 +214,9 @@ def assign(desk: Desk, caller: Caller, proposal_id: int) -> Reply:
     )
     line = units_line(desk, p)
     notices += to_member(
-        desk.storage, p.member_id, f"您的提案 {p.number}《{p.title}》已交办。\n{line}\n答复期限：{due.isoformat()}。"
+        desk.storage,
+        p.member_id,
+        desk.config.text("assigned_member", number=p.number, title=p.title, units=line, due=due.isoformat()),
     )
     with desk.storage.atomic():
         p = change(
@@ -257,7 +257,7 @@ def reject(desk: Desk, caller: Caller, proposal_id: int, reason: str) -> Reply:
             notices=to_member(
                 desk.storage,
                 p.member_id,
-                f"您的提案《{p.title}》经审查不予立案。\n理由：{reason}\n如有疑问请联系政协办。",
+                desk.config.text("rejected", title=p.title, reason=reason),
             ),
         )
         desk.storage.input_clear(caller.telegram_id)
@@ -282,7 +282,7 @@ def convert(desk: Desk, caller: Caller, proposal_id: int) -> Reply:
         "转为社情民意信息",
         {"kind": "opinion"},
         when=("review",),
-        notices=to_member(desk.storage, p.member_id, f"您的提案《{p.title}》经审查转为社情民意信息办理。"),
+        notices=to_member(desk.storage, p.member_id, desk.config.text("converted", title=p.title)),
     )
     return Reply(f"已转为社情民意。\n\n{card(desk, p)}", review_buttons(p), personal=True)
 
@@ -316,7 +316,7 @@ def return_for_revision(desk: Desk, caller: Caller, proposal_id: int, comment: s
             notices=to_member(
                 desk.storage,
                 p.member_id,
-                f"您的《{p.title}》被退回修改。\n修改意见：{comment}\n修改后可重新提交。",
+                desk.config.text("returned", title=p.title, comment=comment),
                 [[button("修改后重新提交", "rs", p.id)]],
             ),
         )
@@ -338,7 +338,7 @@ def _opinion_done(desk: Desk, caller: Caller, p: ProposalRow, action: str, statu
         text,
         {"status": status},
         when=allowed,
-        notices=to_member(desk.storage, p.member_id, f"您反映的社情民意《{p.title}》{text}。"),
+        notices=to_member(desk.storage, p.member_id, desk.config.text("opinion_done", title=p.title, what=text)),
     )
     buttons = [[button("记录领导批示", "oi", p.id)]]
     if status == "adopted":
@@ -374,7 +374,9 @@ def not_adopt(desk: Desk, caller: Caller, proposal_id: int, reason: str) -> Repl
             f"不予采用：{reason}",
             {"status": "not_adopted", "reason": reason},
             when=("review",),
-            notices=to_member(desk.storage, p.member_id, f"您反映的社情民意《{p.title}》未被采用。\n理由：{reason}"),
+            notices=to_member(
+                desk.storage, p.member_id, desk.config.text("opinion_not_adopted", title=p.title, reason=reason)
+            ),
         )
         desk.storage.input_clear(caller.telegram_id)
     return Reply(f"已记录不予采用：{name_of(p)}，已通知反映人。", personal=True)
@@ -399,7 +401,7 @@ def instruction(desk: Desk, caller: Caller, proposal_id: int, text: str) -> Repl
             "instruction",
             f"领导批示：{text}",
             {"instruction": text},
-            notices=to_member(desk.storage, p.member_id, f"您反映的社情民意《{p.title}》获领导批示：\n{text}"),
+            notices=to_member(desk.storage, p.member_id, desk.config.text("instruction", title=p.title, text=text)),
         )
         desk.storage.input_clear(caller.telegram_id)
     return Reply(f"已记录批示并通知反映人：{name_of(p)}。", personal=True)

@@ -58,7 +58,7 @@ def sweep(desk: Desk) -> SweepResult:
                 pass  # answered meanwhile
     for p in storage.proposals_where(statuses=("draft",)):
         idle = desk.now - datetime.fromisoformat(p.updated_at)
-        what = KIND_LABELS[p.kind]
+        what, title = KIND_LABELS[p.kind], p.title or "未写标题"
         try:
             if idle >= timedelta(days=desk.config.draft_days):
                 change(
@@ -72,8 +72,7 @@ def sweep(desk: Desk) -> SweepResult:
                     notices=to_member(
                         storage,
                         p.member_id,
-                        f"您的{what}草稿《{p.title or '未写标题'}》"
-                        f"已超过 {desk.config.draft_days} 天未完成，已自动删除。",
+                        desk.config.text("draft_expired", kind=what, title=title, days=desk.config.draft_days),
                     ),
                 )
                 storage.inputs_clear_for(p.id, ("title", "body", "cosigners"))
@@ -92,7 +91,7 @@ def sweep(desk: Desk) -> SweepResult:
                     notices=to_member(
                         storage,
                         p.member_id,
-                        f"您的{what}草稿《{p.title or '未写标题'}》还没有提交，{left} 天后将自动删除。",
+                        desk.config.text("draft_reminder", kind=what, title=title, days=left),
                         [[button("继续编辑", "rs", p.id), button("放弃草稿", "dx", p.id)]],
                     ),
                 )
