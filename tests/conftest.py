@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,6 +17,10 @@ from handlers.app import build_application
 from tests.fakeapi import FakeTelegramServer
 
 ADMIN_ID = 900001
+
+# A plan put in force on this machine (plans/ beside its own database, bot/plan/store.py) never
+# reaches the tests: they read knowledge/plan.json unless a test sets up its own plans folder.
+os.environ["CPPCC_PLANS"] = os.path.join(tempfile.gettempdir(), f"cppcc-test-no-plans-{os.getpid()}")
 
 
 @pytest.fixture
