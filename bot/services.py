@@ -119,8 +119,10 @@ class Services:
         from bot.notices import default_config
         from bot.notices.audience import default_vocabulary
         from bot.plan.term import default_term_settings
+        from bot.proposals.config import default_config as proposal_settings
 
         default_term_settings()
+        proposal_settings()
         default_vocabulary()
         default_config()
         rules_for(self.storage, plan=self.plan)

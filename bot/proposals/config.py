@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from bot.config import knowledge_dir
-from bot.errors import UserError
+from bot.config import ConfigError, knowledge_dir
 
 FILE = "proposals.json"
 _INTS = (
@@ -46,7 +45,7 @@ TEMPLATE_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-class ProposalConfigError(UserError, ValueError):
+class ProposalConfigError(ConfigError):
     """knowledge/proposals.json is missing or malformed; the message names the file and entry."""
 
 
