@@ -15,8 +15,9 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.config import DEFAULT_TZ
 from bot.csvfile import ImportProblems, Problems
-from bot.dates import parse_date
+from bot.dates import DateError, parse_clock, parse_date, parse_when
 from bot.errors import UserError
 from bot.ledger import LedgerError, Quarter
 from bot.ledger import parse_quarter as ledger_quarter
@@ -78,23 +79,39 @@ def normalize_kind(text: str) -> str:
     return kind
 
 
-def parse_day(text: str, what: str = "日期") -> date:
-    """A calendar date; an impossible one such as 2027-02-30 is refused by name."""
+def parse_day(text: str, what: str = "日期", today: date | None = None) -> date:
+    """A calendar date as people write it (bot/dates.py: 2027-03-05, 3月5日, 3.5, 明天, 下周三; a
+    month and day that has passed is next year's); an impossible one such as 2027-02-30 is
+    refused by name."""
     day = parse_date(text)
-    if day is None:
-        if _DATE_LIKE.fullmatch(_nfkc(text)) and not has_foreign_digits(text):
-            raise EventError(f"{what}“{text}”不存在，请核对年月日")
-        raise EventError(f"{what}“{text}”无法识别，请写成 2027-03-05 的形式")
-    return day
+    if day is not None:
+        return day
+    if _DATE_LIKE.fullmatch(_nfkc(text)) and not has_foreign_digits(text):
+        raise EventError(f"{what}“{text}”不存在，请核对年月日")
+    try:
+        when = parse_when(text, today or datetime.now(ZoneInfo(DEFAULT_TZ)).date(), future=True)
+    except DateError as exc:
+        if exc.reason == "no_such_date":
+            raise EventError(f"{what}“{text}”不存在，请核对年月日") from exc
+        when = None
+    if when is None or when.day is None or when.clock is not None:
+        raise EventError(f"{what}“{text}”无法识别，请写成 2027-03-05、3月5日 或 下周三 的形式")
+    return when.day
 
 
 def parse_time(text: str, what: str = "时间") -> time:
-    """14:30, 14：30, 14点30, 9点 → a time of day."""
+    """14:30, 14：30, 14点30, 9点, 上午9点, 下午3点半 (bot/dates.py) → a time of day."""
     match = None if has_foreign_digits(text) else _TIME.fullmatch(_nfkc(text))
     hour, minute = (int(match.group(1)), int(match.group(2) or 0)) if match else (99, 99)
-    if hour > 23 or minute > 59:
-        raise EventError(f"{what}“{text}”无法识别，请写成 14:30 的形式")
-    return time(hour, minute)
+    if hour <= 23 and minute <= 59:
+        return time(hour, minute)
+    try:
+        parsed = parse_clock(text)
+    except DateError:
+        parsed = None
+    if parsed is None:
+        raise EventError(f"{what}“{text}”无法识别，请写成 14:30 或 下午2点半 的形式")
+    return parsed[0]
 
 
 def parse_time_range(text: str) -> tuple[time, time | None]:
@@ -248,7 +265,7 @@ def validate(
     has_time = time not in (None, "")
     if date in (None, ""):
         raise EventError("只写了时间，没有写日期" if has_time else "请写明活动日期")
-    start_day = date if not isinstance(date, str) else parse_day(date)
+    start_day = date if not isinstance(date, str) else parse_day(date, today=now.date())
     start_time = end_of_range = None
     if has_time:
         if isinstance(time, str):

@@ -3,12 +3,12 @@ then confirm, schedule or cancel it; send times typed in Chinese."""
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from bot.dates import DateError, parse_when
 from bot.notices.audience import (
     Audience,
     AudienceError,
@@ -32,7 +32,7 @@ from bot.notices.config import (
 )
 from bot.notices.outbox import Attachment, Outgoing, enqueue
 from bot.notices.outbox import cancel as cancel_rows
-from bot.numbers import has_foreign_digits, shown
+from bot.numbers import shown
 from bot.people.roles import Caller, authorize
 from bot.plan.model import Plan
 from bot.reply import Button
@@ -389,95 +389,28 @@ def cancel_notice(storage: Storage, caller: Caller, notice_id: int, *, now: date
 
 # ---- send times -------------------------------------------------------------------------------------
 
-_CN_DIGITS = {
-    "零": 0,
-    "〇": 0,
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-}
-_NUM = r"\d{1,2}|[零〇一二两三四五六七八九十]{1,3}"
-_DATE_FORMS = (
-    re.compile(r"(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*[日号]?"),
-    re.compile(rf"(?P<m>{_NUM})\s*月\s*(?P<d>{_NUM})\s*[日号]"),
-    re.compile(r"(?P<m>\d{1,2})\s*[-/]\s*(?P<d>\d{1,2})(?=\s|$)"),
-    re.compile(r"(?P<rel>今天|今日|明天|明日|后天)"),
-)
-_TIME_FORM = re.compile(
-    rf"(?P<part>凌晨|早上|早晨|上午|中午|下午|傍晚|晚上)?\s*(?P<h>{_NUM})\s*(?:[:：]|点|时)\s*"
-    rf"(?:(?P<half>半)|(?P<min>{_NUM})\s*分?)?"
-)
-_RELATIVE_DAYS = {"今天": 0, "今日": 0, "明天": 1, "明日": 1, "后天": 2}
-
-
-def _number(text: str) -> int:
-    if text.isdigit():
-        return int(text)
-    if text == "十":
-        return 10
-    if "十" in text:
-        tens, _, ones = text.partition("十")
-        return _CN_DIGITS.get(tens, 1) * 10 + (_CN_DIGITS[ones] if ones else 0)
-    value = 0
-    for ch in text:
-        value = value * 10 + _CN_DIGITS[ch]
-    return value
-
 
 def parse_send_time(text: str, now: datetime, config: NoticeConfig | None = None) -> datetime:
-    """明天 9:00, 下午3点半, 6月20日 15:30, 2024-06-20 15:30 … → an aware datetime after ``now``."""
+    """明天 9:00, 下午3点半, 下周三 上午9点, 6月20日 15:30, 2024-06-20 15:30 … (bot/dates.py) → an aware
+    datetime after ``now``."""
     config = config or default_config()
+    example = "例如：明天 9:00、今天下午3点半、下周三 上午9点、6月20日 15:30、2024-06-20 15:30"
     source = unicodedata.normalize("NFKC", text or "").strip()
-    example = "例如：明天 9:00、今天下午3点半、6月20日 15:30、2024-06-20 15:30"
     if not source:
         raise NoticeError(f"请写发送时间，{example}。")
-    if has_foreign_digits(text):  # NFKC above would read ² as 2
-        raise NoticeError(f"没有看懂发送时间“{shown(text)}”，请用数字 0–9 书写，{example}。")
-    day: date | None = None
-    rest = source
-    rolls_over = False  # a month and day without a year that has passed means next year
-    for form in _DATE_FORMS:
-        match = form.match(source)
-        if not match:
-            continue
-        rest = source[match.end() :].strip()
-        groups = match.groupdict()
-        try:
-            if groups.get("rel"):
-                day = now.date() + timedelta(days=_RELATIVE_DAYS[groups["rel"]])
-            else:
-                rolls_over = not groups.get("y")
-                year = int(groups["y"]) if groups.get("y") else now.year
-                day = date(year, _number(groups["m"]), _number(groups["d"]))
-        except (ValueError, KeyError) as exc:
-            raise NoticeError(f"“{source}”中的日期不存在，{example}。") from exc
-        break
-    match = _TIME_FORM.fullmatch(rest)
-    if not match:
-        raise NoticeError(f"没有看懂发送时间“{source}”，请写明日期和时刻，{example}。")
     try:
-        hour = _number(match["h"])
-        minute = 30 if match["half"] else _number(match["min"]) if match["min"] else 0
-    except KeyError as exc:
+        when = parse_when(text, now.date(), future=True)
+    except DateError as exc:
+        if exc.reason == "foreign":
+            raise NoticeError(f"没有看懂发送时间“{shown(text)}”，请用数字 0–9 书写，{example}。") from exc
+        if exc.reason == "no_such_date":
+            raise NoticeError(f"“{source}”中的日期不存在，{example}。") from exc
+        if exc.reason == "bad_time":
+            raise NoticeError(f"“{source}”不是有效的时刻，{example}。") from exc
         raise NoticeError(f"没有看懂发送时间“{source}”，{example}。") from exc
-    part = match["part"]
-    if (part in ("下午", "傍晚", "晚上") and hour < 12) or (part == "中午" and hour < 3):
-        hour += 12
-    if not (0 <= hour <= 23 and 0 <= minute <= 59):
-        raise NoticeError(f"“{source}”不是有效的时刻，{example}。")
-    moment = datetime.combine(day or now.date(), datetime.min.time(), now.tzinfo).replace(hour=hour, minute=minute)
-    if rolls_over and moment <= now:
-        try:
-            moment = moment.replace(year=moment.year + 1)
-        except ValueError as exc:  # 2月29日
-            raise NoticeError(f"“{source}”中的日期明年不存在，请写上年份。") from exc
+    if when.clock is None:
+        raise NoticeError(f"没有看懂发送时间“{source}”，请写明日期和时刻，{example}。")
+    moment = datetime.combine(when.day or now.date(), when.clock, now.tzinfo)
     check_send_time(moment, now, config)
     return moment
 

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.csvfile import CsvRow, Problems
-from bot.dates import add_months, parse_date
+from bot.dates import DateError, add_months, parse_date, parse_when
 from bot.errors import UserError
 from bot.people.roles import Caller, authorize
 from bot.phone import ROSTER, PhoneError, display_phone, to_e164
@@ -80,15 +80,24 @@ def clean_title(text: str) -> str:
 
 
 def valid_date(value: date | str | None, today: date, what: str = "日期") -> date:
-    """A date given as a date or as text (2024-03-05, 2024年3月5日 …); not after today."""
+    """A date given as a date or as text (2024-03-05, 3月5日, 昨天, 上周三 …: bot/dates.py; a month
+    and day still to come this year is last year's); not after today."""
     if value is None:
         return today
-    day = value if isinstance(value, date) else parse_date(value)
+    day = value if isinstance(value, date) else parse_date(value) or _written_day(value, today)
     if day is None:
-        raise RecordError(f"{what}“{value}”无法识别，请写成 2024-03-05 的形式")
+        raise RecordError(f"{what}“{value}”无法识别，请写成 2024-03-05 或 3月5日 的形式")
     if day > today:
         raise RecordError(f"{what} {day.isoformat()} 晚于今天，不能登记尚未发生的事")
     return day
+
+
+def _written_day(text: str, today: date) -> date | None:
+    try:
+        when = parse_when(text, today, future=False)
+    except DateError:
+        return None
+    return when.day if when.clock is None else None
 
 
 def reply_limit_months(plan: Plan | None = None) -> int:
