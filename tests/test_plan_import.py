@@ -12,6 +12,8 @@ from bot.cli.main import main
 from bot.config import knowledge_dir
 from bot.plan.build import build_plan, dump_plan, load_json
 from bot.plan.deadlines import inline_deadline, parse_time_limit
+from bot.plan.importer import Knowledge, import_plan
+from bot.plan.newunits import derive_names
 from bot.plan.parse import PlanParseError, parse_plan, read_plan
 from bot.plan.responsibility import from_line, from_parenthesis, split_closing_parenthesis
 
@@ -234,3 +236,37 @@ def test_inline_deadlines(text, phrase):
 
 def test_recurring_time_limit():
     assert parse_time_limit("每年12月底前") == {"text": "每年12月底前", "kind": "recurring", "date": None}
+
+
+@pytest.mark.parametrize(
+    ("label", "names"),
+    [
+        ("县委组织部", ["县委组织部", "组织部", "组织部门"]),
+        ("县财政局", ["县财政局", "财政局", "财政部门"]),
+        ("县政协办公室", ["县政协办公室", "政协办公室", "政协办"]),
+        ("各有关部门", ["各有关部门", "有关部门"]),
+        ("县委办公室", ["县委办公室", "县委办"]),  # never the bare 办公室
+        ("市场监管局", ["市场监管局", "市场监管部门"]),  # 市 of 市场 is no prefix
+    ],
+)
+def test_derived_unit_names(label, names):
+    assert derive_names(label) == names
+
+
+def test_preview_shows_known_and_new_units_with_aliases_and_suggestions():
+    text = fixture("flat-lines.txt").replace("县大数据中心", "县人力资源社会保障局、县大数据中心")
+    result = import_plan(text.encode(), "清单.txt", Knowledge.load(KNOWLEDGE))
+    preview = result.preview
+    assert result.plan is not None and preview.ok
+    assert ("县委统战部", "统战部") in preview.known_units
+    assert ("各乡镇", "各乡镇") in preview.known_units  # a county department (departments.json)
+    new = {unit.label: unit for unit in preview.new_units}
+    assert new["县大数据中心"].aliases == ("大数据中心",)
+    assert new["县人力资源社会保障局"].maybe == "人社局"
+    assert "可能就是“人社局”" in preview.text()
+    assert "完成时限：读出 5 项" in preview.text() and "未写明 1 项" in preview.text()
+    by_id = {u["id"]: u for u in result.plan["units"]}
+    assert by_id["towns"].get("from_departments") is True  # named by the plan: a plan unit now
+    merged = import_plan(text.encode(), "清单.txt", Knowledge.load(KNOWLEDGE), same={"县人力资源社会保障局": "人社局"})
+    assert "县人力资源社会保障局" not in {unit.label for unit in merged.preview.new_units}
+    assert "hr_bureau" in merged.plan["tasks"][2]["unit_ids"]
