@@ -165,7 +165,7 @@ class Engine:
             return self.personal_answer(route, personal)
         query = self.index.query(norm)
         weighted = self.index.weighted(query)
-        text_scores = self.index.bm25.scores(weighted)
+        text_scores = self.index.scores(query)
         by_text = ranked(self.plan.tasks, text_scores)
         best = by_text[0]
         if self._is_greeting(norm, best):

@@ -180,8 +180,12 @@ class TaskIndex:
     def weighted(self, query: Query) -> list[tuple[str, float]]:
         return [(t, 1.0) for t in query.own] + [(t, self.expansion_weight) for t in query.expanded]
 
+    def scores(self, query: Query) -> list[float]:
+        """BM25 score of every task, in plan order."""
+        return self.bm25.scores(self.weighted(query))
+
     def rank(self, query: Query) -> list[Ranked]:
-        return ranked(self.plan.tasks, self.bm25.scores(self.weighted(query)))
+        return ranked(self.plan.tasks, self.scores(query))
 
     def explained(self, query: Query, task: Task) -> float:
         """Share of the question's content characters found in the task — its text and responsible
