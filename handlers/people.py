@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import time
 import warnings
+from datetime import date
 
 from telegram import BotCommand, InputFile, Update
 from telegram.constants import ChatType
@@ -23,6 +24,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
+from bot.dates import DateError, parse_when
 from bot.numbers import NumberError, parse_number
 from bot.people.identity import BindingTaken, PeopleError, bind_by_code, bind_by_contact, unbind, whoami
 from bot.people.progress import general_rule_text, progress_csv, progress_table
@@ -245,7 +247,12 @@ async def record(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 
 
 def _looks_like_date(word: str) -> bool:
-    return any(ch.isdigit() for ch in word) and any(sep in word for sep in "-/.年月")
+    """The last word of `/record 提案 标题 3月5日` is a date (bot/dates.py: 2024-03-05, 3月5日, 昨天 …)."""
+    try:
+        when = parse_when(word, date.today(), future=False)
+    except DateError:
+        return False
+    return when.day is not None and when.clock is None
 
 
 async def _save(update: Update, context, who: Caller, kind: str, title: str, day) -> None:
