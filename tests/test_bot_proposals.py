@@ -240,3 +240,32 @@ async def test_reject_return_and_an_adopted_opinion_with_an_instruction(tg, bot)
     mark = tg.mark()
     tg.inject_callback(ADMIN_ID, review.callback_data("导出"), review)
     await tg.wait_for_requests("sendDocument", chat_id=ADMIN_ID, since=mark)
+
+
+async def test_bad_input_through_telegram(tg, bot):
+    assert "验证身份" in (await bot.say(9999, "/propose")).plain_text  # a guest
+    assert "只有政协委员" in (await bot.say(WATER, "/propose")).plain_text
+    await bot.say(ZHANG, "/propose")
+    assert "不能为空" in (await bot.say(ZHANG, "　")).plain_text
+    await bot.say(ZHANG, "关于完善社区养老服务的建议")
+    tg.inject_document(ZHANG, "病毒.exe", b"MZ")
+    assert "不支持" in (await tg.wait_for_reply(ZHANG)).plain_text
+    long_body = "".join(f"第{i}段：社区养老服务需要更多专业护理人员和日间照料场所。\n" for i in range(160))
+    assert len(long_body) > 4096
+    body = await bot.say(ZHANG, long_body)  # one message of Telegram's own limit is fine; stored whole
+    await bot.say(ZHANG, "补充：建议设立专项资金。")
+    asked = await bot.press(ZHANG, body, "正文完成")
+    preview = await bot.press(ZHANG, asked, "不联名")
+    mark = tg.mark()
+    tg.inject_callback(ZHANG, preview.callback_data("提交"), preview)
+    await tg.wait_for_messages(ZHANG, 1, since=mark)
+    tg.inject_callback(ZHANG, preview.callback_data("提交"), preview)  # a double press
+    stale = await tg.wait_for_reply(ZHANG)
+    assert "已提交、已放弃或已过期" in stale.plain_text
+    card = await bot.received(ADMIN_ID, "【提案审查】")
+    assert "共 " in card.plain_text and len(card.plain_text) < 1000  # the card is short
+    mark = tg.mark()
+    tg.inject_callback(ADMIN_ID, card.callback_data("查看全文"), card)
+    await bot.received(ADMIN_ID, "办理过程", since=mark)
+    parts = [m.plain_text for m in tg.sent_messages(ADMIN_ID, since=mark)]
+    assert len(parts) >= 2 and "第0段" in "".join(parts) and "第159段" in "".join(parts)  # shown split, whole
