@@ -420,7 +420,15 @@ async def test_deep_links_open_their_screens_in_private(walk):
     tg = walk.tg
     notice = f"notice-{walk.ids['notice']}"
     payloads = {*privacy.COMMAND_SCREENS.values(), *privacy.BUTTON_SCREENS.values(), privacy.TEXT_SCREEN, notice}
-    openers = {"progress": ADMIN_ID, "notices": ADMIN_ID, "ledger": ADMIN_ID, notice: ADMIN_ID, "mytasks": QIAN}
+    openers = {
+        "progress": ADMIN_ID,
+        "notices": ADMIN_ID,
+        "ledger": ADMIN_ID,
+        notice: ADMIN_ID,
+        "mytasks": QIAN,
+        "proposals": QIAN,
+        "review": ADMIN_ID,
+    }
     welcome = "您好，我是政协履职助手"
     for payload in sorted(payloads):
         assert privacy.PAYLOAD.fullmatch(payload) and screens.is_screen(payload), payload
