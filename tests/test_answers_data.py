@@ -97,6 +97,8 @@ def test_bad_examples_file_is_one_line_naming_the_entry(data, message):
         ("纪检那头负责啥", "discipline_commission"),
         ("纪委那边需要配合做什么", "discipline_commission"),
         ("宣传上要做什么", "propaganda_dept"),
+        ("纪检的任务", "discipline_commission"),
+        ("政府那边负责哪些", "gov_office"),
         ("编办那边有啥任务", "staffing_office"),
         ("人社那块要干啥", "hr_bureau"),
         ("县直部门要干啥", "county_departments"),
@@ -111,7 +113,9 @@ def test_colloquial_unit_names_list_all_of_the_units_tasks(question, unit_id):
     assert answer.items == PLAN.tasks_of_unit(unit_id).all_numbers
 
 
-@pytest.mark.parametrize("question", ["组织上安排我去培训吗", "宣传政策是谁的事", "政府支持政协协商吗"])
+@pytest.mark.parametrize(
+    "question", ["组织上安排我去培训吗", "宣传政策是谁的事", "政府支持政协协商吗", "组织生活会一年几次"]
+)
 def test_clipped_forms_alone_are_ordinary_words(question):
     assert ENGINE.answer(question).intent != "unit"
 

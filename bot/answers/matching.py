@@ -226,8 +226,9 @@ class UnitMatcher:
     """Finds a responsible unit named in a question: exact name first, then one typo.
 
     Names are the catalogue's plus the colloquial ones of knowledge/unit_phrases.json; a clipped
-    form (纪检, 宣传) counts only right before an appended word (那头, 上), and a hit takes in
-    the appended word that follows it (纪委那边). The typo-tolerant pass (rapidfuzz Levenshtein
+    form (纪检, 宣传) is found before an appended word (那头, 上) first and bare last (the engine
+    then accepts it only when the rest of the question asks what the unit does), and a hit takes
+    in the appended word that follows it (纪委那边). The typo-tolerant pass (rapidfuzz Levenshtein
     ≤ 1) looks only at windows ending in a unit-name suffix (部, 局, 办 …) that matches the
     name's own suffix, so 人设局 finds 人社局 but ordinary words are left alone.
     """
@@ -260,14 +261,16 @@ class UnitMatcher:
             start = norm.find(name)
             if start >= 0 and len(name) >= 2:
                 return self._with_appended(norm, UnitHit(self.names[name], name, start, start + len(name), True))
+        bare: UnitHit | None = None
         for form in self._clipped:
             start = norm.find(form)
             while start >= 0:
                 extra = self.phrases.appended_at(norm, start + len(form))
                 if extra:
                     return UnitHit(self.phrases.clipped[form], form, start, start + len(form) + extra, True)
+                bare = bare or UnitHit(self.phrases.clipped[form], form, start, start + len(form), False)
                 start = norm.find(form, start + 1)
-        return None
+        return bare
 
     def _with_appended(self, norm: str, hit: UnitHit) -> UnitHit:
         extra = self.phrases.appended_at(norm, hit.end)

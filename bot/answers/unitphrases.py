@@ -1,7 +1,8 @@
 """How people name units when they talk (knowledge/unit_phrases.json), checked against the catalogue.
 
-Colloquial aliases always mean their unit; clipped forms (纪检, 宣传) mean a unit only right
-before an appended word (纪检那头, 宣传上), because alone they are ordinary words. The file is
+Colloquial aliases always mean their unit; clipped forms (纪检, 宣传) mean a unit before an
+appended word (纪检那头, 宣传上) or in a question that otherwise only asks what the unit does
+(纪检的任务), because elsewhere they are ordinary words. The file is
 validated when loaded: one-line errors naming the file and the entry.
 """
 
@@ -20,7 +21,7 @@ FILE = "unit_phrases.json"
 @dataclass(frozen=True)
 class UnitPhrases:
     aliases: dict[str, str]  # lower-case name → unit id
-    clipped: dict[str, str]  # clipped form → unit id (only before an appended word)
+    clipped: dict[str, str]  # clipped form → unit id (see the module docstring)
     appended: tuple[str, ...]  # longest first
 
     @classmethod
