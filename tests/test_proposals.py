@@ -222,6 +222,10 @@ def test_reject_return_and_opinion(world):
     world.press(ZHANG, f"pp:sb:{second}")
     assert world.storage.proposal(second).status == "review"
     assert len(world.storage.records_from(f"proposal:{second}")) == 1
+    world.press(SECRETARY, f"pp:rt:{second}")
+    world.say(SECRETARY, "仍需补充")
+    assert "已放弃" in world.press(ZHANG, f"pp:dx:{second}").text  # withdrawn: no longer counts
+    assert world.storage.records_from(f"proposal:{second}") == []
 
     # 社情民意 written directly, 采用 and 批示
     from bot.proposals.drafts import start

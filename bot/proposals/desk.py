@@ -229,7 +229,10 @@ def sync_record(desk: Desk, p: ProposalRow) -> None:
     /mine, /progress and the reply-deadline reminders follow it. Nothing before submission."""
     storage = desk.storage
     ref = f"proposal:{p.id}"
-    if p.submitted_at is None or p.status == "discarded":
+    if p.submitted_at is None:
+        return
+    if p.status == "discarded":  # withdrawn after 退回修改: it no longer counts
+        storage.unlink_records(ref)
         return
     kind = "社情民意" if p.kind == "opinion" else "提案"
     existing = storage.records_from(ref)
