@@ -270,3 +270,38 @@ def test_preview_shows_known_and_new_units_with_aliases_and_suggestions():
     merged = import_plan(text.encode(), "清单.txt", Knowledge.load(KNOWLEDGE), same={"县人力资源社会保障局": "人社局"})
     assert "县人力资源社会保障局" not in {unit.label for unit in merged.preview.new_units}
     assert "hr_bureau" in merged.plan["tasks"][2]["unit_ids"]
+
+
+def test_first_listed_lead_said_once_for_the_plan():
+    text = "某县政协工作任务清单\n注：各项任务中列第一位的为牵头单位。\n1、甲任务\n责任单位：县委办、政府办\n"
+    text += "2、乙任务\n责任单位：政协办\n"
+    tasks = parse_plan(text)["tasks"]
+    assert roles(tasks[0]) == [("县委办", "lead"), ("政府办", "support")]
+    assert roles(tasks[1]) == [("政协办", "lead")]
+
+
+def test_unit_and_deadline_fields_on_the_task_line():
+    text = "某县政协工作任务清单\n1.建立制度。责任单位：县委办、政府办；完成时限：2024年底\n"
+    text += "2.完善机制。牵头单位：政协办；配合单位：县委办\n"
+    tasks = parse_plan(text)["tasks"]
+    assert tasks[0]["text"] == "建立制度。"
+    assert roles(tasks[0]) == [("县委办", "responsible"), ("政府办", "responsible")]
+    assert tasks[0]["time_limit"] == {"text": "2024年底", "kind": "deadline", "date": "2024-12-31"}
+    assert roles(tasks[1]) == [("政协办", "lead"), ("县委办", "support")]
+
+
+def test_lead_marked_after_a_unit_name():
+    text = "某县政协工作任务清单\n1、甲任务\n责任单位：县委宣传部（牵头）、县文旅局、各乡镇\n"
+    assert roles(parse_plan(text)["tasks"][0]) == [
+        ("县委宣传部", "lead"),
+        ("县文旅局", "support"),
+        ("各乡镇", "support"),
+    ]
+
+
+def test_yishi_with_one_parenthesis_for_the_paragraph_is_one_task():
+    text = "某县实施意见\n一、重点任务\n（一）加强学习。一是学理论；二是学业务。（县委宣传部牵头）\n"
+    text += "（二）加强调研。一是深入基层（县政协办公室牵头）。二是形成报告（县政协办公室牵头）。\n"
+    tasks = parse_plan(text)["tasks"]
+    assert [t["text"] for t in tasks] == ["加强学习。一是学理论；二是学业务。", "深入基层。", "形成报告。"]
+    assert roles(tasks[0]) == [("县委宣传部", "lead")]

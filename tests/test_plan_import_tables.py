@@ -67,19 +67,7 @@ def test_a_table_row_without_units_is_named_by_its_row():
 def test_a_table_without_a_unit_column_says_what_it_needs():
     rows = [row[:2] for row in XLSX_ROWS]
     with pytest.raises(PlanParseError, match=r"找不到表头.*需要任务列.*单位列"):
-        read_plan_file(plan_xlsx_without_units(rows), "清单.xlsx")
-
-
-def plan_xlsx_without_units(rows) -> bytes:
-    import openpyxl
-
-    book = openpyxl.Workbook()
-    book.active.append(["序号", "工作任务"])
-    for row in rows:
-        book.active.append(list(row))
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+        read_plan_file(plan_xlsx_rows([["序号", "工作任务"], *rows]), "清单.xlsx")
 
 
 def test_word_text_plan_is_read_from_its_paragraphs():
@@ -146,3 +134,20 @@ def test_split_measures():
     assert split_measures("1.甲。\n2.乙。") == ["甲。", "乙。"]
     assert split_measures("①甲\n②乙\n③丙") == ["甲", "乙", "丙"]
     assert split_measures("一段话\n换行续写") == ["一段话换行续写"]
+
+
+def test_a_table_note_makes_the_first_listed_unit_the_lead():
+    rows = [["序号", "工作任务", "责任单位"], ["1", "甲任务", "县委办、政府办"], ["注：列第一位的为牵头单位。"]]
+    tasks = tasks_of(plan_xlsx_rows(rows), "清单.xlsx")
+    assert list(tasks[0]["unit_roles"].items()) == [("县委办", "lead"), ("政府办", "support")]
+
+
+def plan_xlsx_rows(rows) -> bytes:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

@@ -182,8 +182,16 @@ def read_items(text: str) -> tuple[dict, list[str], list[Item]]:
         marker = match_marker(line.norm)
         if marker:
             kind, number, _ = marker
-            items.append(Item(kind, number, after_marker(line.raw), f"第{line.number}行", line=line.number))
+            item = Item(kind, number, after_marker(line.raw), f"第{line.number}行", line=line.number)
+            fields = responsibility.split_inline_fields(item.head)
+            if fields:
+                item.head, units, item.deadline = fields[0], responsibility.from_line(fields[1]), fields[2]
+                item.units.extend(units)
+                item.has_unit_line = bool(units)
+            items.append(item)
             continue
+        if responsibility.FIRST_IS_LEAD_RE.search(line.norm):
+            document["first_is_lead"] = True  # “注：列第一位者为牵头单位” said once for the plan
         if current is None:
             preamble.append(line.raw.strip())
         elif not current.has_unit_line:
@@ -220,6 +228,9 @@ def _expand_inline(items: list[Item]) -> list[Item]:
         if not found:
             continue
         head, segments = found
+        own = sum(bool(_closing_units(segment)) for _, segment in segments)
+        if own < 2:
+            continue  # one parenthesis for the whole paragraph: 一是/二是 are parts of one task
         expected, kept = 1, []
         for number, segment in segments:
             if number != expected:
@@ -233,18 +244,16 @@ def _expand_inline(items: list[Item]) -> list[Item]:
     return result
 
 
+def _closing_units(text: str) -> tuple[str, responsibility.Units, bool] | None:
+    """(text without it, units, first-is-lead) of a parenthesis naming units at the end of text."""
+    found = responsibility.split_closing_parenthesis(text)
+    parsed = responsibility.from_parenthesis(found[1]) if found else None
+    return (found[0], *parsed) if found and parsed else None
+
+
 def _read_inline_units(item: Item) -> None:
-    if item.units:
-        return
-    found = responsibility.split_closing_parenthesis(item.task_text)
-    if not found:
-        return
-    body, content = found
-    parsed = responsibility.from_parenthesis(content)
-    if parsed is None:
-        return
-    units, first_is_lead = parsed
-    item.inline = (body, units, first_is_lead)
+    if not item.units:
+        item.inline = _closing_units(item.task_text)
 
 
 def _nest(items: list[Item]) -> Item:
@@ -309,6 +318,21 @@ def _select_tasks(items: list[Item], kind: str) -> list[Item]:
     return tasks
 
 
+def _other_tasks(items: list[Item], tasks: list[Item]) -> list[Item]:
+    """Items of another marker kind with units of their own that hold no task and sit in none
+    (a paragraph whose 一是/二是 share one parenthesis, among 一是 tasks)."""
+    chosen = {id(t) for t in tasks}
+    above = {id(a) for t in tasks for a in _ancestors(t)}
+    return [
+        item
+        for item in items
+        if item.has_units
+        and id(item) not in chosen
+        and id(item) not in above
+        and not any(id(a) in chosen for a in _ancestors(item))
+    ]
+
+
 def _check_numbers(tasks: list[Item]) -> None:
     previous: Item | None = None
     seen: dict[int, Item] = {}
@@ -345,6 +369,10 @@ def build_structure(document: dict, preamble: list[str], items: list[Item], sour
     root = _nest(items)
     tasks = _select_tasks(items, kind)
     _check_numbers(tasks)
+    others = _other_tasks(items, tasks)
+    if others:
+        position = {id(item): index for index, item in enumerate(items)}
+        tasks = sorted(tasks + others, key=lambda item: position[id(item)])
     task_ids = {id(t) for t in tasks}
 
     # Sections: the top-level items; one that alone holds every task is the task section.

@@ -45,6 +45,8 @@ _SUFFIX_ROLES = (
     ("参与", "support"),
 )
 _SUFFIX_NOISE = re.compile(r"(按职责分工|按职责|分别|共同|等单位|等部门|等)$")
+_MARKED_RE = re.compile(r"[(（](牵头|配合|协办|参与)[)）]$")
+_MARKED_ROLES = {"牵头": "lead", "配合": "support", "协办": "support", "参与": "support"}
 FIRST_IS_LEAD_RE = re.compile(r"[，,。;；]?\s*(?:列第一位(?:的|者)?为牵头单位|排名第一(?:的|者)?为牵头单位)[^)）]*$")
 SPLIT_RE = re.compile(r"[、,，;；/\s]+")
 UNIT_SUFFIX_RE = re.compile(
@@ -69,10 +71,13 @@ class Units:
             self.add(label, role)
 
     def ordered(self, first_is_lead: bool = False) -> Units:
-        """Lead first; with “列第一位者为牵头单位”, the first of responsible units leads."""
+        """Lead first; with “列第一位者为牵头单位”, the first of responsible units leads; beside a
+        named lead, the other responsible units co-operate."""
         roles = list(self.roles)
         if first_is_lead and roles and all(role == "responsible" for role in roles):
             roles = ["lead"] + ["support"] * (len(roles) - 1)
+        elif "lead" in roles:
+            roles = ["support" if role == "responsible" else role for role in roles]
         pairs = sorted(zip(self.labels, roles, strict=True), key=lambda pair: ROLES.index(pair[1]))
         return Units([label for label, _ in pairs], [role for _, role in pairs])
 
@@ -95,22 +100,45 @@ def split_labels(text: str) -> list[str]:
 
 
 def from_line(line: str) -> Units:
-    """Units of a line such as “牵头单位：县委办；配合单位：政府办、政协办”."""
-    return _labelled(line, default_role="responsible")
+    """Units of a line such as “牵头单位：县委办；配合单位：政府办、政协办”, “责任单位：县委宣传部
+    （牵头）、县文旅局” or “责任单位：县委宣传部牵头，各乡镇配合”."""
+    return _labelled(line, default_role="responsible")[0]
 
 
-def _labelled(text: str, default_role: str) -> Units:
-    units = Units()
+def _labelled(text: str, default_role: str) -> tuple[Units, bool]:
+    """Units of text with 牵头单位：/配合单位：… labels, and whether any role word was used."""
     pieces = _LABELLED_RE.split(text)
     # pieces: [before, label1, value1, label2, value2, ...]
-    if pieces[0].strip():
-        for label in split_labels(pieces[0]):
-            units.add(label, default_role)
+    units, keyworded = _clauses(pieces[0], default_role)
     for index in range(1, len(pieces), 2):
-        role = _LABEL_ROLES[pieces[index]]
-        for label in split_labels(pieces[index + 1]):
-            units.add(label, role)
-    return units
+        found, _ = _clauses(pieces[index + 1], _LABEL_ROLES[pieces[index]])
+        units.extend(found)
+    return units, keyworded or len(pieces) > 1
+
+
+def _clauses(text: str, default_role: str) -> tuple[Units, bool]:
+    """'县委宣传部牵头，各乡镇配合' or '县委宣传部（牵头）、县文旅局' → units with roles."""
+    units = Units()
+    keyworded = False
+    for clause in re.split(r"[;；。，,]", text):
+        clause = clause.strip()
+        if not clause:
+            continue
+        role = default_role
+        for suffix, suffix_role in _SUFFIX_ROLES:
+            rest = split_labels(clause[: -len(suffix)]) if clause.endswith(suffix) else []
+            # 政协办 ends with 协办: a role word only when what precedes it names a unit.
+            if rest and looks_like_unit(rest[-1]):
+                clause, role, keyworded = clause[: -len(suffix)], suffix_role, True
+                break
+        for label in split_labels(clause):
+            marked = _MARKED_RE.search(label)
+            if marked and marked.start() > 0:
+                units.add(label[: marked.start()], _MARKED_ROLES[marked.group(1)])
+                keyworded = True
+            else:
+                units.add(label, role)
+    return units, keyworded
 
 
 def from_parenthesis(content: str) -> tuple[Units, bool] | None:
@@ -123,28 +151,36 @@ def from_parenthesis(content: str) -> tuple[Units, bool] | None:
         first_is_lead = True
         text = text[: marker.start()]
     text = re.sub(r"[，,。;；]?\s*下同$", "", text).strip()
-    if _LABELLED_RE.search(text):
-        units = _labelled(text, default_role="responsible")
-        return (units, first_is_lead) if units else None
-    units = Units()
-    keyworded = False
-    for clause in re.split(r"[;；。，,]", text):
-        clause = clause.strip()
-        if not clause:
-            continue
-        role = "responsible"
-        for suffix, suffix_role in _SUFFIX_ROLES:
-            if clause.endswith(suffix) and len(clause) > len(suffix):
-                clause, role, keyworded = clause[: -len(suffix)], suffix_role, True
-                break
-        for label in split_labels(clause):
-            units.add(label, role)
+    units, keyworded = _labelled(text, default_role="responsible")
     if not units:
         return None
     unit_like = [looks_like_unit(label) for label in units.labels]
     if not all(unit_like) and not (keyworded and any(unit_like)):
         return None
     return units, first_is_lead
+
+
+_INLINE_FIELD_RE = re.compile(rf"(?<=[。；;，,\s])(?:{_LABEL})\s*[:：]")
+_INLINE_LIMIT_RE = re.compile(r"[。；;，,\s]*(?:完成时限|完成时间|时间节点|时限要求|完成期限)\s*[:：]")
+
+
+def split_inline_fields(text: str) -> tuple[str, str, str | None] | None:
+    """'建立制度。责任单位：县委办；完成时限：2024年底' → ('建立制度。', '责任单位：县委办', '2024年底'):
+    unit (and deadline) fields written on the task's own line; None when there are none."""
+    found = next((m for m in _INLINE_FIELD_RE.finditer(text) if _depth(text[: m.start()]) == 0), None)
+    if not found:
+        return None
+    fields = text[found.start() :]
+    deadline = None
+    limit = _INLINE_LIMIT_RE.search(fields)
+    if limit:
+        deadline = fields[limit.end() :].strip().rstrip("。；;") or None
+        fields = fields[: limit.start()]
+    return text[: found.start()].rstrip("；;，, "), fields, deadline
+
+
+def _depth(text: str) -> int:
+    return sum(ch in "(（" for ch in text) - sum(ch in ")）" for ch in text)
 
 
 def looks_like_unit(label: str) -> bool:

@@ -19,7 +19,7 @@ from pathlib import Path
 from bot.config import knowledge_dir
 from bot.plan.layout import Item, after_marker, match_marker, norm
 from bot.plan.parse import PlanParseError
-from bot.plan.responsibility import Units, split_labels
+from bot.plan.responsibility import FIRST_IS_LEAD_RE, Units, split_labels
 
 COLUMNS = ("number", "area", "task", "lead", "support", "responsible", "deadline")
 _BRACKETED = re.compile(r"[(\[（【][^)\]）】]*[)\]）】]")
@@ -108,6 +108,7 @@ def rows_to_items(
     items: list[Item] = []
     area_value = None
     count = 0
+    lead_note = False  # 注：列第一位的为牵头单位
     for line, cells in rows:
         if line <= header.line:
             continue
@@ -119,6 +120,7 @@ def rows_to_items(
         filled = [c for c in cells if c.strip()]
         first = filled[0] if filled else ""
         if not filled or any(unicodedata.normalize("NFKC", first).startswith(n) for n in words.notes):
+            lead_note = lead_note or bool(FIRST_IS_LEAD_RE.search(norm(first)))
             continue
         if key(cell("task")) in words.columns["task"]:
             continue  # the header repeated on a new page
@@ -144,6 +146,8 @@ def rows_to_items(
             item.has_unit_line = bool(units)
             item.deadline = cell("deadline") or None
             items.append(item)
+    for item in items:
+        item.first_is_lead = lead_note
     return items, header
 
 
