@@ -42,6 +42,7 @@ from telegram.ext import (
 )
 
 from bot import notices
+from bot.notices.audience import split_audience
 from bot.notices.outbox import (
     Attachment,
     OutboxRow,
@@ -214,11 +215,12 @@ async def _refuse(message: Message, text: str) -> None:
 # ---- /notice ------------------------------------------------------------------------------------
 
 
-def _command_argument(message: Message) -> tuple[str, str]:
-    """``/notice <audience> <text>``: the first word after the command, and the rest (line
-    breaks kept)."""
-    parts = (message.text or "").split(None, 2)
-    return (parts[1] if len(parts) > 1 else ""), (parts[2].strip() if len(parts) > 2 else "")
+def _command_argument(message: Message, context: ContextTypes.DEFAULT_TYPE) -> tuple[str, str]:
+    """``/notice <audience> <text>``: the audience (“常委”, “全体委员：” before the text, “常委，经济委”)
+    and the rest (line breaks kept)."""
+    parts = (message.text or "").split(None, 1)
+    svc = services(context)
+    return split_audience(parts[1] if len(parts) > 1 else "", svc.storage, plan=svc.plan)
 
 
 async def notice_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -229,7 +231,7 @@ async def notice_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if not is_private(message):
         await _reply(message, "请在与我的私聊中编写和发送通知。", personal=False)
         return
-    audience, text = _command_argument(message)
+    audience, text = _command_argument(message, context)
     if not audience:
         _await(context, "compose", step="audience")
         await _reply(message, _AUDIENCE_PROMPT, _QUIT)

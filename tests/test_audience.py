@@ -20,6 +20,7 @@ from bot.notices.audience import (
     parse_audience,
     reachable,
     resolve,
+    split_audience,
     unbound,
 )
 from tests.people_support import NOW, member_id, seeded
@@ -67,6 +68,12 @@ def names(storage, spec: str, **kwargs) -> list[str]:
         ("所有人", ["张三", "李四", "钱七"]),
         ("常委＋经济委", ["张三", "李四"]),
         (" 全体委员 ", ["张三", "李四", "王五"]),
+        ("全体委员：", ["张三", "李四", "王五"]),
+        ("常委，", ["张三"]),
+        ("提案委", ["张三", "王五"]),  # the committee, not the plan's unit of the same name
+        ("提案委员会", ["张三", "王五"]),
+        ("提案和委员联络委员会", ["张三", "王五"]),
+        ("单位:提案委", []),  # the unit's contacts: none on this list
     ],
 )
 def test_audience_words(storage, spec, expected):
@@ -80,7 +87,6 @@ def test_audience_words(storage, spec, expected):
         ("  +  ", "请写明通知对象"),
         ("火星委员会", "没有找到与“火星委员会”对应的通知对象"),
         ("经济", "可能指多个对象：专委会“经济委”、界别“经济界”"),
-        ("提案委", "可能指多个对象"),  # a 专委会 on the roster and a unit of the plan
         ("部门:财政局", "不认识类别“部门”"),
         ("界别:", "缺少名称"),
         ("界别:提案委", "没有找到"),
@@ -182,3 +188,25 @@ def test_vocabulary_is_validated_with_the_field_named(change, field):
     change(data)
     with pytest.raises(AudienceError, match=field):
         Vocabulary.from_dict(data, "notices.json audience")
+
+
+def test_a_committee_missing_from_the_roster_is_said_so(storage):
+    with pytest.raises(AudienceError, match=r"没有文史委的委员.*单位:文史委"):
+        parse_audience("文史委", storage)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("常委 明天开会", ("常委", "明天开会")),
+        ("全体委员：明天上午9点开会", ("全体委员", "明天上午9点开会")),
+        ("全体委员，明天上午9点开会\n请准时", ("全体委员", "明天上午9点开会\n请准时")),
+        ("常委，经济委：明天开会", ("常委，经济委", "明天开会")),
+        ("专委会:提案委：下午开会", ("专委会:提案委", "下午开会")),
+        ("文史委 明天开会", ("文史委", "明天开会")),
+        ("火星人：开会", ("火星人：开会", "")),  # nothing names an audience: the error names the word
+        ("", ("", "")),
+    ],
+)
+def test_the_audience_is_split_from_the_text(storage, text, expected):
+    assert split_audience(text, storage) == expected

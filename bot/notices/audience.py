@@ -17,6 +17,7 @@ with ``chat_id=None`` for the unbound, so previews and reports can list them.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import unicodedata
@@ -64,6 +65,7 @@ class Vocabulary:
     abbreviations: dict[str, str]
     min_score: float
     margin: float
+    committees: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)  # short name → its names
 
     @classmethod
     def from_dict(cls, data: Any, where: str = "notices.json audience") -> Vocabulary:
@@ -101,7 +103,17 @@ class Vocabulary:
             for word in items:
                 if seen.setdefault(word, kind) != kind:
                     raise fail(kind, f"“{word}”同时出现在 {seen[word]} 和 {kind}")
-        return cls(words, prefixes, separators, dict(abbreviations), **numbers)
+        committees = data.get("committees", {})
+        if not isinstance(committees, dict) or not all(
+            isinstance(short, str)
+            and short.strip()
+            and isinstance(names, list)
+            and all(isinstance(n, str) for n in names)
+            for short, names in committees.items()
+        ):
+            raise fail("committees", "应为 简称 → 全称列表 的对象")
+        committee_names = {short: tuple(_norm(name) for name in [short, *names]) for short, names in committees.items()}
+        return cls(words, prefixes, separators, dict(abbreviations), **numbers, committees=committee_names)
 
 
 @cache
@@ -250,14 +262,42 @@ def _ambiguous(word: str, candidates: Iterable[_Candidate], plan: Plan) -> str:
     )
 
 
+def _committee_terms(word: str, storage: Storage, vocabulary: Vocabulary) -> list[Term] | None:
+    """A committee's short or full name from the data (文史委, 社法委, 提案委 …) → the roster's
+    committee values that name it; None when the word is no committee's name. A committee name
+    means the committee's members, never the unit contacts of a unit with the same name."""
+    key = _norm(word)
+    for short, forms in vocabulary.committees.items():
+        if key in forms:
+            values = sorted(
+                {m.committee.strip() for m in storage.people("member", active=True) if m.committee} - {""},
+            )
+            found = [Term("committee", value) for value in values if _norm(value) in forms]
+            if not found:
+                raise AudienceError(
+                    f"委员名册的“专委会”一栏中没有{short}的委员。如要通知同名单位的联络员，请写“单位:{word}”。"
+                )
+            return found
+    return None
+
+
+_TRAILING = re.compile(r"[：:，,、;；\s]+$")
+
+
 def parse_audience(
     spec: str, storage: Storage, *, plan: Plan | None = None, vocabulary: Vocabulary | None = None
 ) -> Audience:
-    """Turn what a secretary typed into an Audience, or raise AudienceError."""
+    """Turn what a secretary typed into an Audience, or raise AudienceError. A trailing colon or
+    comma (“全体委员：”) is ignored."""
     plan = plan or default_plan()
     vocabulary = vocabulary or default_vocabulary()
     pattern = "[" + re.escape(vocabulary.separators) + r"\s]+"
-    words = [w for w in re.split(pattern, unicodedata.normalize("NFKC", spec or "").strip()) if w]
+    spec = unicodedata.normalize("NFKC", spec or "").strip()
+    trimmed = _TRAILING.sub("", spec)
+    last = re.split(pattern, trimmed)[-1] if trimmed else ""
+    if not any(_norm(last) in prefixes for prefixes in vocabulary.prefixes.values()):  # “界别:” lacks its name
+        spec = trimmed
+    words = [w for w in re.split(pattern, spec) if w]
     if not words:
         raise AudienceError("请写明通知对象，例如：全体委员、常委、经济委、习岗镇、财政局，多个对象用“+”连接。")
     fixed = {word: kind for kind, items in vocabulary.words.items() for word in items}
@@ -277,10 +317,41 @@ def parse_audience(
             bare = rest
             if not bare.strip():
                 raise AudienceError(f"“{word}”缺少名称，例如“{head}:经济委”。")
+        committees = _committee_terms(bare, storage, vocabulary) if "committee" in kinds else None
+        if committees is not None:
+            terms.extend(committees)
+            continue
         if candidates is None:
             candidates = _candidates(storage, plan)
         terms.extend(_match_word(bare, kinds, candidates, vocabulary, plan))
     return Audience(tuple(dict.fromkeys(terms)))
+
+
+def split_audience(text: str, storage: Storage, *, plan: Plan | None = None) -> tuple[str, str]:
+    """`/notice` arguments → (audience, notice text): “常委 明天开会”, “全体委员：明天上午9点开会”,
+    “常委，经济委，明天开会” (the longest start that names an audience, up to a colon or comma)."""
+    match = re.match(r"\s*(\S+)", text or "")
+    if not match:
+        return "", ""
+    first, after = match.group(1), text[match.end() :]
+    if _parses(first, storage, plan):
+        return first, after.strip()
+    best: tuple[str, str] | None = None
+    for boundary in re.finditer(r"[：:，,]", first):
+        left, right = first[: boundary.start()], first[boundary.end() :]
+        if left and right and _parses(left, storage, plan):
+            best = (left, right)
+    if best is None:
+        return first, after.strip()
+    return best[0], (best[1] + after).strip()
+
+
+def _parses(spec: str, storage: Storage, plan: Plan | None) -> bool:
+    try:
+        parse_audience(spec, storage, plan=plan)
+    except AudienceError:
+        return False
+    return True
 
 
 # ---- resolving -----------------------------------------------------------------------
@@ -346,6 +417,54 @@ def resolve(
             chats_seen.add(recipient.chat_id)
         unique.append(recipient)
     return unique
+
+
+def includes(
+    storage: Storage,
+    audience: Audience,
+    key: str,
+    *,
+    admin_ids: Iterable[int] = (),
+    plan: Plan | None = None,
+) -> Recipient | None:
+    """The one person ``key`` ("member:3", "unit_contact:4", "secretary:<telegram id>") if the
+    audience names them (as :func:`resolve` would), else None; without resolving everyone."""
+    kind, _, number = key.partition(":")
+    if kind == "secretary":
+        telegram_id = int(number)
+        named = any(t.kind == "secretaries" for t in audience.terms)
+        if named and telegram_id in set(admin_ids) | {a.telegram_id for a in storage.admins()}:
+            return Recipient("secretary", telegram_id, _secretary_name(storage, telegram_id), telegram_id)
+        return None
+    person = storage.person(kind, int(number)) if kind in ("member", "unit_contact") else None
+    if person is None or not person.active:
+        return None
+    binding = storage.binding_of_person(kind, person.id)
+    chat = binding.telegram_id if binding else None
+    for term in audience.terms:
+        if kind == "member":
+            chosen = (
+                term.kind == "all_members"
+                or (term.kind == "standing" and person.is_standing)
+                or (
+                    term.kind in _MEMBER_FIELD
+                    and (getattr(person, _MEMBER_FIELD[term.kind]) or "").strip() == term.value
+                )
+                or (term.kind == "all_bound" and chat is not None)
+            )
+        else:
+            chosen = (
+                term.kind == "all_unit_contacts"
+                or (term.kind == "unit" and person.unit_id in _unit_ids(term, plan or default_plan()))
+                or (term.kind == "all_bound" and chat is not None)
+            )
+        if chosen:
+            return Recipient(kind, person.id, person.name, chat)
+    return None
+
+
+def _field(member: Member, term: Term) -> str:
+    return (getattr(member, _MEMBER_FIELD[term.kind]) or "").strip()
 
 
 def _secretary_name(storage: Storage, telegram_id: int) -> str:
