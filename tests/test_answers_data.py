@@ -262,3 +262,18 @@ def test_bad_data_file_stops_the_start_with_one_line(tmp_path: Path, name, chang
     )
     assert result.returncode == 1 and result.stderr.count("\n") == 1
     assert name in result.stderr and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_plan_bound_data_is_not_used_with_another_plan():
+    """examples.json, unit_phrases.json and the related task numbers name the plan they were
+    written for; with another plan in force the engine still builds, without them."""
+    from bot.plan.model import Plan
+
+    data = json.loads((knowledge_dir() / "plan.json").read_text(encoding="utf-8"))
+    data["document"]["doc_number"] = "某党办〔2025〕1号"
+    other = Plan(data)
+    assert load_examples(other) == {}
+    assert UnitPhrases.load(other.catalogue, "某党办〔2025〕1号").aliases == {}
+    topics = ScopeTopics.from_intents(ENGINE.cues, {t.number for t in other.tasks}, "某党办〔2025〕1号")
+    assert all(topic.related in ((), "best") for topic in topics.topics)
+    assert ScopeTopics.from_intents(ENGINE.cues, {45}, "贺党办〔2023〕70号").find("误工费").related == (45,)

@@ -99,7 +99,8 @@ class Engine:
         self.examples = ExampleIndex.build(plan, vocabulary, examples or {}, self.t.examples)
         self.units = UnitMatcher(plan, unit_phrases)
         self.personal_cues = PersonalCues.from_intents(intents)
-        self.scope = ScopeTopics.from_intents(intents, {task.number for task in plan.tasks})
+        doc_number = plan.document.get("doc_number")
+        self.scope = ScopeTopics.from_intents(intents, {task.number for task in plan.tasks}, doc_number)
         self._quantified = sorted({o.task for o in plan.obligations})
 
     @classmethod
@@ -111,7 +112,7 @@ class Engine:
             _load_json("messages.json", MESSAGE_KEYS),
             _load_json("intents.json", INTENT_KEYS),
             examples=load_examples(plan),
-            unit_phrases=UnitPhrases.load(plan.catalogue),
+            unit_phrases=UnitPhrases.load(plan.catalogue, plan.document.get("doc_number")),
         )
 
     # ---- helpers -------------------------------------------------------

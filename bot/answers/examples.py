@@ -35,6 +35,9 @@ def load_examples(plan: Plan, path: Path | None = None) -> dict[int, tuple[str, 
 
 
 def parse_examples(data: object, plan: Plan, where: str = FILE) -> dict[int, tuple[str, ...]]:
+    """Validated examples; {} when the file names another plan (its "plan" document number)."""
+    if isinstance(data, dict) and not for_plan(data, plan):
+        return {}
     tasks = data.get("tasks") if isinstance(data, dict) else None
     if not isinstance(tasks, dict):
         raise ConfigError(f"{where}: 缺少 tasks 对象（任务编号 → 例句列表）")
@@ -53,6 +56,12 @@ def parse_examples(data: object, plan: Plan, where: str = FILE) -> dict[int, tup
                 raise ConfigError(f"{where} tasks[{key!r}]: 例句 {question!r} 已列在任务 {other} 下")
         out[number] = tuple(questions)
     return out
+
+
+def for_plan(data: dict, plan: Plan) -> bool:
+    """Plan-bound data applies to the plan its "plan" key names (any plan when it has none)."""
+    bound = data.get("plan")
+    return bound is None or bound == plan.document.get("doc_number")
 
 
 @dataclass(frozen=True)

@@ -75,7 +75,12 @@ class ScopeTopics:
     topics: tuple[ScopeTopic, ...]
 
     @classmethod
-    def from_intents(cls, data: dict, task_numbers: set[int], where: str = "intents.json") -> ScopeTopics:
+    def from_intents(
+        cls, data: dict, task_numbers: set[int], doc_number: str | None = None, where: str = "intents.json"
+    ) -> ScopeTopics:
+        """``related`` task numbers refer to the plan named by the file's "plan" key; with another
+        plan in force they become BEST."""
+        other_plan = data.get("plan") not in (None, doc_number)
         raw = data.get("out_of_scope_topics")
         if not isinstance(raw, list):
             raise ConfigError(f"{where} out_of_scope_topics: 应为列表")
@@ -91,6 +96,8 @@ class ScopeTopics:
             if not isinstance(groups, list) or not groups:
                 raise ConfigError(f"{at}.all: 应为短语列表的列表")
             related = entry.get("related", [])
+            if other_plan and isinstance(related, list) and related:
+                related = BEST
             if related != BEST and (
                 not isinstance(related, list) or not all(isinstance(n, int) and n in task_numbers for n in related)
             ):

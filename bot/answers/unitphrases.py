@@ -3,7 +3,8 @@
 Colloquial aliases always mean their unit; clipped forms (纪检, 宣传) mean a unit before an
 appended word (纪检那头, 宣传上) or in a question that otherwise only asks what the unit does
 (纪检的任务), because elsewhere they are ordinary words. The file is
-validated when loaded: one-line errors naming the file and the entry.
+validated when loaded: one-line errors naming the file and the entry. The file names the plan
+whose catalogue it refers to ("plan": document number); with another plan it is not used.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ class UnitPhrases:
     appended: tuple[str, ...]  # longest first
 
     @classmethod
-    def load(cls, catalogue: UnitCatalogue, path: Path | None = None) -> UnitPhrases:
+    def load(cls, catalogue: UnitCatalogue, doc_number: str | None = None, path: Path | None = None) -> UnitPhrases:
         path = path or knowledge_dir() / FILE
         if not path.exists():
             return cls({}, {}, ())
@@ -33,6 +34,8 @@ class UnitPhrases:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: 无法读取（{exc}）") from exc
+        if isinstance(data, dict) and data.get("plan") not in (None, doc_number):
+            return cls({}, {}, ())  # written for another plan's catalogue
         return cls.from_dict(data, catalogue, str(path))
 
     @classmethod
