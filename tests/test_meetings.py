@@ -20,6 +20,7 @@ from bot.calendar.replies import decide, reply, set_reason, withdraw
 from bot.calendar.signin import CodeNeeded, mark, set_code, sign_in
 from bot.config import knowledge_dir
 from bot.inbox.typed import classify
+from bot.notices.audience import includes, parse_audience, resolve
 from bot.people.roles import CLI_CALLER, Caller, PermissionDenied
 from bot.people.statistics import PointsError, PointsRule, duty_statistics, points_from_dict, statistics_xlsx
 from bot.storage import Storage
@@ -229,3 +230,17 @@ def test_knowledge_files_are_checked_with_one_line_errors():
     with pytest.raises(PointsError, match=r"points\.提案"):
         points_from_dict(dict(data, points={"enabled": True, "per_kind": {"提案": "三"}, "absent": -1}))
     assert not points_from_dict(data).enabled  # off by default
+
+
+def test_one_person_membership_agrees_with_resolving_the_whole_audience(storage):
+    add_members(storage, 3, committee="经济委")
+    add_members(storage, 2, first_chat=5101, is_standing=1, unbound=1)
+    storage.insert_person(
+        "unit_contact", {"name": "财政局联络员", "phone": "13700000001", "unit_id": "finance"}, storage.now()
+    )
+    for words in ("全体委员", "常委", "经济委", "常委+经济委", "秘书", "所有人", "联络员"):
+        audience = parse_audience(words, storage)
+        everyone = {r.key for r in resolve(storage, audience, admin_ids={ADMIN})}
+        keys = [f"member:{m.id}" for m in storage.people("member")] + ["unit_contact:1", f"secretary:{ADMIN}"]
+        for key in keys:
+            assert (includes(storage, audience, key, admin_ids={ADMIN}) is not None) == (key in everyone), (words, key)

@@ -17,7 +17,7 @@ from bot.calendar.events import EventError, ends_at, starts_at, when_text
 from bot.calendar.meeting_config import MeetingConfig, default_config
 from bot.notices import default_config as notice_config
 from bot.notices import notice_message
-from bot.notices.audience import Audience, Recipient, resolve
+from bot.notices.audience import Audience, Recipient, includes, resolve
 from bot.notices.config import format_time
 from bot.notices.outbox import Outgoing, enqueue
 from bot.numbers import read_number
@@ -125,10 +125,8 @@ def invitee(
         if found is None:
             return None
         return Recipient(found.person_kind, found.person_id, found.name, telegram_id)
-    for recipient in invitees(storage, meeting, admin_ids):
-        if recipient.key == key:
-            return Recipient(recipient.kind, recipient.person_id, recipient.name, telegram_id)
-    return None
+    found = includes(storage, Audience.from_json(meeting.event.audience), key, admin_ids=admin_ids)
+    return Recipient(found.kind, found.person_id, found.name, telegram_id) if found else None
 
 
 def secretaries(storage: Storage, admin_ids: frozenset[int]) -> list[int]:

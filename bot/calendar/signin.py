@@ -91,7 +91,7 @@ def sign_in(
     if person is None:
         raise MeetingError(f"您不在{meeting.label}的参会范围内，无需签到。")
     _check_window(meeting, now, storage.tz, config)
-    earlier = storage.attendance(event_id).get(person.key)
+    earlier = storage.attendance_of(event_id, person.key)
     if earlier is not None:
         when = format_time(datetime.fromisoformat(earlier.signed_at).astimezone(storage.tz), now)
         return SignIn(meeting, person.name, False, f"您已经签到过了（{when}）。")

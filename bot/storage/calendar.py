@@ -444,6 +444,14 @@ class CalendarStore:
         rows = self.db.query("SELECT * FROM event_attendance WHERE event_id = ? ORDER BY signed_at", (event_id,))
         return {row["recipient_key"]: AttendanceRow(**row) for row in rows}
 
+    def attendance_of(self, event_id: int, recipient_key: str) -> AttendanceRow | None:
+        rows = list(
+            self.db.query(
+                "SELECT * FROM event_attendance WHERE event_id = ? AND recipient_key = ?", (event_id, recipient_key)
+            )
+        )
+        return AttendanceRow(**rows[0]) if rows else None
+
     def save_outcomes(self, event_id: int, day: date, outcomes: dict[int, str]) -> None:
         """Replace an event's outcomes: member id → attended | leave | absent."""
         self.db.execute("DELETE FROM event_outcomes WHERE event_id = ?", (event_id,))
