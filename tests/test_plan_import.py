@@ -305,3 +305,13 @@ def test_yishi_with_one_parenthesis_for_the_paragraph_is_one_task():
     tasks = parse_plan(text)["tasks"]
     assert [t["text"] for t in tasks] == ["加强学习。一是学理论；二是学业务。", "深入基层。", "形成报告。"]
     assert roles(tasks[0]) == [("县委宣传部", "lead")]
+
+
+def test_a_deadline_inside_the_unit_parenthesis_is_no_unit():
+    text = "某县政协工作任务清单\n1.甲任务（牵头单位：县委办；完成时限：2024年6月底）\n"
+    text += "2.乙任务（政协办牵头，各有关部门（单位）配合，2025年底前完成）\n"
+    tasks = parse_plan(text)["tasks"]
+    assert roles(tasks[0]) == [("县委办", "lead")]
+    assert tasks[0]["time_limit"]["date"] == "2024-06-30"
+    assert roles(tasks[1]) == [("政协办", "lead"), ("各有关部门（单位）", "support")]
+    assert tasks[1]["time_limit"] == {"text": "2025年底前完成", "kind": "deadline", "date": "2025-12-31"}

@@ -151,3 +151,17 @@ def plan_xlsx_rows(rows) -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def test_a_two_row_header_under_a_merged_units_heading():
+    rows = [
+        ["序号", "重点任务", "具体措施", "责任单位", "", "完成时限"],
+        ["", "", "", "牵头单位", "配合单位", ""],
+        ["1", "协商", "甲任务", "县委办（牵头）", "政府办", "2025年底前"],
+        ["2", "协商", "乙任务", "政协办", "县委办、各乡镇", "长期坚持"],
+    ]
+    tasks = tasks_of(plan_xlsx_rows(rows), "清单.xlsx")
+    assert [list(t["unit_roles"].items()) for t in tasks] == [
+        [("县委办", "lead"), ("政府办", "support")],
+        [("政协办", "lead"), ("县委办", "support"), ("各乡镇", "support")],
+    ]

@@ -473,7 +473,10 @@ def _inline_deadline(task: Item, text: str) -> str | None:
     if task.inline is not None:
         content = responsibility.split_closing_parenthesis(task.task_text)
         if content:
-            for clause in re.split(r"[;；，,。]", content[1]):
+            rest, deadline = responsibility.split_limit(content[1])
+            if deadline:
+                return deadline
+            for clause in re.split(r"[;；，,。]", rest):
                 if is_deadline_phrase(clause):
                     return clause.strip()
     return inline_deadline(text)

@@ -13,6 +13,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from bot.plan.deadlines import is_deadline_phrase
+
 ROLES = ("lead", "responsible", "support")
 ROLE_NAMES = {"lead": "牵头", "responsible": "责任", "support": "配合"}
 
@@ -109,20 +111,21 @@ def _labelled(text: str, default_role: str) -> tuple[Units, bool]:
     """Units of text with 牵头单位：/配合单位：… labels, and whether any role word was used."""
     pieces = _LABELLED_RE.split(text)
     # pieces: [before, label1, value1, label2, value2, ...]
-    units, keyworded = _clauses(pieces[0], default_role)
+    units, keyworded = parse_units(pieces[0], default_role)
     for index in range(1, len(pieces), 2):
-        found, _ = _clauses(pieces[index + 1], _LABEL_ROLES[pieces[index]])
+        found, _ = parse_units(pieces[index + 1], _LABEL_ROLES[pieces[index]])
         units.extend(found)
     return units, keyworded or len(pieces) > 1
 
 
-def _clauses(text: str, default_role: str) -> tuple[Units, bool]:
-    """'县委宣传部牵头，各乡镇配合' or '县委宣传部（牵头）、县文旅局' → units with roles."""
+def parse_units(text: str, default_role: str) -> tuple[Units, bool]:
+    """'县委宣传部牵头，各乡镇配合' or '县委宣传部（牵头）、县文旅局' → units with roles, and whether a
+    role word was used; a clause that is a deadline (2024年底前完成) is no unit."""
     units = Units()
     keyworded = False
     for clause in re.split(r"[;；。，,]", text):
         clause = clause.strip()
-        if not clause:
+        if not clause or is_deadline_phrase(clause) or clause in ("下同", "下同。"):
             continue
         role = default_role
         for suffix, suffix_role in _SUFFIX_ROLES:
@@ -144,13 +147,14 @@ def _clauses(text: str, default_role: str) -> tuple[Units, bool]:
 def from_parenthesis(content: str) -> tuple[Units, bool] | None:
     """Units of a closing parenthesis and whether it says “列第一位者为牵头单位”; None when the
     parenthesis is not about units (“（以下简称“两办”）”, “（2023—2025年）”)."""
-    text = _norm(content)
+    text = content.strip()  # labels stay as printed
     first_is_lead = False
     marker = FIRST_IS_LEAD_RE.search(text)
     if marker:
         first_is_lead = True
         text = text[: marker.start()]
     text = re.sub(r"[，,。;；]?\s*下同$", "", text).strip()
+    text = split_limit(text)[0]
     units, keyworded = _labelled(text, default_role="responsible")
     if not units:
         return None
@@ -171,12 +175,16 @@ def split_inline_fields(text: str) -> tuple[str, str, str | None] | None:
     if not found:
         return None
     fields = text[found.start() :]
-    deadline = None
-    limit = _INLINE_LIMIT_RE.search(fields)
-    if limit:
-        deadline = fields[limit.end() :].strip().rstrip("。；;") or None
-        fields = fields[: limit.start()]
+    fields, deadline = split_limit(fields)
     return text[: found.start()].rstrip("；;，, "), fields, deadline
+
+
+def split_limit(text: str) -> tuple[str, str | None]:
+    """'县委办牵头；完成时限：2024年6月底' → ('县委办牵头', '2024年6月底')."""
+    limit = _INLINE_LIMIT_RE.search(text)
+    if not limit:
+        return text, None
+    return text[: limit.start()], text[limit.end() :].strip().rstrip("。；;") or None
 
 
 def _depth(text: str) -> int:
@@ -185,7 +193,7 @@ def _depth(text: str) -> int:
 
 def looks_like_unit(label: str) -> bool:
     """A name that ends like a body (…局, …办, …委员会) or a group label (各乡镇, 各有关单位)."""
-    norm = _norm(label)
+    norm = re.sub(r"[(（][^()（）]*[)）]$", "", _norm(label))  # 各有关部门（单位）
     return len(norm) <= 30 and (bool(UNIT_SUFFIX_RE.search(norm)) or norm.startswith("各"))
 
 

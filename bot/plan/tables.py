@@ -19,7 +19,7 @@ from pathlib import Path
 from bot.config import knowledge_dir
 from bot.plan.layout import Item, after_marker, match_marker, norm
 from bot.plan.parse import PlanParseError
-from bot.plan.responsibility import FIRST_IS_LEAD_RE, Units, split_labels
+from bot.plan.responsibility import FIRST_IS_LEAD_RE, Units, parse_units
 
 COLUMNS = ("number", "area", "task", "lead", "support", "responsible", "deadline")
 _BRACKETED = re.compile(r"[(\[（【][^)\]）】]*[)\]）】]")
@@ -88,8 +88,19 @@ def find_header(rows: list[tuple[int, list[str]]], words: TableWords) -> Header 
         if "task" in columns and "area" in columns and columns["area"] == columns["task"]:
             del columns["area"]
         if "task" in columns and any(c in columns for c in ("lead", "support", "responsible")):
-            return Header(line, columns)
+            return Header(line, {**columns, **_sub_header(rows, line, words)})
     return None
+
+
+def _sub_header(rows: list[tuple[int, list[str]]], line: int, words: TableWords) -> dict[str, int]:
+    """A second header row under a merged 责任单位: its 牵头单位 / 配合单位 columns."""
+    below = next((cells for number, cells in rows if number > line), [])
+    found = {}
+    for index, cell in enumerate(below):
+        for column in ("lead", "support"):
+            if key(cell) in words.columns[column]:
+                found[column] = index
+    return found
 
 
 def rows_to_items(
@@ -136,9 +147,8 @@ def rows_to_items(
         if not text:
             continue
         units = Units()
-        for column, role in (("lead", "lead"), ("responsible", "responsible"), ("support", "support")):
-            for label in split_labels(cell(column)):
-                units.add(label, role)
+        for column in ("lead", "responsible", "support"):
+            units.extend(parse_units(cell(column), column)[0])
         for measure in split_measures(text):
             count += 1
             item = Item("row", count, measure, f"表格第{line}行", line=line)
