@@ -22,6 +22,7 @@ from bot.answers.unitphrases import UnitPhrases
 from bot.config import knowledge_dir
 from bot.plan.model import Plan, Task
 
+_DIGITS = dict(zip("一二两三四五六七八九", "1223456789", strict=True))  # the plan writes 1次, 1遍
 _WORD_RE = re.compile(r"[\u3400-\u9fff]+|[a-z0-9+]+")
 _SENTENCE_RE = re.compile(r"[^。；;!?！？]+[。；;!?！？]?")
 
@@ -200,7 +201,7 @@ class TaskIndex:
             if key in query.text and any(word in text for word in words)
             for ch in key
         }
-        return sum(1 for ch in chars if ch in text or ch in via_synonym) / len(chars)
+        return sum(1 for ch in chars if ch in text or ch in via_synonym or _DIGITS.get(ch, ch) in text) / len(chars)
 
     def best_sentence(self, task: Task, query: Query) -> str:
         """The sentence of a task that shares most with the question (for short answers)."""
