@@ -60,7 +60,7 @@ async def test_reminder_is_delivered_once_and_not_again_after_a_restart(tg, tmp_
         (reminder,) = await tg.wait_for_messages(ZHANG, 1, timeout=10)
         assert datetime.now(TZ) >= when
         assert "营商环境专题协商" in reminder.plain_text and "依据实施方案（33）" in reminder.plain_text
-        assert reminder.button_texts == ["查看活动详情", "加入手机日历"]
+        assert reminder.button_texts == ["参加", "请假", "查看活动详情", "加入手机日历"]
         await tg.expect_no_messages(ZHANG, 1.5, since=tg.mark())
         mark = tg.mark()
         tg.inject_callback(ZHANG, reminder.callback_data("查看活动详情"), reminder)

@@ -222,7 +222,12 @@ def test_event_reminders_three_and_one_day_before_to_the_audience(storage):
     first = next(r for r in found if r.recipient.key == key_of("张三"))
     assert first.occurrence == f"{meeting.id}@2027-03-10T14:30:3d" and first.topic == f"event:{meeting.id}"
     assert first.text.startswith("📅 活动提醒：3天后") and "依据实施方案（33）" in first.text and "下一步" in first.text
-    assert [b.data for b in first.buttons] == [f"e:v:{meeting.id}", f"e:i:{meeting.id}"]
+    assert [b.data for b in first.buttons] == [
+        f"m:a:e{meeting.id}",
+        f"m:l:e{meeting.id}",
+        f"e:v:{meeting.id}",
+        f"e:i:{meeting.id}",
+    ]
 
 
 def test_meeting_two_hours_before_waits_for_the_morning_or_expires(storage):
@@ -233,7 +238,19 @@ def test_meeting_two_hours_before_waits_for_the_morning_or_expires(storage):
     assert by_event[str(early.id)].when == at(2027, 4, 1, 8) and by_event[str(early.id)].due == at(2027, 4, 1, 7)
     assert by_event[str(early.id)].status == "due" and by_event[str(early.id)].recipient.key == key_of("张三")
     assert by_event[str(dawn.id)].when == at(2027, 4, 2, 8) and by_event[str(dawn.id)].status == "expired"
-    assert "2小时后" in by_event[str(early.id)].text
+    # moved from 07:00 to 08:00 by the quiet hours: the lead is counted from the sending
+    assert "1小时后" in by_event[str(early.id)].text and "2小时后" not in by_event[str(early.id)].text
+
+
+def test_a_late_reminder_words_its_lead_from_the_sending_and_is_not_sent_after_the_start(storage):
+    meeting = event(storage, kind="常委会会议", audience="常委", date="2027-04-01", time="15:00")
+    ruleset = rules("meeting_hours_before")  # 2 hours before: due 13:00
+    caught_up = due(storage, ruleset, at(2027, 4, 1, 12), at(2027, 4, 1, 13, 50), now=at(2027, 4, 1, 13, 50))
+    (late,) = [r for r in caught_up if r.recipient.key == key_of("张三")]
+    assert late.status == "due" and "1小时后" in late.text and "2小时后" not in late.text  # sent at 13:50
+    assert late.summary.startswith("📅 活动提醒：1小时后") and f"【常委会会议】{meeting.title}" in late.summary
+    after = due(storage, ruleset, at(2027, 4, 1, 12), at(2027, 4, 1, 15, 5), now=at(2027, 4, 1, 15, 5))
+    assert {r.status for r in after} == {"late"}  # the meeting has started: nothing goes out
 
 
 def test_event_reminders_across_the_year_boundary(storage):
@@ -459,8 +476,12 @@ def test_coinciding_reminders_for_one_person_are_merged(storage):
     assert message.telegram_id == 5001 and len(message.reminders) == 2
     assert message.text.startswith("您有 2 条提醒：") and "1. 📅" in message.text and "2. 📅" in message.text
     assert [b.data for row in message.buttons for b in row] == [
+        f"m:a:e{first.id}",
+        f"m:l:e{first.id}",
         f"e:v:{first.id}",
         f"e:i:{first.id}",
+        f"m:a:e{second.id}",
+        f"m:l:e{second.id}",
         f"e:v:{second.id}",
         f"e:i:{second.id}",
     ]

@@ -46,7 +46,11 @@ class Reminder:
 
     @property
     def summary(self) -> str:
-        return self.text.split("\n", 1)[0]
+        """One line for the secretaries' lists; an event reminder names the event and its date."""
+        lines = self.text.split("\n")
+        if self.topic.startswith("event:") and len(lines) > 1:
+            return f"{lines[0]} {lines[1]}"
+        return lines[0]
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,8 @@ class Occurrence:
     due: datetime
     expires: datetime
     topic: str
-    build: Callable[[], list[tuple[Recipient, str, tuple[Button, ...]]]]
+    build: Callable[..., list[tuple[Recipient, str, tuple[Button, ...]]]]
+    timely: bool = False  # build(at=…) words its lead (“2小时后”) from the moment it is sent
 
 
 class Context:

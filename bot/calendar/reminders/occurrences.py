@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, time, timedelta
 
 from bot.calendar.events import QUARTER_KIND, ends_at, one_line, starts_at, when_text
+from bot.calendar.meeting_config import default_config as meeting_config
 from bot.calendar.reminders.context import Context, Occurrence, Recipient, Reminder
 from bot.calendar.reminders.rules import ORG_LIFE_KIND, Citation, Rule, RuleSet
 from bot.dates import add_months
@@ -23,7 +24,11 @@ from bot.storage.calendar import EventRow
 
 
 def _event_buttons(event: EventRow) -> tuple[Button, ...]:
-    return (Button("查看活动详情", f"e:v:{event.id}"), Button("加入手机日历", f"e:i:{event.id}"))
+    """A meeting's reminder carries 参加 / 请假 too (bot/calendar/replies.py)."""
+    buttons = (Button("查看活动详情", f"e:v:{event.id}"), Button("加入手机日历", f"e:i:{event.id}"))
+    if meeting_config().is_meeting(event.kind):
+        buttons = (Button("参加", f"m:a:e{event.id}"), Button("请假", f"m:l:e{event.id}"), *buttons)
+    return buttons
 
 
 def _days_text(delta: timedelta) -> str:
@@ -68,14 +73,15 @@ def _event_occurrences(ctx: Context, rule: Rule, lo: datetime, hi: datetime) -> 
                 continue
 
             def build(
-                event=event, start=start, due=due, offset=offset
+                at: datetime | None = None, event=event, start=start, due=due, offset=offset
             ) -> list[tuple[Recipient, str, tuple[Button, ...]]]:
-                lead = _day_lead(start.date(), due.date()) if offset.at else _days_text(start - due)
+                sent = at or due  # late (quiet hours, downtime): the lead counts from the sending
+                lead = _day_lead(start.date(), sent.date()) if offset.at else _days_text(start - sent)
                 text = _event_text(event, rule.event_kinds[event.kind], f"{lead}（{when_text(event)}）")
                 return [(r, text, _event_buttons(event)) for r in ctx.audience(event.audience)]
 
             occurrence = f"{event.id}@{event.start_date}T{event.start_time or ''}:{offset.label}"
-            yield Occurrence(occurrence, due, min(start, due + rule.grace), f"event:{event.id}", build)
+            yield Occurrence(occurrence, due, min(start, due + rule.grace), f"event:{event.id}", build, timely=True)
 
 
 def _day_lead(day: date, today: date) -> str:
@@ -414,7 +420,7 @@ def due_reminders(
             when = rules.quiet.shift(occ.due.astimezone(ctx.tz))
             if not start < when <= end:
                 continue
-            for recipient, text, buttons in occ.build():
+            for recipient, text, buttons in occ.build(at=max(when, now)) if occ.timely else occ.build():
                 if when > occ.expires:
                     status = "expired"  # the quiet hours pushed it past its use
                 elif now > occ.expires:
