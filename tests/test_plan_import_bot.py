@@ -111,3 +111,19 @@ async def test_only_secretaries_import_plans(county, tg):
         refused = await _send(tg, MEMBER, "方案.docx", FIXTURES["task-table-docx"].data())
         assert "只有政协办秘书" in refused.plain_text
         assert refused.button_texts == []
+
+
+async def test_a_new_unit_is_merged_into_the_known_one_before_use(county, tg):
+    text = FIXTURES["flat-lines"].data().decode().replace("县大数据中心", "县人力资源社会保障局")
+    app = build_application(make_settings(tg, county / "cppcc.db"))
+    async with running(app):
+        preview = await _send(tg, ADMIN_ID, "清单.txt", text.encode())
+        assert "县人力资源社会保障局（别名：人力资源社会保障局" in preview.plain_text
+        assert preview.button_texts == ["启用", "把“县人力资源社会保障局”并入“人社局”", "取消"]
+        merged = await _press(tg, ADMIN_ID, "并入", preview)
+        assert "县人力资源社会保障局" not in merged.plain_text.split("单位目录中没有的单位")[-1]
+        assert merged.button_texts == ["启用", "取消"]
+        await _press(tg, ADMIN_ID, "启用", merged)
+        unit = await _say(tg, MEMBER, "/unit 人社局")
+        assert "（3）" in unit.plain_text
+    assert len(list((county / "plans" / "pending").glob("*.json"))) == 0  # the first preview's import dropped
