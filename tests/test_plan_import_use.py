@@ -62,6 +62,16 @@ def test_each_fixture_plan_builds_answers_exports_and_restores(name, county, cap
     assert fixture.snippet in exported
     assert exported.count("\n") >= fixture.tasks
 
+    # Reminders tied to the plan: event and ledger reminders apply, those citing Helan's
+    # quantified requirements do not; the ledger's silent units are this plan's units.
+    fresh_process()
+    capsys.readouterr()
+    assert main(["reminders", "rules"]) == 0
+    rules = capsys.readouterr().out
+    assert "ledger_silent_units" in rules and "yearly_minimums" not in rules
+    assert main(["ledger", "silent"]) == 0
+    assert fixture.unit[-2:] in capsys.readouterr().out
+
     fresh_process()
     assert main(["plan", "restore"]) == 0
     fresh_process()
