@@ -165,3 +165,14 @@ def test_a_two_row_header_under_a_merged_units_heading():
         [("县委办", "lead"), ("政府办", "support")],
         [("政协办", "lead"), ("县委办", "support"), ("各乡镇", "support")],
     ]
+
+
+def test_a_task_table_pasted_as_text_or_saved_as_csv():
+    text = "某县政协工作任务表\n序号\t重点任务\t具体措施\t牵头单位\t配合单位\t完成时限\n"
+    text += "1\t协商\t甲任务\t县委办\t政府办\t2024年底前\n2\t协商\t乙任务\t政协办\t\t长期坚持\n"
+    for name, data in (("表.txt", text.encode()), ("表.csv", text.replace("\t", ",").encode("gbk"))):
+        parsed, kind = read_plan_file(data, name)
+        tasks = parsed.require_complete()["tasks"]
+        assert kind == "table" and [t["text"] for t in tasks] == ["甲任务", "乙任务"], name
+        assert list(tasks[0]["unit_roles"].items()) == [("县委办", "lead"), ("政府办", "support")]
+        assert tasks[1]["time_limit"]["kind"] == "ongoing"

@@ -74,7 +74,11 @@ def read_plan_file(data: bytes, filename: str) -> tuple[ParsedPlan, str]:
             return _read_spreadsheet(data, filename), "xls"
         if suffix in REFUSED_SUFFIXES or data.startswith(b"%PDF"):
             raise PlanParseError(0, f"不能读取 {suffix or 'PDF'} 文件：请发送方案的 .docx、.xlsx 或 .txt 文本")
-        return read_plan(decode(data)), "text"
+        if suffix == ".csv":
+            return _read_spreadsheet(data, filename), "table"
+        text = decode(data)
+        pasted = _pasted_table(text)
+        return (pasted, "table") if pasted else (read_plan(text), "text")
     except ImportProblems as exc:
         raise PlanParseError(0, "；".join(exc.problems)) from exc
 
@@ -113,6 +117,21 @@ def _read_docx(data: bytes, filename: str) -> ParsedPlan:
             raise PlanParseError(0, f"这份 Word 文档里只有图片（{images} 张），没有文字：请发送文字版的方案或任务表")
         raise PlanParseError(0, "这份 Word 文档是空的")
     return read_plan(text)
+
+
+def _pasted_table(text: str) -> ParsedPlan | None:
+    """A task table copied from a web page as text: cells split by tabs (or wide spaces)."""
+    lines = text.splitlines()
+    rows = [(number, re.split(r"\t| {2,}|\u3000{2,}", line.strip())) for number, line in enumerate(lines, 1)]
+    rows = [(number, cells) for number, cells in rows if any(cells)]
+    words = plan_tables.default_words()
+    header = plan_tables.find_header(rows, words)
+    if header is None:
+        return None
+    items, _ = plan_tables.rows_to_items(rows, words)
+    above = [cells for number, cells in rows if number < header.line]
+    title = next((c for cells in above for c in cells if c), None)
+    return build_structure(_table_document(title or "实施方案"), [], items, source_kind="table")
 
 
 def _read_spreadsheet(data: bytes, filename: str) -> ParsedPlan:
