@@ -248,6 +248,8 @@ async def record(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 
 def _looks_like_date(word: str) -> bool:
     """The last word of `/record 提案 标题 3月5日` is a date (bot/dates.py: 2024-03-05, 3月5日, 昨天 …)."""
+    if any(ch.isdigit() for ch in word) and any(sep in word for sep in "-/.年月"):
+        return True  # date-like, so a wrong one is refused rather than kept in the title
     try:
         when = parse_when(word, date.today(), future=False)
     except DateError:
