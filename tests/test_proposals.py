@@ -452,3 +452,22 @@ def test_message_templates_are_data_and_checked_at_load():
     missing = {**data, "templates": {k: v for k, v in data["templates"].items() if k != "rejected"}}
     with pytest.raises(ProposalConfigError, match="缺少 rejected"):
         ProposalConfig.from_dict(missing)
+
+
+def test_a_step_that_cannot_go_on_stops_taking_messages(world):
+    pid = write(world, cosigners=None)
+    for user, data in ((ZHANG, "sb"), (SECRETARY, "la"), (SECRETARY, "lu:water_bureau"), (SECRETARY, "as")):
+        verb, _, arg = data.partition(":")
+        world.press(user, f"pp:{verb}:{pid}" + (f":{arg}" if arg else ""))
+    world.press(WATER, f"pp:ra:{pid}")
+    world.say(WATER, "已办理。")
+    world.press(WATER, f"pp:rd:{pid}")
+    world.press(WATER, f"pp:rr:{pid}:A")
+    world.press(WATER, f"pp:rq:{pid}")
+    assert "原因" in world.press(ZHANG, f"pp:rv:{pid}:1:3").text  # 不满意 asks for a comment …
+    assert "已办结" in world.press(ZHANG, f"pp:rv:{pid}:1:1").text  # … but 满意 is pressed instead
+    assert world.say(ZHANG, "我的提案办得怎么样了").refusal
+    assert world.say(ZHANG, "我的提案办得怎么样了") is None  # no longer taken as a comment
+    assert world.storage.proposal(pid).status == "closed"
+    # the on-time rate uses the due date of the last 交办
+    assert statistics(world.desk(), 2027).on_time == 1

@@ -79,12 +79,11 @@ def statistics(desk: Desk, year: int) -> Statistics:
 
 
 def _due_of(desk: Desk, p: ProposalRow, round_: int) -> str | None:
-    """The reply due date that applied to a reply of this round (the timeline keeps each)."""
-    dues = [
-        e.text.rsplit("答复期限 ", 1)[1]
-        for e in desk.storage.proposal_events(p.id)
-        if e.action in ("assign", "reopen") and "答复期限 " in e.text
-    ]
+    """The reply due date that applied to a reply of this round (the timeline keeps each): the
+    last 交办 (a unit may have asked to return it before) for round 1, then each reopening."""
+    events = [e for e in desk.storage.proposal_events(p.id) if e.action in ("assign", "reopen")]
+    last_assign = max((i for i, e in enumerate(events) if e.action == "assign"), default=0)
+    dues = [e.text.rsplit("答复期限 ", 1)[1] for e in events[last_assign:] if "答复期限 " in e.text]
     return dues[round_ - 1] if 0 < round_ <= len(dues) else p.reply_due
 
 

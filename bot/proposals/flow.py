@@ -62,8 +62,12 @@ def on_text(desk: Desk, caller: Caller, text: str) -> Reply | None:
         desk.storage.input_clear(caller.telegram_id)
         return Reply("好的，已停止等待输入。草稿和已填写的内容都已保存，可随时继续。", personal=True)
     if row.what == "rate_comment":
-        return _guard(lambda: handling.reopen(desk, caller, p.id, row.data.get("round", 0), text))
-    return _guard(lambda: TEXT_STEPS[row.what](desk, caller, p, text))
+        reply = _guard(lambda: handling.reopen(desk, caller, p.id, row.data.get("round", 0), text))
+    else:
+        reply = _guard(lambda: TEXT_STEPS[row.what](desk, caller, p, text))
+    if reply.refusal:  # the step cannot go on (stale, not permitted): stop taking messages for it
+        desk.storage.input_clear(caller.telegram_id)
+    return reply
 
 
 def on_document(desk: Desk, caller: Caller, file: FileInfo) -> Reply | None:
