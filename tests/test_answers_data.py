@@ -277,3 +277,18 @@ def test_plan_bound_data_is_not_used_with_another_plan():
     topics = ScopeTopics.from_intents(ENGINE.cues, {t.number for t in other.tasks}, "某党办〔2025〕1号")
     assert all(topic.related in ((), "best") for topic in topics.topics)
     assert ScopeTopics.from_intents(ENGINE.cues, {45}, "贺党办〔2023〕70号").find("误工费").related == (45,)
+
+
+def test_no_plan_question_matches_an_out_of_scope_topic_or_a_personal_route():
+    """The topic and route cues leave every in-scope question of the examples and the sets alone."""
+    from bot.answers.evaluation import load_questions
+
+    questions = [q for qs in EXAMPLES.values() for q in qs]
+    for name in ("questions.jsonl", "questions_holdout.jsonl", "questions_holdout2.jsonl"):
+        lines = load_questions(Path(__file__).parent / "data" / name)
+        questions += [item["q"] for _, item in lines if item["intent"] not in ("out_of_scope", "personal")]
+    assert len(questions) > 500
+    for question in questions:
+        norm = ENGINE.vocabulary.rewrite(normalize(question))
+        assert ENGINE.scope.find(norm) is None, question
+        assert ENGINE.personal_cues.route(norm) is None, question
