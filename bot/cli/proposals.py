@@ -97,4 +97,3 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     show = proposals.add_parser("show", help="一件提案或社情民意的全文、答复和办理过程")
     show.add_argument("id", type=number_argument("编号"), help="助手中的编号（list 第一列）")
     show.set_defaults(func=with_storage(cmd_show))
-
