@@ -44,6 +44,7 @@ class Bot:
 
     async def start(self) -> None:
         app = build_application(make_settings(self.tg, self.db, flood_limit=10_000))
+        self.app = app
         self.stack = contextlib.AsyncExitStack()
         await self.stack.enter_async_context(running(app))
 
@@ -101,6 +102,7 @@ async def step(bot: Bot, action: Callable):
 
 
 async def test_the_whole_loop_with_a_restart_after_every_step(tg, bot):
+    assert bot.app.job_queue.get_jobs_by_name("proposals.sweep")  # co-sign waits, drafts, digest
     # the member writes with two co-signers
     start = await bot.say(ZHANG, "/propose")
     assert "案由" in start.plain_text
