@@ -123,6 +123,8 @@ async def _attend_or_leave(update: Update, context: ContextTypes.DEFAULT_TYPE, t
     if named and not chosen:
         await _say(message, "没有找到您说的那次会议。您可以请假的会议：", _choices(items, typed.intent))
         return True
+    if typed.intent == "leave":  # a meeting already on leave only when nothing else is left (a reason for it)
+        chosen = [item for item in chosen if item.answered != "leave"] or chosen
     if typed.intent == "attend" or len(chosen) == 1:
         await meetings.answer_meeting(update, context, chosen[0].meeting.token, typed.intent, reason=typed.reason)
         return True

@@ -172,7 +172,8 @@ def inbox(
 
 def unread_after_binding(storage: Storage, *, now: datetime) -> int:
     """People who bound since the last look and have notices they never received: one message
-    each, “您有 N 条未读通知”. Returns how many were queued."""
+    each, “您有 N 条未读通知” (keyed by the binding, so a second look adds nothing). Returns how
+    many were queued."""
     seen = storage.reminder_state(BINDINGS_SEEN)
     if seen is None:  # first run: only bindings from now on
         storage.set_reminder_state(BINDINGS_SEEN, stamp(now))

@@ -346,9 +346,10 @@ class CalendarStore:
         return [(row["id"], bool(row["confirmed"])) for row in rows]
 
     def bindings_since(self, at: str) -> list[tuple[int, str, int, str]]:
-        """(telegram id, person kind, person id, bound at) of bindings made after ``at``."""
+        """(telegram id, person kind, person id, bound at) of bindings made at or after ``at`` (stamps
+        have whole seconds: one made in the same second as the last look is seen again)."""
         rows = self.db.query(
-            "SELECT telegram_id, person_kind, person_id, bound_at FROM bindings WHERE bound_at > ? ORDER BY bound_at",
+            "SELECT telegram_id, person_kind, person_id, bound_at FROM bindings WHERE bound_at >= ? ORDER BY bound_at",
             (at,),
         )
         return [(r["telegram_id"], r["person_kind"], r["person_id"], r["bound_at"]) for r in rows]
