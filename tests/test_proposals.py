@@ -471,3 +471,12 @@ def test_a_step_that_cannot_go_on_stops_taking_messages(world):
     assert world.storage.proposal(pid).status == "closed"
     # the on-time rate uses the due date of the last 交办
     assert statistics(world.desk(), 2027).on_time == 1
+
+
+def test_working_days_skip_weekends():
+    from datetime import date
+
+    from bot.proposals.sweep import working_days_between
+
+    assert working_days_between(date(2027, 3, 5), date(2027, 3, 8)) == 1  # Friday → Monday
+    assert working_days_between(date(2027, 3, 1), date(2027, 3, 8)) == 5

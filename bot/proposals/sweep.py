@@ -4,6 +4,7 @@ day the secretaries get a digest of what has waited longer than N working days."
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -23,6 +24,7 @@ from bot.proposals.desk import (
 )
 from bot.proposals.drafts import cosign_deadline
 
+log = logging.getLogger(__name__)
 SYSTEM = Caller(telegram_id=None, name="助手", role="admin")
 DIGEST_AT = time(9, 0)
 
@@ -35,14 +37,26 @@ class SweepResult:
     digest: int = 0
 
 
+def is_workday(day: date) -> bool:
+    """China's statutory holidays and 调休 working days when the optional `chinese-calendar`
+    package is installed and covers the year; otherwise Monday to Friday."""
+    try:
+        import chinese_calendar  # optional: not a dependency
+    except ImportError:
+        return day.weekday() < 5
+    try:
+        return chinese_calendar.is_workday(day)
+    except NotImplementedError:  # a year the installed release does not cover
+        log.warning("chinese-calendar does not cover %s; counting weekends only", day.year)
+        return day.weekday() < 5
+
+
 def working_days_between(start: date, end: date) -> int:
-    """Working days after ``start`` up to ``end`` (weekends skipped; statutory holidays are not
-    known offline: chinese-calendar is not a dependency)."""
+    """Working days after ``start`` up to and including ``end``."""
     days, day = 0, start
     while day < end:
         day += timedelta(days=1)
-        if day.weekday() < 5:
-            days += 1
+        days += is_workday(day)
     return days
 
 
