@@ -18,6 +18,7 @@ import contextlib
 import io
 import logging
 import time
+from datetime import datetime
 from typing import Any
 
 from telegram import (
@@ -336,12 +337,35 @@ async def _schedule_time(message: Message, context: ContextTypes.DEFAULT_TYPE, w
     now = svc.storage.now()
     config = _config(context)
     try:
-        send_at = notices.parse_send_time(message.text or "", now, config)
+        send_at, guessed = notices.read_send_time(message.text or "", now, config)
+        if guessed:  # “3点” read as 下午3:00, “3.5” as 3月5日: confirm first
+            when = f"{send_at.year}年{send_at.month}月{send_at.day}日 {send_at:%H:%M}"
+            sure = Button("确认定时", f"n:sa:{state['notice_id']}:{int(send_at.timestamp())}")
+            await _reply(
+                message, f"{guessed}：{when} 发送，对吗？不对请重新发送时间。", [[sure], [Button("取消定时", "n:q")]]
+            )
+            return
         confirmation = notices.confirm(svc.storage, who, state["notice_id"], now=now, send_at=send_at, config=config)
     except (notices.NoticeError, PermissionDenied) as exc:
         await _reply(message, exc.message, [[Button("取消定时", "n:q")]])
         return
     _done(context)
+    await _reply(message, confirmation.describe(now))
+    _wake(context)
+
+
+async def _confirm_guessed_time(message: Message, context: ContextTypes.DEFAULT_TYPE, who: Caller, value: str) -> None:
+    svc = services(context)
+    notice_text, _, seconds_text = value.partition(":")
+    notice_id, seconds = read_number(notice_text), read_number(seconds_text)
+    if notice_id is None or seconds is None:
+        await _refuse(message, "这个按钮已失效。发送 /notices 查看最近的通知。")
+        return
+    send_at = datetime.fromtimestamp(seconds, svc.storage.tz)
+    now = svc.storage.now()
+    confirmation = notices.confirm(svc.storage, who, notice_id, now=now, send_at=send_at, config=_config(context))
+    _done(context)
+    await _drop_buttons(message)
     await _reply(message, confirmation.describe(now))
     _wake(context)
 
@@ -430,6 +454,8 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await _preview_without_attachment(message, context, who)
         elif action == "ls":
             await _show_list(message, context, who)
+        elif action == "sa":  # a guessed send time, confirmed: "sa:<notice>:<epoch seconds>"
+            await _confirm_guessed_time(message, context, who, value)
         elif number is None:
             await _refuse(message, "这个按钮已失效。发送 /notices 查看最近的通知。")
         elif action == "go":

@@ -127,3 +127,26 @@ async def test_exports_are_sent_as_documents_into_the_private_chat(tg, tmp_path)
         (document,) = await tg.wait_for_requests("sendDocument", since=mark)
         content = next(iter(document.files.values())).content.decode("utf-8-sig")
         assert content.startswith("通知编号,姓名") and "张三" in content
+
+
+async def test_a_notice_typed_with_a_colon_and_a_guessed_send_time_is_confirmed_first(tg, tmp_path):
+    db = tmp_path / "cppcc.db"
+    _seed(db)
+    with Storage(db) as storage:
+        storage.bind(MEMBER, "member", storage.members_named("张三")[0].id, "code", storage.now())
+    app = build_application(make_settings(tg, db))
+    async with running(app):
+        preview = await _say(tg, ADMIN_ID, "/notice 全体委员：后天开会")
+        assert "后天开会" in preview.plain_text and "全体委员" in preview.plain_text
+        mark = tg.mark()
+        tg.inject_callback(ADMIN_ID, preview.callback_data("定时发送"), preview)
+        await tg.wait_for(lambda: tg.sent_messages(ADMIN_ID, since=mark))
+        asked = await _say(tg, ADMIN_ID, "后天3点")
+        assert "“3点”按下午3:00理解" in asked.plain_text and "15:00 发送，对吗" in asked.plain_text
+        mark = tg.mark()
+        tg.inject_callback(ADMIN_ID, asked.callback_data("确认定时"), asked)
+        await tg.wait_for(lambda: tg.sent_messages(ADMIN_ID, since=mark))
+        assert "15:00" in tg.sent_messages(ADMIN_ID, since=mark)[-1].plain_text
+        with Storage(db) as storage:
+            (notice,) = [storage.notice(1)]
+            assert notice.status == "scheduled" and notice.send_at.endswith("15:00:00+08:00")

@@ -44,6 +44,7 @@ from bot.notices.drafts import (
     parse_send_time,
     preview_buttons,
     preview_of,
+    read_send_time,
     render_preview,
     toggle_kind,
 )
@@ -97,6 +98,7 @@ __all__ = [
     "parse_send_time",
     "preview_buttons",
     "preview_of",
+    "read_send_time",
     "recent_notices",
     "record_leave_reason",
     "record_receipt",

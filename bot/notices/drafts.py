@@ -393,6 +393,12 @@ def cancel_notice(storage: Storage, caller: Caller, notice_id: int, *, now: date
 def parse_send_time(text: str, now: datetime, config: NoticeConfig | None = None) -> datetime:
     """明天 9:00, 下午3点半, 下周三 上午9点, 6月20日 15:30, 2024-06-20 15:30 … (bot/dates.py) → an aware
     datetime after ``now``."""
+    return read_send_time(text, now, config)[0]
+
+
+def read_send_time(text: str, now: datetime, config: NoticeConfig | None = None) -> tuple[datetime, str]:
+    """:func:`parse_send_time` and the guesses made reading it (“3点”按下午3:00理解), to be
+    confirmed before the notice is scheduled; an empty string when nothing was guessed."""
     config = config or default_config()
     example = "例如：明天 9:00、今天下午3点半、下周三 上午9点、6月20日 15:30、2024-06-20 15:30"
     source = unicodedata.normalize("NFKC", text or "").strip()
@@ -412,7 +418,7 @@ def parse_send_time(text: str, now: datetime, config: NoticeConfig | None = None
         raise NoticeError(f"没有看懂发送时间“{source}”，请写明日期和时刻，{example}。")
     moment = datetime.combine(when.day or now.date(), when.clock, now.tzinfo)
     check_send_time(moment, now, config)
-    return moment
+    return moment, when.note()
 
 
 def check_send_time(moment: datetime, now: datetime, config: NoticeConfig | None = None) -> None:
