@@ -244,3 +244,27 @@ def test_one_person_membership_agrees_with_resolving_the_whole_audience(storage)
         keys = [f"member:{m.id}" for m in storage.people("member")] + ["unit_contact:1", f"secretary:{ADMIN}"]
         for key in keys:
             assert (includes(storage, audience, key, admin_ids={ADMIN}) is not None) == (key in everyone), (words, key)
+
+
+def test_command_line_attendance_mark_code_and_xlsx(tmp_path, monkeypatch, capsys):
+    from bot.cli.main import main as run_cli
+
+    db = tmp_path / "cppcc.db"
+    monkeypatch.setenv("CPPCC_DB", str(db))
+    with Storage(db, TZ) as storage:
+        add_members(storage, 2)
+        now = storage.now()
+        day = (now + timedelta(days=1)).date()
+        add_event(storage, CLI_CALLER, kind="视察调研", title="乡村振兴视察", date=day, audience="全体委员", now=now)
+    assert run_cli(["events", "attendance", "1"]) == 0
+    assert "未回复（2）：委员0001、委员0002" in capsys.readouterr().out
+    assert run_cli(["events", "mark", "1", "委员0002"]) == 1
+    assert "尚未开始" in capsys.readouterr().err
+    assert run_cli(["events", "mark", "1", "无名氏"]) == 1
+    assert "没有名为“无名氏”" in capsys.readouterr().err
+    assert run_cli(["events", "code", "1", "on"]) == 0
+    assert "签到码：" in capsys.readouterr().out
+    out = tmp_path / "duties.xlsx"
+    assert run_cli(["progress", "--format", "xlsx", "--output", str(out)]) == 0
+    assert "已导出" in capsys.readouterr().out
+    assert openpyxl.load_workbook(out)["履职统计"].max_row == 3

@@ -1,5 +1,5 @@
-"""CLI commands for the calendar and reminders: `events add|change|list|cancel|import|ics`, `reminders
-preview|rules|set|reset|skipped`.
+"""CLI commands for the calendar and reminders: `events add|change|list|cancel|import|ics|notify|
+attendance|mark|code`, `reminders preview|rules|set|reset|skipped`.
 
 Each command opens the database named by CPPCC_DB and acts as the operator (a secretary).
 Errors go to stderr in Chinese with exit code 1; a refused change or import saves nothing.
@@ -101,6 +101,44 @@ def cmd_events_ics(args: argparse.Namespace, settings: Settings, storage: Storag
         print(f"已写入 {args.output}：{len(events)} 项活动")
     else:
         sys.stdout.buffer.write(data)
+    return 0
+
+
+def cmd_events_notify(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    from bot.calendar.invitations import send_with_notice
+
+    notice_id = send_with_notice(storage, operator(), args.id, now=storage.now(), admin_ids=settings.admin_ids)
+    print(f"会议通知 #{notice_id} 已排入发送队列（运行中的机器人会发出）。")
+    return 0
+
+
+def cmd_events_attendance(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    from bot.calendar.attendance import detail
+
+    text, _ = detail(storage, operator(), f"e{args.id}", admin_ids=settings.admin_ids)
+    print(text)
+    return 0
+
+
+def cmd_events_mark(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    from bot.calendar.meetings import invitees, meeting_of
+    from bot.calendar.signin import mark
+
+    found = [
+        r for r in invitees(storage, meeting_of(storage, f"e{args.id}"), settings.admin_ids) if r.name == args.name
+    ]
+    if len(found) != 1:
+        return error(f"活动（编号 {args.id}）的参会人员中{'没有' if not found else '有多位'}名为“{args.name}”的人员")
+    present = not args.absent
+    print(mark(storage, operator(), args.id, found[0].key, present, now=storage.now(), admin_ids=settings.admin_ids))
+    return 0
+
+
+def cmd_events_code(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    from bot.calendar.signin import set_code
+
+    code = set_code(storage, operator(), args.id, now=storage.now(), on=args.state == "on")
+    print(f"签到码：{code}（请在会场公布）" if code else "已关闭签到码")
     return 0
 
 
@@ -215,6 +253,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ics.add_argument("--from", dest="date_from", help="默认一个月前")
     ics.add_argument("--to", dest="date_to")
     ics.set_defaults(func=with_storage(cmd_events_ics))
+
+    notify = sub.add_parser("notify", help="为活动发送会议通知（参加/请假按钮）")
+    notify.add_argument("id", type=number_argument("活动编号"))
+    notify.set_defaults(func=with_storage(cmd_events_notify))
+    roll = sub.add_parser("attendance", help="活动的回复、请假、签到和缺席名单")
+    roll.add_argument("id", type=number_argument("活动编号"))
+    roll.set_defaults(func=with_storage(cmd_events_attendance))
+    marking = sub.add_parser("mark", help="补登或撤销某人的签到（结束后同步履职记录）")
+    marking.add_argument("id", type=number_argument("活动编号"))
+    marking.add_argument("name", help="参会人员姓名")
+    marking.add_argument("--absent", action="store_true", help="撤销签到")
+    marking.set_defaults(func=with_storage(cmd_events_mark))
+    code = sub.add_parser("code", help="开启或关闭签到码")
+    code.add_argument("id", type=number_argument("活动编号"))
+    code.add_argument("state", choices=("on", "off"))
+    code.set_defaults(func=with_storage(cmd_events_code))
 
     reminders = subparsers.add_parser("reminders", help="提醒：预览、查看和调整规则、查看未能发出的提醒")
     sub = reminders.add_subparsers(dest="reminders_command", required=True)
