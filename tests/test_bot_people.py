@@ -73,7 +73,7 @@ async def test_bind_by_contact_then_record_and_progress(tg, tmp_path):
         mine = await _ask(tg, ZHANG, "/mine")
         assert "提案 1/1 ✅" in mine.plain_text and "社情民意 0/1 ❗" in mine.plain_text
 
-        duties = await _ask(tg, ZHANG, "我今年还差什么")
+        duties = await _ask(tg, ZHANG, "我今年要提交什么")
         assert "社情民意 0/1 ❗" in duties.plain_text and "（33）" in duties.plain_text
 
     # A restart keeps the binding and the record.

@@ -122,7 +122,7 @@ def test_member_duties_in_plain_words():
 
 
 def test_member_duties_include_personal_progress_when_known():
-    answer = ENGINE.answer("我今年还差什么", personal=lambda: "提案 1/1 ✅\n社情民意 0/1 ❗")
+    answer = ENGINE.answer("我今年要提交什么", personal=lambda: "提案 1/1 ✅\n社情民意 0/1 ❗")
     assert "社情民意 0/1 ❗" in answer.reply and "验证身份" not in answer.reply
 
 
