@@ -17,8 +17,9 @@ from pathlib import Path
 from bot.csvfile import ImportProblems, decode
 from bot.plan import tables as plan_tables
 from bot.plan.build import Built, build_from_parsed, load_json
-from bot.plan.parse import TITLE_RE, ParsedPlan, PlanParseError, build_structure, read_plan
+from bot.plan.parse import TITLE_RE, read_plan
 from bot.plan.preview import Preview, describe, failed
+from bot.plan.structure import ParsedPlan, PlanParseError, build_structure
 from bot.plan.units import CatalogueError, UnitCatalogue
 from bot.tables import MAX_BYTES, check_zip, open_table
 

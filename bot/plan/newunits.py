@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
-from bot.plan.units import Unit, UnitCatalogue
+from bot.plan.units import UnitCatalogue
 
 PREFIX_RE = re.compile(
     r"^(?:中共)?(?:[\u4e00-\u9fff]{2,3}[县市区](?:委|人民政府|政府)?|县委|县人民政府|县政府|市委|市政府|区委|县(?![直域级城]))(?=.{2,})"
@@ -114,7 +114,3 @@ def suggest(catalogue: UnitCatalogue, label: str) -> str | None:
     short = derive_names(label)[-1]
     found = process.extractOne(short, choices, scorer=fuzz.ratio, score_cutoff=SUGGEST_SCORE)
     return found[2].split("\t", 1)[0] if found else None
-
-
-def display(unit: Unit) -> str:
-    return unit.short if unit.short == unit.full else f"{unit.short}（{unit.full}）"

@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from bot.plan.newunits import Match
-from bot.plan.parse import Problem
+from bot.plan.structure import Problem
 from bot.plan.units import UnitCatalogue
 
 KIND_NAMES = {"deadline": "期限", "ongoing": "长期", "recurring": "周期", "other": "其他"}

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from bot.config import knowledge_dir
 from bot.plan.layout import Item, after_marker, match_marker, norm
-from bot.plan.parse import PlanParseError
 from bot.plan.responsibility import FIRST_IS_LEAD_RE, Units, parse_units
+from bot.plan.structure import PlanParseError
 
 COLUMNS = ("number", "area", "task", "lead", "support", "responsible", "deadline")
 _BRACKETED = re.compile(r"[(\[（【][^)\]）】]*[)\]）】]")
