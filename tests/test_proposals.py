@@ -480,3 +480,17 @@ def test_working_days_skip_weekends():
 
     assert working_days_between(date(2027, 3, 5), date(2027, 3, 8)) == 1  # Friday → Monday
     assert working_days_between(date(2027, 3, 1), date(2027, 3, 8)) == 5
+
+
+def test_review_lists_messages_that_could_not_be_delivered(world):
+    pid = write(world, cosigners=None)
+    for user, data in ((ZHANG, "sb"), (SECRETARY, "la"), (SECRETARY, "lu:water_bureau"), (SECRETARY, "as")):
+        verb, _, arg = data.partition(":")
+        world.press(user, f"pp:{verb}:{pid}" + (f":{arg}" if arg else ""))
+    (row,) = [r for r in world.storage.outbox_rows("proposal") if r.chat_id == WATER2]
+    world.storage.outbox_claim(row.id)
+    world.storage.outbox_finish(row.id, "unreachable", world.desk().at, attempts=1, error="Forbidden")
+    from bot.proposals.views import review_list
+
+    listed = review_list(world.desk(), world.who(SECRETARY)).text
+    assert "未能送达的提案消息 1 条" in listed and "水务局周九" in listed

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from bot.people.roles import Caller, authorize
 from bot.proposals.desk import (
@@ -17,6 +17,7 @@ from bot.proposals.desk import (
     unit_name,
 )
 from bot.reply import Button, Reply
+from bot.storage import stamp
 from bot.storage.proposals import ProposalRow
 
 BEFORE_ACCEPTANCE = ("draft", "cosigning", "review", "returned", "rejected")
@@ -207,10 +208,33 @@ def review_list(desk: Desk, caller: Caller) -> Reply:
     if overdue:
         lines.append(f"\n答复超期 {len(overdue)} 件：")
         lines += [f"· {name_of(p)}，{units_line(desk, p)}，期限 {p.reply_due}" for p in overdue[:20]]
+    lines += undelivered_lines(desk)
     lines.append("")
     lines.append(statistics_text(statistics(desk, desk.today.year)))
     buttons.append([Button(f"导出{desk.today.year}年汇总表", f"pp:ex:{desk.today.year}")])
     return Reply("\n".join(lines), buttons, personal=True)
+
+
+def undelivered_lines(desk: Desk, days: int = 30) -> list[str]:
+    """Who did not get a proposal message in the last ``days`` (so the office can call them)."""
+    since = stamp(desk.now - timedelta(days=days))
+    missed: dict[tuple[int, str], None] = {}
+    for proposal_id, key, _ in desk.storage.proposal_undelivered(since):
+        kind, _, rest = key.partition(":")
+        person_id = rest.partition(":")[0]
+        if kind in ("member", "unit") and person_id.isdigit():
+            person = desk.storage.person("member" if kind == "member" else "unit_contact", int(person_id))
+            who = person.name if person else key
+            if kind == "unit" and person is not None:
+                who = f"{unit_name(desk.plan, person.unit_id)}{who}"
+            missed[(proposal_id, who)] = None
+    if not missed:
+        return []
+    lines = [f"\n近 {days} 天未能送达的提案消息 {len(missed)} 条（对方未启用或已屏蔽助手，请电话告知）："]
+    for proposal_id, who in list(missed)[:20]:
+        p = desk.storage.proposal(proposal_id)
+        lines.append(f"· {who}：{name_of(p) if p else proposal_id}")
+    return lines
 
 
 def unit_list(desk: Desk, caller: Caller) -> Reply:

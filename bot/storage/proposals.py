@@ -396,6 +396,16 @@ class ProposalStore:
         rows = self._rows("SELECT * FROM proposal_events WHERE proposal_id = ? ORDER BY id", (proposal_id,))
         return [EventRow(**row) for row in rows]
 
+    def proposal_undelivered(self, since: str) -> list[tuple[int, str, str]]:
+        """(proposal id, recipient key, status) of proposal messages created since ``since`` that
+        could not be delivered (blocked, chat gone, failed for a day)."""
+        rows = self._rows(
+            "SELECT source_id, recipient_key, status FROM outbox WHERE source_kind = 'proposal'"
+            " AND status IN ('failed', 'unreachable') AND created_at >= ? ORDER BY id",
+            (since,),
+        )
+        return [(int(row["source_id"].partition(":")[0]), row["recipient_key"], row["status"]) for row in rows]
+
     # ---- typed answers the assistant waits for -------------------------------------------
 
     def input_set(self, telegram_id: int, what: str, proposal_id: int, until: str, data: dict | None = None) -> None:
