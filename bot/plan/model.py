@@ -37,12 +37,6 @@ class Task:
     unit_roles: tuple[str, ...] = ()  # one per printed unit: lead | responsible | support
 
     @property
-    def lead_units(self) -> tuple[str, ...]:
-        """Printed units that lead the task (牵头); every unit when the plan names no lead."""
-        leads = tuple(u for u, r in zip(self.units_printed, self.unit_roles, strict=False) if r == "lead")
-        return leads or self.units_printed
-
-    @property
     def label(self) -> str:
         """The plan's own citation form, e.g. （33）."""
         return f"（{self.number}）"
