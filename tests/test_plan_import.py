@@ -315,3 +315,16 @@ def test_a_deadline_inside_the_unit_parenthesis_is_no_unit():
     assert tasks[0]["time_limit"]["date"] == "2024-06-30"
     assert roles(tasks[1]) == [("政协办", "lead"), ("各有关部门（单位）", "support")]
     assert tasks[1]["time_limit"] == {"text": "2025年底前完成", "kind": "deadline", "date": "2025-12-31"}
+
+
+def test_the_model_reads_roles_and_plans_written_before_them():
+    from bot.plan.model import Plan, PlanError
+
+    data = json.loads((KNOWLEDGE / "plan.json").read_text(encoding="utf-8"))
+    assert set(Plan(data).task(1).unit_roles) == {"responsible"}
+    for task in data["tasks"]:
+        del task["unit_roles"]
+    assert Plan(data).task(1).unit_roles == ("responsible", "responsible")
+    data["tasks"][0]["unit_roles"] = {"县委办": "boss", "政府办": "lead"}
+    with pytest.raises(PlanError, match=r"tasks\[0\]\.unit_roles"):
+        Plan(data)
