@@ -167,8 +167,7 @@ class Engine:
         query = self.index.query(norm)
         weighted = self.index.weighted(query)
         text_scores = self.index.scores(query)
-        by_text = ranked(self.plan.tasks, text_scores)
-        best = by_text[0]
+        best = ranked(self.plan.tasks, text_scores)[0]  # the out-of-scope checks look at the text alone
         if self._is_greeting(norm, best):
             return Answer(self.text("greeting"), "greeting")
         if self._is_duties(norm):
@@ -184,14 +183,10 @@ class Engine:
         boosts = self.examples.boosts(weighted, spread(text_scores)[1])
         order = ranked(self.plan.tasks, [s + b for s, b in zip(text_scores, boosts, strict=True)])
         best = order[0]
-        counted = norm
-        for phrase in self.cues["numbers_vague"]:
-            counted = counted.replace(phrase, " ")
-        if self._has(counted, "numbers") or self._has(counted, "numbers_period"):
-            margin = self.t.numbers_margin if self._has(counted, "numbers") else 1.0
-            numbers = self._numbers_answer(order, query, margin)
-            if numbers:
-                return numbers
+        margin = self._numbers_margin(norm)
+        numbers = self._numbers_answer(order, query, margin) if margin is not None else None
+        if numbers:
+            return numbers
         close = [r for r in order[1:4] if r.score >= self.t.tie * best.score]
         if close:
             return self.candidates_answer([best, *close])
@@ -202,6 +197,15 @@ class Engine:
     def _in_scope(self, best: Ranked, query: Query) -> bool:
         """On the task text alone: the best task scores well and explains most of the question."""
         return best.score >= self.t.weak and self.index.explained(query, best.task) >= self.t.explained
+
+    def _numbers_margin(self, norm: str) -> float | None:
+        """How close a quantified task must score for a numbers answer; None: not a numbers question.
+        几位委员, 几个人 ('a few') are no question of quantity."""
+        for phrase in self.cues["numbers_vague"]:
+            norm = norm.replace(phrase, " ")
+        if self._has(norm, "numbers"):
+            return self.t.numbers_margin
+        return 1.0 if self._has(norm, "numbers_period") else None
 
     def _is_greeting(self, norm: str, best: Ranked) -> bool:
         if not self._has(norm, "greeting"):
