@@ -167,9 +167,7 @@ class Table:
         for sheet in self.sheets:
             for row in self._header_candidates(sheet):
                 wanted = sum(name in row.columns for name in (*required, *one_of))
-                if all(name in row.columns for name in required) and (
-                    not one_of or any(name in row.columns for name in one_of)
-                ):
+                if _complete(row, required, one_of):
                     duplicates = _duplicates(row.raw)
                     if duplicates:
                         where = f"第{row.line}行（表头）"
@@ -188,6 +186,15 @@ class Table:
         if one_of and not any(name in row.columns for name in one_of):
             problems.append(f"{where}：需要“{'”或“'.join(one_of)}”列")
         raise ImportProblems(problems)
+
+    def unread_sheets(self, required: tuple[str, ...], one_of: tuple[str, ...] = ()) -> list[str]:
+        """Sheets after the one read that also hold such a header (one list per committee, say):
+        only the first is read, and the dry run says so."""
+        found = [sheet.name for sheet in self.sheets if self._header_in(sheet, required, one_of)]
+        return found[1:]
+
+    def _header_in(self, sheet: Sheet, required: tuple[str, ...], one_of: tuple[str, ...]) -> HeaderRow | None:
+        return next((row for row in self._header_candidates(sheet) if _complete(row, required, one_of)), None)
 
     def has_columns(self, required: tuple[str, ...], one_of: tuple[str, ...] = ()) -> bool:
         try:
@@ -240,6 +247,12 @@ class Table:
                 if name and (name not in chosen or priority < chosen[name][0]):
                     chosen[name] = (priority, index)
             yield HeaderRow(sheet, line, {name: index for name, (_, index) in chosen.items()}, raw)
+
+
+def _complete(row: HeaderRow, required: tuple[str, ...], one_of: tuple[str, ...]) -> bool:
+    """The row holds every required column and, when given, one of ``one_of``."""
+    has = row.columns
+    return all(name in has for name in required) and (not one_of or any(name in has for name in one_of))
 
 
 def _duplicates(raw: tuple[str, ...]) -> list[str]:

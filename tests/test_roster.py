@@ -287,3 +287,23 @@ def test_unit_contacts_of_county_departments_the_plan_does_not_name(tmp_path):
     storage = open_storage(tmp_path)
     csv = "单位名称,联络员,联系电话\n教育体育局,赵六,13600003333\n住建局,钱七,13500004444\n"
     assert import_unit_contacts(storage, CLI_CALLER, csv.encode("gbk"), now=NOW) == ImportSummary(added=2)
+
+
+def test_a_workbook_with_one_sheet_per_committee_says_which_sheets_were_not_read(tmp_path):
+    import io
+
+    import openpyxl
+
+    from bot.people.roster import preview_roster
+
+    book = openpyxl.Workbook()
+    for index, committee in enumerate(("文史委", "提案委")):
+        sheet = book.active if index == 0 else book.create_sheet()
+        sheet.title = committee
+        sheet.append(["姓名", "手机号码"])
+        sheet.append([f"委员{index}", 13800000000 + index])
+    out = io.BytesIO()
+    book.save(out)
+    preview = preview_roster(open_storage(tmp_path), CLI_CALLER, "member", out.getvalue(), "名册.xlsx")
+    assert len(preview.incoming) == 1 and preview.unread_sheets == ("提案委",)
+    assert "工作表“提案委”未读取" in preview.describe()

@@ -105,6 +105,7 @@ class RosterPreview:
     changes: Changes
     absent: int  # active people not in the file (deactivated only by a full roster)
     scope: str  # "" or what a partial file covers (专委会：文史委、提案委)
+    unread_sheets: tuple[str, ...] = ()  # other worksheets with a roster header, not read
 
     @property
     def label(self) -> str:
@@ -125,6 +126,9 @@ class RosterPreview:
         elif self.absent:
             scope = f"这份名单只含{self.scope}，" if self.scope else ""
             lines.append(f"停用 0 人（{scope}名册中另有 {self.absent} 人不在文件中，部分更新不停用任何人）")
+        if self.unread_sheets:
+            names = "、".join(f"“{name}”" for name in self.unread_sheets)
+            lines.append(f"注意：只读取了第一个名单工作表，工作表{names}未读取；请合并到一个工作表或分别导出后发送。")
         if self.skipped:
             lines.append(f"跳过 {len(self.skipped)} 行：")
             lines.extend(f"  第{line}行：{reason}" for line, reason in self.skipped[:SHOWN_SKIPPED])
@@ -274,12 +278,12 @@ def preview_roster(
     ("unit_contact"); changes nothing. ImportProblems when the file cannot be read at all."""
     authorize(storage, caller, "manage_people")
     table = table or open_table(data, filename)
+    required = MEMBER_REQUIRED if kind == "member" else CONTACT_REQUIRED
     if kind == "member":
         incoming, problems = parse_members(table)
-        header = table.find_header(MEMBER_REQUIRED)
     else:
         incoming, problems = parse_unit_contacts(table, plan)
-        header = table.find_header(CONTACT_REQUIRED)
+    header = table.find_header(required)
     existing = storage.people(kind)
     absent = sum(1 for p in existing if p.active and p.phone not in incoming)
     return RosterPreview(
@@ -293,6 +297,7 @@ def preview_roster(
         changes=compute_changes(existing, incoming, full),
         absent=absent,
         scope=_scope(existing, incoming) if not full else "",
+        unread_sheets=tuple(table.unread_sheets(required)),
     )
 
 
