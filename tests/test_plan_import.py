@@ -328,3 +328,8 @@ def test_the_model_reads_roles_and_plans_written_before_them():
     data["tasks"][0]["unit_roles"] = {"县委办": "boss", "政府办": "lead"}
     with pytest.raises(PlanError, match=r"tasks\[0\]\.unit_roles"):
         Plan(data)
+
+
+def test_page_numbers_of_a_printed_copy_do_not_enter_task_text():
+    text = "某县政协工作任务清单\n1、建立县委常委会议定期研究\n— 3 —\n政协工作制度\n责任单位：县委办\n"
+    assert parse_plan(text)["tasks"][0]["text"] == "建立县委常委会议定期研究政协工作制度"

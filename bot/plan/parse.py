@@ -29,8 +29,9 @@ from bot.plan.structure import ParsedPlan, PlanParseError, build_structure
 
 __all__ = ["CN_DIGITS", "ParsedPlan", "PlanParseError", "cn_to_int", "parse_plan", "parse_time_limit", "read_plan"]
 
-TITLE_RE = re.compile(r"^(?!.*印发).{2,60}(方案|意见|办法|措施|任务清单|任务分工|分工表|工作要点|责任清单)$")
+TITLE_RE = re.compile(r"^(?!.*印发).{2,80}(方案|意见|办法|措施|任务清单|任务分工|分工表|工作要点|责任清单)$")
 ISSUE_DATE_RE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$")
+PAGE_NUMBER_RE = re.compile(r"^[-—–－‐\s]*\d{1,3}[-—–－‐\s]*$")
 FOOTER_MARKERS = ("扫一扫", "附件下载", "打印本页", "关闭窗口", "【打印】", "【关闭】")
 
 
@@ -103,6 +104,8 @@ def read_items(text: str) -> tuple[dict, list[str], list[Item]]:
     for line in lines[start + 1 if has_title else start :]:
         if any(line.norm.startswith(marker) for marker in FOOTER_MARKERS):
             break
+        if PAGE_NUMBER_RE.match(line.norm):
+            continue  # “— 3 —” of a printed page, inside a task's text
         current = items[-1] if items else None
         if responsibility.LINE_RE.match(line.norm):
             if current is None:
