@@ -333,3 +333,10 @@ def test_the_model_reads_roles_and_plans_written_before_them():
 def test_page_numbers_of_a_printed_copy_do_not_enter_task_text():
     text = "某县政协工作任务清单\n1、建立县委常委会议定期研究\n— 3 —\n政协工作制度\n责任单位：县委办\n"
     assert parse_plan(text)["tasks"][0]["text"] == "建立县委常委会议定期研究政协工作制度"
+
+
+def test_a_deadline_clause_after_the_unit_parenthesis():
+    text = "某县政协工作任务清单\n1.建立制度（县委办牵头），2024年底前完成。\n"
+    task = parse_plan(text)["tasks"][0]
+    assert task["text"] == "建立制度，2024年底前完成。"
+    assert roles(task) == [("县委办", "lead")] and task["time_limit"]["date"] == "2024-12-31"

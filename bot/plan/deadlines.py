@@ -63,6 +63,13 @@ def is_deadline_phrase(text: str) -> bool:
     return bool(match) and match.start() == 0
 
 
+def deadline_start(text: str) -> int | None:
+    """Where the deadline clause ending ``text`` starts (its printed position), or None."""
+    norm = unicodedata.normalize("NFKC", text)
+    match = INLINE_RE.search(norm.rstrip())
+    return match.start() if match and len(norm) == len(text) else None
+
+
 def inline_deadline(text: str) -> str | None:
     """The deadline phrase a task sentence ends with (“……，2024年6月底前完成。”), or None."""
     match = INLINE_RE.search(_norm(text))

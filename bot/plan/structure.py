@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from bot.plan import responsibility
-from bot.plan.deadlines import inline_deadline, is_deadline_phrase, parse_time_limit
+from bot.plan.deadlines import deadline_start, inline_deadline, is_deadline_phrase, parse_time_limit
 from bot.plan.layout import KIND_NAMES, Item, after_marker, split_inline_shi
 
 TASK_SECTION_WORDS = ("任务", "措施", "举措", "分工")
@@ -94,10 +94,18 @@ def _expand_inline(items: list[Item]) -> list[Item]:
 
 
 def _closing_units(text: str) -> tuple[str, responsibility.Units, bool] | None:
-    """(text without it, units, first-is-lead) of a parenthesis naming units at the end of text."""
+    """(text without it, units, first-is-lead) of a parenthesis naming units at the end of text,
+    also when a deadline clause follows it (“建立制度（县委办牵头），2024年底前完成。”)."""
     found = responsibility.split_closing_parenthesis(text)
     parsed = responsibility.from_parenthesis(found[1]) if found else None
-    return (found[0], *parsed) if found and parsed else None
+    if found and parsed:
+        return (found[0], *parsed)
+    start = deadline_start(text)
+    if not start:
+        return None
+    found = responsibility.split_closing_parenthesis(text[:start])
+    parsed = responsibility.from_parenthesis(found[1]) if found else None
+    return (found[0] + text[start:], *parsed) if found and parsed else None
 
 
 def _read_inline_units(item: Item) -> None:
