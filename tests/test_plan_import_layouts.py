@@ -42,19 +42,37 @@ def plans(draw):
             number += 1
             printed = k if restart else number
             units = draw(st.lists(st.sampled_from(UNITS), min_size=1, max_size=3, unique=True))
-            form = draw(st.sampled_from(["line", "lead_lines", "labelled", "suffix", "first_lead"]))
-            deadline = draw(st.sampled_from([None, "line", "inline"]))
-            text = f"推进第{number}项重点工作" + ("，2025年3月底前完成" if deadline == "inline" else "") + "。"
+            form = draw(
+                st.sampled_from(["line", "lead_lines", "labelled", "suffix", "first_lead", "same_line", "marked"])
+            )
+            deadline = draw(st.sampled_from([None, "line", "inline", "after_paren"]))
+            if deadline == "after_paren" and form not in ("labelled", "suffix", "first_lead"):
+                deadline = "inline"
+            text = (
+                f"推进第{number}项重点工作"
+                + ("，2025年3月底前完成" if deadline in ("inline", "after_paren") else "")
+                + "。"
+            )
             lead, rest = units[0], units[1:]
-            roles = ["responsible"] * len(units) if form == "line" else ["lead"] + ["support"] * len(rest)
+            plain = form in ("line", "same_line")
+            roles = ["responsible"] * len(units) if plain else ["lead"] + ["support"] * len(rest)
             head = f"{TASK_MARKERS[marker](printed)}{text}"
-            if form == "labelled":
+            if deadline == "after_paren":
+                head = f"{TASK_MARKERS[marker](printed)}推进第{number}项重点工作"
+            if form == "same_line":
+                head += f"责任单位：{'、'.join(units)}"
+            elif form == "marked":
+                lines.append(head)
+                head = f"责任单位：{lead}（牵头）" + "".join(f"、{unit}" for unit in rest)
+            elif form == "labelled":
                 support = f"；配合单位：{'、'.join(rest)}" if rest else ""
                 head += f"（牵头单位：{lead}{support}）"
             elif form == "suffix":
                 head += f"（{lead}牵头" + (f"，{'、'.join(rest)}配合）" if rest else "）")
             elif form == "first_lead":
                 head += f"（{'、'.join(units)}负责。列第一位者为牵头单位）"
+            if deadline == "after_paren":
+                head += "，2025年3月底前完成。"
             lines.append(head)
             if form == "line":
                 lines.append(f"责任单位：{'、'.join(units)}")
@@ -64,7 +82,7 @@ def plans(draw):
                     lines.append(f"配合单位：{'、'.join(rest)}")
             if deadline == "line":
                 lines.append("完成时限：2024年6月底前")
-            limit = {None: None, "line": "2024-06-30", "inline": "2025-03-31"}[deadline]
+            limit = {None: None, "line": "2024-06-30", "inline": "2025-03-31", "after_paren": "2025-03-31"}[deadline]
             expected.append((number, text, list(zip(units, roles, strict=True)), limit, area))
     return "\n".join(lines), expected, len(shape)
 
