@@ -10,7 +10,15 @@ from __future__ import annotations
 
 import io
 
-from telegram import BotCommand, BotCommandScopeChat, InputFile, Message, MessageOriginUser, Update
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    InputFile,
+    Message,
+    MessageOriginHiddenUser,
+    MessageOriginUser,
+    Update,
+)
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
@@ -167,10 +175,12 @@ async def forwarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if isinstance(origin, MessageOriginUser) and not origin.sender_user.is_bot:
         user = origin.sender_user
         await _offer(message, context, user.id, user.full_name)
-        return
-    await _say(
-        message, "看不到这条转发消息的发送者（对方的隐私设置隐藏了账号）。请让他把联系人名片发给您，再分享给我。"
-    )
+    elif isinstance(origin, MessageOriginHiddenUser):
+        hidden = "看不到这条转发消息的发送者（对方的隐私设置隐藏了账号）。请让他把联系人名片发给您，再分享给我。"
+        await _say(message, hidden)
+    else:
+        other = "这条转发消息来自频道、群或机器人。要添加秘书，请转发他本人发的消息，或分享他的联系人名片。"
+        await _say(message, other)
 
 
 async def _offer(message: Message, context: ContextTypes.DEFAULT_TYPE, telegram_id: int, name: str) -> None:

@@ -78,6 +78,16 @@ async def test_a_secretary_is_added_from_a_forwarded_message_and_removed(tg, tmp
         again = await _say(tg, ADMIN_ID, "/admins")
         assert "7301" not in again.plain_text
 
+        mark = tg.mark()
+        hidden = {"type": "hidden_user", "date": 1, "sender_user_name": "某人"}
+        tg._inject_message(ADMIN_ID, {"text": "你好", "forward_origin": hidden}, chat_id=None)
+        await tg.wait_for(lambda: tg.sent_messages(ADMIN_ID, since=mark))
+        assert "隐私设置隐藏了账号" in tg.sent_messages(ADMIN_ID, since=mark)[-1].plain_text
+        mark = tg.mark()
+        tg._inject_message(MEMBER, {"text": "你好", "forward_origin": origin}, chat_id=None)
+        await tg.wait_for(lambda: tg.sent_messages(MEMBER, since=mark))
+        assert "秘书" not in tg.sent_messages(MEMBER, since=mark)[-1].plain_text  # a member's forward is a question
+
 
 async def test_a_shared_contact_offers_to_add_and_ones_own_card_still_binds(tg, tmp_path):
     db = tmp_path / "cppcc.db"
