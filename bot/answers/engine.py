@@ -167,7 +167,8 @@ class Engine:
         query = self.index.query(norm)
         weighted = self.index.weighted(query)
         text_scores = self.index.scores(query)
-        best = ranked(self.plan.tasks, text_scores)[0]  # the out-of-scope checks look at the text alone
+        top = max(range(len(text_scores)), key=text_scores.__getitem__)  # first of equals: lowest number
+        best = Ranked(self.plan.tasks[top], text_scores[top])  # the out-of-scope checks look at the text alone
         if self._is_greeting(norm, best):
             return Answer(self.text("greeting"), "greeting")
         if self._is_duties(norm):

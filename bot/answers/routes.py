@@ -11,6 +11,7 @@ naming the file and the entry):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from bot.config import ConfigError
@@ -20,24 +21,28 @@ BEST = "best"  # ScopeTopic.related: the best-ranked task
 PERSONAL_KEYS = ("personal_owner", "personal_topic", "personal_strong", "personal_proposals", "binding", "personal_not")
 
 
-def _phrases(value: object, where: str) -> tuple[str, ...]:
+def _phrases(value: object, where: str) -> re.Pattern[str]:
+    """A list of cue phrases as one pattern (one search instead of a loop per phrase)."""
     if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
         raise ConfigError(f"{where}: 应为非空字符串列表")
-    return tuple(v.strip().lower() for v in value)
+    return re.compile("|".join(re.escape(v.strip().lower()) for v in value))
 
 
-def _has(norm: str, phrases: tuple[str, ...]) -> bool:
-    return any(phrase in norm for phrase in phrases)
+NOTHING = re.compile(r"(?!)")  # matches nothing
+
+
+def _has(norm: str, phrases: re.Pattern[str]) -> bool:
+    return phrases.search(norm) is not None
 
 
 @dataclass(frozen=True)
 class PersonalCues:
-    owner: tuple[str, ...]
-    topic: tuple[str, ...]
-    strong: tuple[str, ...]
-    proposals: tuple[str, ...]
-    binding: tuple[str, ...]
-    rules: tuple[str, ...]  # 标准, 规定 …: a question about the rules, not the asker's record
+    owner: re.Pattern[str]
+    topic: re.Pattern[str]
+    strong: re.Pattern[str]
+    proposals: re.Pattern[str]
+    binding: re.Pattern[str]
+    rules: re.Pattern[str]  # 标准, 规定 …: a question about the rules, not the asker's record
 
     @classmethod
     def from_intents(cls, data: dict, where: str = "intents.json") -> PersonalCues:
@@ -61,8 +66,8 @@ class PersonalCues:
 class ScopeTopic:
     id: str
     what: str  # completes “方案没有规定…”
-    all: tuple[tuple[str, ...], ...]  # one phrase of every list must be present
-    unless: tuple[str, ...]
+    all: tuple[re.Pattern[str], ...]  # one phrase of every list must be present
+    unless: re.Pattern[str]
     pointer: str  # where to ask instead
     related: tuple[int, ...] | str  # the task(s) the plan says something related in, or BEST
 
@@ -108,7 +113,7 @@ class ScopeTopics:
                     id=entry["id"],
                     what=entry["what"],
                     all=tuple(_phrases(group, f"{at}.all[{i}]") for i, group in enumerate(groups)),
-                    unless=_phrases(unless, f"{at}.unless") if unless is not None else (),
+                    unless=_phrases(unless, f"{at}.unless") if unless is not None else NOTHING,
                     pointer=entry["pointer"],
                     related=related if related == BEST else tuple(related),
                 )
