@@ -245,7 +245,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing.add_argument("--to", dest="date_to")
     listing.add_argument("--all", action="store_true", help="包括已取消的活动")
     listing.set_defaults(func=with_storage(cmd_events_list))
-    importing = sub.add_parser("import", help="从 CSV 导入活动（全部成功或全部不导入）")
+    importing = sub.add_parser("import", help="从 .xlsx/.xls/.csv 导入活动（全部成功或全部不导入）")
     importing.add_argument("file")
     importing.set_defaults(func=with_storage(cmd_events_import))
     ics = sub.add_parser("ics", help="导出 .ics 日历文件（默认输出到屏幕）")

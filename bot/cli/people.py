@@ -208,7 +208,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     admins.add_parser("list", help="列出秘书").set_defaults(func=with_storage(cmd_admins_list))
 
     records = subparsers.add_parser("records", help="履职记录").add_subparsers(dest="records_command", required=True)
-    rimp = records.add_parser("import", help="导入提案系统导出的 CSV（姓名或手机号,类型,标题,日期,…）")
+    rimp = records.add_parser("import", help="导入提案系统导出的 .xlsx/.xls/.csv（姓名或手机号,类型,标题,日期,…）")
     rimp.add_argument("file")
     rimp.set_defaults(func=with_storage(cmd_records_import))
 
