@@ -340,3 +340,11 @@ def test_a_deadline_clause_after_the_unit_parenthesis():
     task = parse_plan(text)["tasks"][0]
     assert task["text"] == "建立制度，2024年底前完成。"
     assert roles(task) == [("县委办", "lead")] and task["time_limit"]["date"] == "2024-12-31"
+
+
+def test_responsible_units_beside_co_operating_ones_lead():
+    text = "某县政协工作任务清单\n1、甲任务\n责任单位：县委办公室（县委督查室）\n配合单位：政府办\n"
+    plan, _ = build_plan(text, load_json(KNOWLEDGE / "units.json"), None)
+    task = plan["tasks"][0]
+    assert roles(task) == [("县委办公室（县委督查室）", "lead"), ("政府办", "support")]
+    assert task["unit_ids"] == ["party_office", "gov_office"]  # the bracketed note is no other unit

@@ -45,6 +45,10 @@ def derive_names(label: str) -> list[str]:
     """The label and the forms people use for it: 县委组织部 → 县委组织部, 组织部, 组织部门."""
     label = _key(label)
     names = [label]
+    bare = re.sub(r"\([^()]*\)$", "", label)  # 县委办公室(县委督查室) → 县委办公室
+    if bare != label and len(bare) >= 2:
+        names.append(bare)
+        label = bare
     if label.startswith("各") and len(label) > 3:
         names.append(label[1:])  # 各有关部门 → 有关部门
     short = PREFIX_RE.sub("", label, count=1)

@@ -74,12 +74,15 @@ class Units:
 
     def ordered(self, first_is_lead: bool = False) -> Units:
         """Lead first; with “列第一位者为牵头单位”, the first of responsible units leads; beside a
-        named lead, the other responsible units co-operate."""
+        named lead, the other responsible units co-operate; beside co-operating units, the
+        responsible ones lead."""
         roles = list(self.roles)
         if first_is_lead and roles and all(role == "responsible" for role in roles):
             roles = ["lead"] + ["support"] * (len(roles) - 1)
         elif "lead" in roles:
             roles = ["support" if role == "responsible" else role for role in roles]
+        elif "support" in roles:  # 责任单位 beside 配合单位: the responsible ones lead
+            roles = ["lead" if role == "responsible" else role for role in roles]
         pairs = sorted(zip(self.labels, roles, strict=True), key=lambda pair: ROLES.index(pair[1]))
         return Units([label for label, _ in pairs], [role for _, role in pairs])
 
