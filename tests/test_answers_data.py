@@ -292,3 +292,11 @@ def test_no_plan_question_matches_an_out_of_scope_topic_or_a_personal_route():
         norm = ENGINE.vocabulary.rewrite(normalize(question))
         assert ENGINE.scope.find(norm) is None, question
         assert ENGINE.personal_cues.route(norm) is None, question
+
+
+def test_related_task_is_a_button_not_the_answer():
+    from bot.answers.dialogue import Dialogue
+
+    reply = Dialogue(ENGINE).ask("委员开会有没有误工费")
+    assert "方案没有规定" in reply.text
+    assert [[(b.text, b.data) for b in row] for row in reply.buttons] == [[("查看相关的第（45）项", "t:45")]]

@@ -96,4 +96,6 @@ class Dialogue:
             buttons = [[Button(f"第（{n}）项", f"t:{n}")] for n in answer.items]
         elif answer.intent in ("topic", "numbers") and answer.items:
             buttons = [[Button(f"查看第（{answer.items[0]}）项全文", f"t:{answer.items[0]}")]]
+        elif answer.related:  # out of scope: the related task, for reference
+            buttons = [[Button(f"查看相关的第（{n}）项", f"t:{n}")] for n in answer.related]
         return Reply(answer.reply, buttons, personal=answer.personal)
