@@ -338,10 +338,11 @@ def _message(exc: Exception) -> str:
 async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     await acknowledge(query)
-    _, token, action = (query.data or "").split(":", 2)
+    token, _, action = (query.data or "").removeprefix("fi:").partition(":")
     message = query.message
     pending = _pending(context)
-    if pending is None or pending["token"] != token:
+    chosen = KINDS.get(action[2:]) if action.startswith("k:") else KINDS.get(pending["kind"]) if pending else None
+    if pending is None or pending["token"] != token or (chosen is None and action != "x"):
         await _refusal(message, STALE)
         return
     who = caller(update, context)
@@ -353,10 +354,9 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         authorize(svc.storage, who, "import_files")
         if action.startswith("k:"):
-            kind = KINDS[action[2:]]
-            await _preview(message, context, who, kind, pending["state"])
+            await _preview(message, context, who, chosen, pending["state"])
             return
-        step = KINDS[pending["kind"]].act(svc, who, pending["state"], action)
+        step = chosen.act(svc, who, pending["state"], action)
     except (UserError, ImportProblems) as exc:
         context.user_data[PENDING_KEY] = pending  # nothing changed: the preview stays usable
         await _say(message, _message(exc), [("取消", "x")], token)
