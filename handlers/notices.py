@@ -6,7 +6,7 @@ The sender runs as a background task from start-up to shut-down. It sends throug
 itself below Telegram's limits and must see a 429 itself to reschedule exactly that row
 after ``retry_after``, instead of PTB's limiter pausing every reply of the bot.
 
-Conversation state (guided /notice, 定时发送 time, 请假 reason) lives in ``user_data`` under
+Conversation state (guided /notice, 定时发送 time) lives in ``user_data`` under
 one key; a message filter routes a user's next private message here only while such a
 state is open, so ordinary questions keep going to the question handlers.
 """
@@ -75,7 +75,7 @@ SECRETARY_COMMANDS = [
 SENDER_KEY = "notices.sender"
 CONFIG_KEY = "notices.config"
 _TASK_KEY = "notices.sender_task"
-AWAIT_KEY = "notices.awaiting"  # in user_data: {"what": "compose" | "schedule" | "reason", ...}
+AWAIT_KEY = "notices.awaiting"  # in user_data: {"what": "compose" | "schedule", ...}
 STATE_TTL = 30 * 60  # seconds an open step waits for the user's next message
 
 
@@ -295,8 +295,6 @@ async def awaited_input(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         await _compose_step(message, context, who, state)
     elif state.get("what") == "schedule":
         await _schedule_time(message, context, who, state)
-    elif state.get("what") == "reason":
-        await _leave_reason(message, context, state)
 
 
 _NO_ATTACHMENT = [[Button("不加附件，预览", "n:np")], [Button("取消", "n:q")]]
@@ -370,25 +368,6 @@ async def _confirm_guessed_time(message: Message, context: ContextTypes.DEFAULT_
     _wake(context)
 
 
-async def _leave_reason(message: Message, context: ContextTypes.DEFAULT_TYPE, state: dict) -> None:
-    svc = services(context)
-    try:
-        outcome = notices.record_leave_reason(
-            svc.storage,
-            state["notice_id"],
-            message.from_user.id,
-            message.text or "",
-            now=svc.storage.now(),
-            config=_config(context),
-        )
-    except notices.NoticeError as exc:
-        await _reply(message, exc.message)
-        return
-    _done(context)
-    await _edit(context.bot, state["chat_id"], state["message_id"], outcome)
-    await _reply(message, outcome.toast)
-
-
 async def _edit(bot: Bot, chat_id: int, message_id: int, outcome: notices.ReceiptOutcome) -> None:
     if outcome.message is None:
         return
@@ -447,9 +426,8 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     config = _config(context)
     try:
         if action == "q":
-            state = context.user_data.get(AWAIT_KEY) or {}
             _done(context)
-            await _reply(message, "好的，不填写原因。" if state.get("what") == "reason" else "已取消。")
+            await _reply(message, "已取消。")
         elif action == "np":
             await _preview_without_attachment(message, context, who)
         elif action == "ls":
@@ -542,10 +520,6 @@ async def _receipt(update: Update, context: ContextTypes.DEFAULT_TYPE, notice_id
         return
     await acknowledge(query, outcome.toast)
     await _edit(context.bot, message.chat_id, message.message_id, outcome)
-    if outcome.ask_reason:
-        wait = _config(context).reason_wait.total_seconds()
-        _await(context, "reason", ttl=wait, notice_id=notice_id, chat_id=message.chat_id, message_id=message.message_id)
-        await _reply(message, notices.ask_reason_text(_config(context)), [[Button("不填写原因", "n:q")]])
 
 
 # ---- registration ------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandl
 from bot import notices
 from bot.calendar.events import add_event
 from bot.calendar.reminders import load_rules, set_override
+from bot.calendar.replies import reply
 from bot.ledger import submit_report
 from bot.people.records import add_record
 from bot.people.roles import CLI_CALLER, resolve_caller
@@ -234,8 +235,7 @@ def seed(storage: Storage) -> dict[str, int | str]:
     event = add_event(storage, CLI_CALLER, kind="协商活动", title=EVENT_TITLE, date=day, audience="全体委员")
     sent = notices.compose(storage, secretary, "全体委员", NOTICE_TEXT, now=now, kind="meeting", admin_ids=admins)
     notices.confirm(storage, secretary, sent.notice.id, now=now)
-    notices.record_receipt(storage, sent.notice.id, LI, "leave", now=now)
-    notices.record_leave_reason(storage, sent.notice.id, LI, LEAVE_REASON, now=now)
+    reply(storage, f"n{sent.notice.id}", LI, "leave", now=now, reason=LEAVE_REASON, admin_ids=admins)
     draft = notices.compose(storage, secretary, "常委", "明天下午三点开会", now=now, admin_ids=admins)
     attachment = Attachment("document", "https://files.example/sign-in.pdf", "签到表.pdf")
     report = submit_report(storage, qian, 19, REPORT_TEXT, attachment=attachment)

@@ -50,11 +50,9 @@ from bot.notices.drafts import (
 )
 from bot.notices.receipts import (
     ReceiptOutcome,
-    ask_reason_text,
     finish_completed,
     nudge,
     on_settled,
-    record_leave_reason,
     record_receipt,
 )
 from bot.notices.reports import (
@@ -79,7 +77,6 @@ __all__ = [
     "NoticeConfig",
     "NoticeError",
     "ReceiptOutcome",
-    "ask_reason_text",
     "build_report",
     "cancel_notice",
     "check_audience",
@@ -100,7 +97,6 @@ __all__ = [
     "preview_of",
     "read_send_time",
     "recent_notices",
-    "record_leave_reason",
     "record_receipt",
     "render_list",
     "render_preview",

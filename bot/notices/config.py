@@ -35,8 +35,6 @@ TEMPLATE_FIELDS = {
     "confirmed": {"time"},
     "attending": {"time"},
     "on_leave": {"time", "reason"},
-    "ask_reason": {"minutes", "limit"},
-    "reason_saved": {"reason"},
     "done": {"id", "total", "sent", "unreachable", "failed", "unbound"},
     "done_uncertain": {"uncertain"},
 }
@@ -64,7 +62,6 @@ class NoticeConfig:
     preview_sample: int
     report_names: int
     recent_notices: int
-    reason_wait: timedelta
     max_reason_chars: int
     max_schedule_days: int
     meeting_keywords: tuple[str, ...]
@@ -134,7 +131,6 @@ def config_from_dict(data: Any, where: str = "notices.json") -> NoticeConfig:
         preview_sample=positive("preview_sample"),
         report_names=positive("report_names"),
         recent_notices=positive("recent_notices"),
-        reason_wait=timedelta(minutes=positive("reason_wait_minutes")),
         max_reason_chars=positive("max_reason_chars"),
         max_schedule_days=positive("max_schedule_days"),
         meeting_keywords=tuple(keywords),

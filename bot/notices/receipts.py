@@ -1,5 +1,7 @@
-"""After sending: delivery bookkeeping, receipts (收到 / 参加 / 请假 with a reason) and nudges
-to those who have not confirmed."""
+"""After sending: delivery bookkeeping, receipts (收到) and nudges to those who have not confirmed.
+
+参加 / 请假 on a meeting notice are meeting replies (bot/calendar/replies.py, with leave approval):
+they keep the notice's receipt in step, which is shown here."""
 
 from __future__ import annotations
 
@@ -12,7 +14,6 @@ from bot.notices.config import (
     SOURCE,
     NoticeConfig,
     NoticeError,
-    clean_text,
     default_config,
     format_time,
     local_time,
@@ -81,7 +82,6 @@ class ReceiptOutcome:
     toast: str  # short answer to the button press
     message: str | None  # the recipient's message as it should now read (None: unchanged)
     buttons: list[list[Button]]
-    ask_reason: bool = False
 
 
 def _status_line(receipt, config: NoticeConfig, tz) -> str:
@@ -127,56 +127,15 @@ def record_receipt(
     now: datetime,
     config: NoticeConfig | None = None,
 ) -> ReceiptOutcome:
-    """A 收到 / 参加 / 请假 press (``response`` "received" | "attend" | "leave"). Recorded once
-    per person; a meeting answer can be changed (参加 ↔ 请假), the latest counts."""
+    """A 收到 press (``response`` "received"), recorded once per person; 参加 / 请假 are meeting
+    replies (bot/calendar/replies.py)."""
     config = config or default_config()
     notice, key = _recipient(storage, notice_id, telegram_id)
-    if response == "received":
-        new = storage.receipt_confirm(notice_id, key, stamp(now))
-        message, buttons = _after_receipt(storage, notice, key, config)
-        return ReceiptOutcome("已确认收到，谢谢。" if new else "您已经确认过了。", message, buttons)
-    if response not in ("attend", "leave") or notice.kind != "meeting":
+    if response != "received":
         raise NoticeError("这个按钮已失效。")
-    previous = storage.receipt(notice_id, key)
-    if previous is not None and previous.attendance == response:
-        message, buttons = _after_receipt(storage, notice, key, config)
-        return ReceiptOutcome("您已经回复过了。", message, buttons)
-    storage.receipt_answer(notice_id, key, response, stamp(now))
+    new = storage.receipt_confirm(notice_id, key, stamp(now))
     message, buttons = _after_receipt(storage, notice, key, config)
-    if response == "attend":
-        return ReceiptOutcome("已登记：参加。", message, buttons)
-    return ReceiptOutcome("已登记：请假。", message, buttons, ask_reason=True)
-
-
-def ask_reason_text(config: NoticeConfig | None = None) -> str:
-    config = config or default_config()
-    minutes = int(config.reason_wait.total_seconds() // 60)
-    return config.templates["ask_reason"].format(minutes=minutes, limit=config.max_reason_chars)
-
-
-def record_leave_reason(
-    storage: Storage,
-    notice_id: int,
-    telegram_id: int,
-    reason: str,
-    *,
-    now: datetime,
-    config: NoticeConfig | None = None,
-) -> ReceiptOutcome:
-    """The optional reason after 请假; ``message`` is the recipient's message with the reason."""
-    config = config or default_config()
-    notice, key = _recipient(storage, notice_id, telegram_id)
-    receipt = storage.receipt(notice_id, key)
-    if receipt is None or receipt.attendance != "leave":
-        raise NoticeError("您目前没有请假登记，无需填写原因。")
-    reason = clean_text(reason).replace("\n", " ")
-    if not reason:
-        raise NoticeError("请假原因是空的，请用一句话说明，或忽略此步。")
-    if len(reason) > config.max_reason_chars:
-        raise NoticeError(f"请假原因请控制在 {config.max_reason_chars} 字以内（现在 {len(reason)} 字）。")
-    storage.receipt_reason(notice_id, key, reason)
-    message, buttons = _after_receipt(storage, notice, key, config)
-    return ReceiptOutcome(config.templates["reason_saved"].format(reason=reason), message, buttons)
+    return ReceiptOutcome("已确认收到，谢谢。" if new else "您已经确认过了。", message, buttons)
 
 
 # ---- nudging ---------------------------------------------------------------------------------------
