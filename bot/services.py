@@ -83,7 +83,7 @@ class Services:
         self.engine = engine
         self.dialogue = Dialogue(engine)
 
-    def activate_plan(self, token: str) -> str:
+    def activate_plan(self, token: str, actor: int | None = None) -> str:
         """Put the import previewed under ``token`` (bot/plan/store.py) in force, now and after
         restarts; the plan it replaces is kept for `cppcc-bot plan restore`. Returns the reply;
         UserError when the import is gone or the plan cannot be used (the plan in force stays)."""
@@ -103,10 +103,12 @@ class Services:
         except (PlanError, ConfigError, ValueError) as exc:
             raise UserError(f"无法启用这份方案：{exc}。现行方案不变。") from exc
         try:
-            store.activate(pending["plan"], token)
+            activation = store.activate(pending["plan"], token)
         except OSError as exc:
             self.use_plan(previous)
             raise UserError(f"无法保存方案（{exc.strerror}），现行方案不变。") from exc
+        detail = {"source": pending["source"], "file": activation.path.name, "tasks": len(plan.tasks)}
+        self.storage.audit(actor, "plan_activated", detail)
         return (
             f"已启用《{plan.document.get('title') or pending['source']}》：{len(plan.tasks)} 项任务，"
             f"问答、/item、/unit、任务台账和提醒从现在起按这份方案。\n"

@@ -66,7 +66,7 @@ def _act(svc: Services, who: Caller, state: Pending, action: str) -> files.Step:
         if state.token:
             PlanStore.at(svc.settings.db_path).cancel(state.token)
         return _preview(svc, who, state.upload, {**state.same, label: known})
-    return files.Step(svc.activate_plan(state.token or ""))
+    return files.Step(svc.activate_plan(state.token or "", who.telegram_id))
 
 
 PLAN_KIND = files.FileKind("plan", "实施方案", (*TEXT_SUFFIXES, *files.SPREADSHEETS), _is_plan, _preview, _act)

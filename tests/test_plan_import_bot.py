@@ -9,6 +9,7 @@ from bot.answers.engine import default_engine
 from bot.cli.main import main
 from bot.plan.model import use_plan
 from bot.plan.store import PlanStore
+from bot.storage import Storage
 from handlers.app import build_application
 from tests.conftest import ADMIN_ID, make_settings, running
 from tests.plan_import_support import FIXTURES, county_knowledge
@@ -71,6 +72,8 @@ async def test_a_plan_is_previewed_put_in_force_and_kept_across_a_restart(name, 
         topic = await _say(tg, MEMBER, fixture.question)
         assert fixture.snippet[:4] in topic.plain_text
     assert len(list((county / "plans").glob("*.json"))) == 2  # the plan in force and state.json
+    entries = Storage(db).audit_entries("plan_activated")
+    assert [(e.detail["source"], e.detail["tasks"]) for e in entries] == [(fixture.filename, fixture.tasks)]
 
     app = build_application(make_settings(tg, db))  # a restart on the same database
     async with running(app):
