@@ -43,6 +43,7 @@ from bot.errors import UserError
 from bot.people.records import import_records, read_record_rows
 from bot.people.roles import Caller, PermissionDenied, authorize
 from bot.people.roster import SHOWN_SKIPPED, RosterPreview, apply_roster, preview_roster
+from bot.plan.model import Plan, default_plan
 from bot.reply import Button, Reply
 from bot.services import Services
 from bot.tables import SPREADSHEET_HINT, Table, check_size, open_table
@@ -66,6 +67,7 @@ class Upload:
     suffix: str
     data: bytes
     table: Table | None  # the opened spreadsheet, None for other files
+    plan: Plan | None = None  # the plan in force (its unit catalogue tells a contacts list)
 
 
 @dataclass
@@ -105,13 +107,28 @@ def _columns(upload: Upload) -> set[str]:
 
 
 def _is_member_roster(upload: Upload) -> bool:
+    """姓名 + 手机号, with member columns or no 单位 column, or a 单位 column of workplaces."""
     columns = _columns(upload)
-    return _is_person_list(columns) and ("单位" not in columns or bool(MEMBER_ONLY & columns))
+    if not _is_person_list(columns):
+        return False
+    return "单位" not in columns or bool(MEMBER_ONLY & columns) or not _units_known(upload)
 
 
 def _is_contact_list(upload: Upload) -> bool:
     columns = _columns(upload)
     return _is_person_list(columns) and "单位" in columns and not MEMBER_ONLY & columns
+
+
+def _units_known(upload: Upload) -> bool:
+    """At least half of the 单位 cells name a unit of the catalogue (else they may be workplaces
+    on a members roster, and the secretary is asked)."""
+    try:
+        rows, _ = upload.table.records(("单位", "姓名", "手机号"))
+    except ImportProblems:
+        return False
+    plan = upload.plan or default_plan()
+    names = [row.get("单位") for row in rows if row.get("单位")]
+    return bool(names) and sum(plan.resolve_unit(name) is not None for name in names) * 2 >= len(names)
 
 
 def _is_person_list(columns: set[str]) -> bool:
@@ -290,7 +307,7 @@ async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     except ImportProblems as exc:
         await _say(message, f"无法导入《{filename}》：\n" + "\n".join(exc.problems))
         return
-    upload = Upload(filename, suffix, data, table)
+    upload = Upload(filename, suffix, data, table, svc.plan)
     kinds = [kind for kind in KINDS.values() if suffix in kind.suffixes and kind.recognise(upload)]
     if not kinds:
         await _say(message, _unrecognised(filename))
