@@ -197,7 +197,7 @@ def import_plan(
                 if obligations is True or use is None:
                     raise
                 built = build_from_parsed(_copy(data_), knowledge.units, None, knowledge.departments, same)
-                notes.append("量化要求（obligations.json）属于另一份方案，未附加。")
+                notes.append("未附加量化要求（每年至少几次等）：现有的量化要求属于另一份方案。")
     except (PlanParseError, CatalogueError) as exc:
         return PlanImport(failed(source, str(exc), kind))
     matches = built.matches if built else {}
