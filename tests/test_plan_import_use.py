@@ -130,7 +130,8 @@ def test_a_damaged_state_file_is_one_line(county, capsys):
     [
         ("关于召开常委会会议的通知\n定于12月5日召开会议。\n".encode(), "通知.txt", "没有一个编号条目"),
         (b"PK\x03\x04broken", "plan.xlsx", "文件已损坏"),
-        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600, "plan.xlsx", "文件已加密"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + "EncryptionInfo".encode("utf-16-le"), "plan.xlsx", "文件已加密"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600, "plan.xls", "无法读取这个 .xls 文件"),
         (b"%PDF-1.4 x", "plan.pdf", "不能读取"),
         (b"", "plan.txt", "文件为空"),
     ],

@@ -17,6 +17,7 @@ from pathlib import Path
 from bot.csvfile import ImportProblems, decode
 from bot.plan import tables as plan_tables
 from bot.plan.build import Built, build_from_parsed, load_json
+from bot.plan.newunits import Resolver
 from bot.plan.parse import TITLE_RE, read_plan
 from bot.plan.preview import Preview, describe, failed
 from bot.plan.structure import ParsedPlan, PlanParseError, build_structure
@@ -24,6 +25,7 @@ from bot.plan.units import CatalogueError, UnitCatalogue
 from bot.tables import MAX_BYTES, check_zip, open_table
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ENCRYPTED_MARK = "EncryptionInfo".encode("utf-16-le")
 REFUSED_SUFFIXES = (".doc", ".pdf", ".wps", ".rar", ".7z", ".jpg", ".jpeg", ".png")
 
 
@@ -68,8 +70,8 @@ def read_plan_file(data: bytes, filename: str) -> tuple[ParsedPlan, str]:
                 return _read_docx(data, filename), "docx"
             return _read_spreadsheet(data, filename), "xlsx"
         if data.startswith(OLE_MAGIC):
-            if suffix in (".xlsx", ".docx"):
-                raise PlanParseError(0, f"文件已加密（设置了打开密码），无法读取：请去掉密码后另存为 {suffix} 再发送")
+            if ENCRYPTED_MARK in data:  # an Office file with an opening password is an OLE container
+                raise PlanParseError(0, "文件已加密（设置了打开密码），无法读取：请去掉密码后另存再发送")
             if suffix == ".doc":
                 raise PlanParseError(0, "这是旧版 Word 文档（.doc）：请另存为 .docx 再发送")
             return _read_spreadsheet(data, filename), "xls"
@@ -202,8 +204,6 @@ def import_plan(
         return PlanImport(failed(source, str(exc), kind))
     matches = built.matches if built else {}
     if built is None:
-        from bot.plan.newunits import Resolver
-
         resolver = Resolver(catalogue)
         for task in data_["tasks"]:
             for label in task["units_printed"]:
