@@ -1,11 +1,9 @@
-"""Reading spreadsheet exports (CSV) with line numbers, collecting every problem."""
+"""What every import shares: rows with their line numbers, problems collected by line, the
+refusal that lists them, and the text of a CSV export (bot/tables.py reads the files)."""
 
 from __future__ import annotations
 
-import csv
 import heapq
-import io
-import unicodedata
 from dataclasses import dataclass
 
 SHOWN_PROBLEMS = 50  # an import report lists this many problems, then the total
@@ -72,67 +70,3 @@ def decode(data: bytes) -> str:
             except UnicodeDecodeError:
                 continue
     raise ImportProblems(["无法识别文件编码，请另存为 UTF-8 或 GBK 编码的 CSV 文件"])
-
-
-def _header_name(cell: str) -> str:
-    return unicodedata.normalize("NFKC", cell).strip().lstrip("\ufeff")
-
-
-def read_table(
-    data: bytes, required: tuple[str, ...], *, one_of: tuple[str, ...] = ()
-) -> tuple[list[CsvRow], Problems]:
-    """Well-formed rows of a CSV export keyed by header name, and the malformed rows' problems.
-
-    Columns may come in any order and unknown columns are ignored. ``one_of`` names columns of
-    which at least one must be present. Completely empty rows are skipped. An undecodable or
-    empty file, a bad header or a file without data rows raises ImportProblems at once (a roster
-    without rows would look like "everyone left").
-    """
-    text = decode(data)
-    if not text.strip():
-        raise ImportProblems(["文件为空"])
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    problems = Problems()
-    rows: list[CsvRow] = []
-    header: list[str] | None = None
-    start = 1
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            break
-        except csv.Error:
-            problems.add(start, "引号不成对或位置不正确")
-            start = reader.line_num + 1
-            continue
-        line, start = start, reader.line_num + 1
-        if not any(cell.strip() for cell in cells):
-            continue
-        if header is None:
-            header = [_header_name(cell) for cell in cells]
-            header_problems = _header_problems(line, header, required, one_of)
-            if header_problems:
-                raise ImportProblems(header_problems)
-            continue
-        if any("\n" in cell or "\r" in cell for cell in cells):
-            problems.add(line, "单元格内有换行，可能是引号不成对")
-        elif len(cells) != len(header):
-            problems.add(line, f"有 {len(cells)} 个字段，表头有 {len(header)} 列（可能有多余的逗号或不成对的引号）")
-        else:
-            rows.append(CsvRow(line, {name: cell.strip() for name, cell in zip(header, cells, strict=True) if name}))
-    if header is not None and not rows and not problems:
-        raise ImportProblems(["文件中没有数据行"])
-    if header is None:
-        problems.raise_if_any()
-        raise ImportProblems(["文件为空"])
-    return rows, problems
-
-
-def _header_problems(line: int, header: list[str], required: tuple[str, ...], one_of: tuple[str, ...]) -> list[str]:
-    where = f"第{line}行（表头）"
-    problems = [f"{where}：缺少“{name}”列" for name in required if name not in header]
-    if one_of and not any(name in header for name in one_of):
-        problems.append(f"{where}：需要“{'”或“'.join(one_of)}”列")
-    duplicates = sorted({name for name in header if name and header.count(name) > 1})
-    problems.extend(f"{where}：“{name}”列出现了不止一次" for name in duplicates)
-    return problems
