@@ -117,9 +117,11 @@ class Services:
 
     def check_feature_files(self) -> None:
         """The feature data files load and validate (the features load them again when used)."""
+        from bot.calendar.meeting_config import default_config as meeting_config
         from bot.calendar.reminders import rules_for
         from bot.notices import default_config
         from bot.notices.audience import default_vocabulary
+        from bot.people.statistics import default_points
         from bot.plan.term import default_term_settings
         from bot.proposals.config import default_config as proposal_settings
 
@@ -128,6 +130,8 @@ class Services:
         default_vocabulary()
         default_config()
         rules_for(self.storage, plan=self.plan)
+        meeting_config()
+        default_points()
 
     def personal_progress(self, caller: Caller) -> str | None:
         """This year's duty progress of a bound member with their next event, for /mine and

@@ -25,6 +25,7 @@ from bot.calendar import attendance, invitations, replies, signin
 from bot.calendar.meetings import MeetingError
 from bot.calendar.replies import ReplyOutcome
 from bot.calendar.signin import CodeNeeded
+from bot.inbox.typed import classify
 from bot.numbers import read_number
 from bot.people.roles import PermissionDenied
 from bot.reply import Button, Reply
@@ -341,6 +342,14 @@ async def awaited_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     try:
         if state.get("what") == "reason":
+            typed = classify(text)
+            if typed is not None and typed.intent != "leave":  # 收到 / 参加 / 签到 / 撤回请假: not a reason
+                from handlers import inbox  # late: handlers/inbox builds on this module
+
+                _done(context)
+                if not await inbox.typed_reply(update, context):  # nothing open: an ordinary message
+                    await send_reply(message, svc.dialogue.ask(text))
+                return
             if looks_like_question(context, text):
                 reply = svc.dialogue.ask(text)
                 await send_reply(message, reply)
