@@ -39,9 +39,6 @@ class Problems:
     def __bool__(self) -> bool:
         return bool(self._items)
 
-    def __len__(self) -> int:
-        return len(self._items)
-
     def by_line(self) -> list[tuple[int, str]]:
         """Every problem as (line, message), sorted by line."""
         return sorted(self._items, key=lambda item: item[0])

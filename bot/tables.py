@@ -196,13 +196,6 @@ class Table:
     def _header_in(self, sheet: Sheet, required: tuple[str, ...], one_of: tuple[str, ...]) -> HeaderRow | None:
         return next((row for row in self._header_candidates(sheet) if _complete(row, required, one_of)), None)
 
-    def has_columns(self, required: tuple[str, ...], one_of: tuple[str, ...] = ()) -> bool:
-        try:
-            self.find_header(required, one_of)
-        except ImportProblems:
-            return False
-        return True
-
     def columns(self) -> set[str]:
         """Every known column name in any header candidate (to recognise what a file is)."""
         names = {column for column, _ in default_headers().names.values()}

@@ -42,7 +42,7 @@ from bot.csvfile import ImportProblems
 from bot.errors import UserError
 from bot.people.records import import_records, read_record_rows
 from bot.people.roles import Caller, PermissionDenied, authorize
-from bot.people.roster import SHOWN_SKIPPED, RosterPreview, apply_roster, preview_roster
+from bot.people.roster import SHOWN_SKIPPED, RosterPreview, apply_roster, preview_roster, skipped_lines
 from bot.plan.model import Plan, default_plan
 from bot.reply import Button, Reply
 from bot.services import Services
@@ -176,18 +176,8 @@ register_kind(_roster_kind("unit_contact", "单位联络员名单", _is_contact_
 # ---- records and events ------------------------------------------------------------------------
 
 
-def _skipped_lines(problems: list[tuple[int, str]]) -> list[str]:
-    if not problems:
-        return []
-    lines = [f"跳过 {len(problems)} 行："]
-    lines += [f"  第{line}行：{reason}" for line, reason in problems[:SHOWN_SKIPPED]]
-    if len(problems) > SHOWN_SKIPPED:
-        lines.append(f"  （只列出前 {SHOWN_SKIPPED} 行，另有 {len(problems) - SHOWN_SKIPPED} 行）")
-    return lines
-
-
 def _rows_step(text: list[str], rows: list, problems: list[tuple[int, str]], state: Any) -> Step:
-    text += _skipped_lines(problems)
+    text += skipped_lines(problems)
     if not rows:
         return Step("\n".join([*text, "文件中没有可以导入的行。"]))
     action = ("跳过问题行后导入", "skip") if problems else ("确认导入", "ok")

@@ -129,15 +129,21 @@ class RosterPreview:
         if self.unread_sheets:
             names = "、".join(f"“{name}”" for name in self.unread_sheets)
             lines.append(f"注意：只读取了第一个名单工作表，工作表{names}未读取；请合并到一个工作表或分别导出后发送。")
-        if self.skipped:
-            lines.append(f"跳过 {len(self.skipped)} 行：")
-            lines.extend(f"  第{line}行：{reason}" for line, reason in self.skipped[:SHOWN_SKIPPED])
-            if len(self.skipped) > SHOWN_SKIPPED:
-                lines.append(f"  （只列出前 {SHOWN_SKIPPED} 行，另有 {len(self.skipped) - SHOWN_SKIPPED} 行）")
-        return "\n".join(lines)
+        return "\n".join(lines + skipped_lines(self.skipped))
 
     def problems(self) -> ImportProblems:
         return ImportProblems([f"第{line}行：{reason}" for line, reason in self.skipped], total=len(self.skipped))
+
+
+def skipped_lines(skipped: list[tuple[int, str]]) -> list[str]:
+    """跳过 N 行 and the first SHOWN_SKIPPED rows with their reasons (every dry run shows them)."""
+    if not skipped:
+        return []
+    lines = [f"跳过 {len(skipped)} 行："]
+    lines += [f"  第{line}行：{reason}" for line, reason in skipped[:SHOWN_SKIPPED]]
+    if len(skipped) > SHOWN_SKIPPED:
+        lines.append(f"  （只列出前 {SHOWN_SKIPPED} 行，另有 {len(skipped) - SHOWN_SKIPPED} 行）")
+    return lines
 
 
 def _names(names) -> str:
