@@ -300,3 +300,11 @@ def test_related_task_is_a_button_not_the_answer():
     reply = Dialogue(ENGINE).ask("委员开会有没有误工费")
     assert "方案没有规定" in reply.text
     assert [[(b.text, b.data) for b in row] for row in reply.buttons] == [[("查看相关的第（45）项", "t:45")]]
+
+
+def test_ask_and_chat_print_where_a_personal_question_goes():
+    run = [sys.executable, "-m", "bot.cli"]
+    ask = subprocess.run([*run, "ask", "我的提案办得怎么样了"], capture_output=True, text=True, timeout=60)
+    assert ask.stdout.startswith("[转到：proposals]\n") and "/myproposals" in ask.stdout
+    chat = subprocess.run([*run, "chat"], input="我的履职情况\n/quit\n", capture_output=True, text=True, timeout=60)
+    assert "[转到：progress]\n这是关于您本人的问题" in chat.stdout

@@ -61,5 +61,8 @@ def run_chat(dialogue: Dialogue, stdin: TextIO = sys.stdin, stdout: TextIO = sys
             return 0
         if not line.strip():
             continue
+        route = None if line.strip().startswith(("/", "!")) else dialogue.route(line)
+        if route:  # a question about the asker: the bot opens their own screen
+            print(f"[转到：{route}]", file=stdout)
         last = respond(dialogue, line, last)
         render(last, stdout)
