@@ -348,3 +348,11 @@ def test_responsible_units_beside_co_operating_ones_lead():
     task = plan["tasks"][0]
     assert roles(task) == [("县委办公室（县委督查室）", "lead"), ("政府办", "support")]
     assert task["unit_ids"] == ["party_office", "gov_office"]  # the bracketed note is no other unit
+
+
+def test_a_unit_line_wrapped_mid_name_is_joined_a_signature_is_not():
+    text = "某县政协工作任务清单\n1、甲任务\n责任单位：县委办、县政府办、县\n政协办公室\n完成时限：长期坚持\n"
+    text += "2、乙任务\n牵头单位：县委办\n配合单位：县财政局、县人力资源\n社会保障局\n中共某县委办公室\n"
+    tasks = parse_plan(text)["tasks"]
+    assert tasks[0]["units_printed"] == ["县委办", "县政府办", "县政协办公室"]
+    assert roles(tasks[1]) == [("县委办", "lead"), ("县财政局", "support"), ("县人力资源社会保障局", "support")]

@@ -82,6 +82,7 @@ class Item:
     line: int = 0
     more: list[str] = field(default_factory=list)  # continuation lines, printed
     units: Units = field(default_factory=Units)  # from unit lines or table cells
+    unit_lines: list[str] = field(default_factory=list)  # the unit lines as printed
     first_is_lead: bool = False
     deadline: str | None = None  # from a 完成时限 line or cell
     has_unit_line: bool = False

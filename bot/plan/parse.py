@@ -101,7 +101,9 @@ def read_items(text: str) -> tuple[dict, list[str], list[Item]]:
     document = {"title": lines[start].raw.strip() if has_title else None, **_metadata(lines[:start])}
     preamble: list[str] = []
     items: list[Item] = []
+    unit_line: list[str] = []  # the unit line just read, for one wrapped onto the next line
     for line in lines[start + 1 if has_title else start :]:
+        wrapped, unit_line = unit_line, []
         if any(line.norm.startswith(marker) for marker in FOOTER_MARKERS):
             break
         if PAGE_NUMBER_RE.match(line.norm):
@@ -115,6 +117,16 @@ def read_items(text: str) -> tuple[dict, list[str], list[Item]]:
                 raise PlanParseError(line.number, f"{_name(current)}的“{line.norm[:4]}”为空")
             current.units.extend(units)
             current.has_unit_line = True
+            current.unit_lines.append(line.raw.strip())
+            unit_line = [line.raw.strip()]
+            continue
+        if wrapped and _wraps_units(wrapped[0], line.norm):
+            # “责任单位：县委办、县\n政协办公室”: the unit line goes on; read it again whole.
+            unit_line = [wrapped[0] + line.raw.strip()]
+            current.units = responsibility.Units()
+            for text in (*current.unit_lines[:-1], unit_line[0]):
+                current.units.extend(responsibility.from_line(text))
+            current.unit_lines[-1] = unit_line[0]
             continue
         limit = LIMIT_LINE_RE.match(line.norm)
         if limit:
@@ -140,6 +152,20 @@ def read_items(text: str) -> tuple[dict, list[str], list[Item]]:
         elif not current.has_unit_line:
             current.more.append(line.raw.strip())
     return document, preamble, items
+
+
+def _wraps_units(unit_line: str, normalised: str) -> bool:
+    """The end of a unit line cut off mid-name (“…、县” then “政协办公室”): a short line without a
+    sentence end after a unit line whose last label is no unit name yet."""
+    labels = responsibility.split_labels(unit_line.split("：")[-1].split(":")[-1])
+    unfinished = unit_line.rstrip()[-1:] in "、，," or not (labels and responsibility.looks_like_unit(labels[-1]))
+    return (
+        unfinished
+        and len(normalised) <= 20
+        and not any(ch in normalised for ch in "。:：")
+        and not match_marker(normalised)
+        and not LIMIT_LINE_RE.match(normalised)
+    )
 
 
 def _after_colon(raw: str) -> str:
