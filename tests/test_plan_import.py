@@ -356,3 +356,8 @@ def test_a_unit_line_wrapped_mid_name_is_joined_a_signature_is_not():
     tasks = parse_plan(text)["tasks"]
     assert tasks[0]["units_printed"] == ["县委办", "县政府办", "县政协办公室"]
     assert roles(tasks[1]) == [("县委办", "lead"), ("县财政局", "support"), ("县人力资源社会保障局", "support")]
+
+
+def test_units_on_the_task_line_wrapped_onto_the_next():
+    text = "某县政协工作任务清单\n1.建立制度。责任单位：县委办、县\n政府办\n2.完善机制。责任单位：政协办\n"
+    assert [t["units_printed"] for t in parse_plan(text)["tasks"]] == [["县委办", "县政府办"], ["政协办"]]

@@ -143,6 +143,8 @@ def read_items(text: str) -> tuple[dict, list[str], list[Item]]:
                 item.head, units, item.deadline = fields[0], responsibility.from_line(fields[1]), fields[2]
                 item.units.extend(units)
                 item.has_unit_line = bool(units)
+                item.unit_lines.append(fields[1])
+                unit_line = [fields[1]] if not item.deadline else []
             items.append(item)
             continue
         if responsibility.FIRST_IS_LEAD_RE.search(line.norm):
