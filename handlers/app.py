@@ -101,6 +101,14 @@ async def on_startup(app: Application) -> None:
         backups.start(app.job_queue)
 
 
+async def on_stop(app: Application) -> None:
+    """post_stop, before the HTTP client closes: the outbox sender lets its requests in flight
+    finish and stops (stopping it later, in post_shutdown, failed those requests with a closed
+    connection although Telegram may have delivered them, so they were sent again after a
+    restart). notices.shutdown is idempotent; post_shutdown calls it again."""
+    await notices.shutdown(app)
+
+
 async def on_shutdown(app: Application) -> None:
     backups = app.bot_data.pop(BACKUP_KEY, None)
     if backups is not None:
@@ -155,6 +163,7 @@ def build_application(settings: Settings, services: Services | None = None) -> A
         .write_timeout(settings.read_timeout)
         .concurrent_updates(PerChatUpdateProcessor(64))
         .post_init(on_startup)
+        .post_stop(on_stop)
         .post_shutdown(on_shutdown)
     )
     base = _api_base(settings)

@@ -13,10 +13,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import datetime
 
 from telegram import BotCommand, InputFile, Message, Update
+from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
 from bot.numbers import read_number
@@ -43,6 +45,9 @@ COMMANDS = [
 ]
 SECRETARY_COMMANDS = [BotCommand("review", "提案审查、统计和导出（政协办秘书）")]
 SWEEP_JOB = "proposals.sweep"
+# buttons that take a decision: after one succeeds the message loses its buttons (a second
+# press would change nothing anyway)
+DONE_VERBS = {"sb", "ya", "yn", "la", "cv", "oa", "or", "as", "rq", "rv"}
 SWEEP_SECONDS = 60
 
 
@@ -61,7 +66,7 @@ def _wake(bot_data: dict) -> None:
         sender.wake()
 
 
-async def _show(message: Message, context: ContextTypes.DEFAULT_TYPE, make) -> None:
+async def _show(message: Message, context: ContextTypes.DEFAULT_TYPE, make) -> Reply:
     """Run a core call, send its reply (or its refusal), wake the outbox."""
     try:
         reply = make()
@@ -69,6 +74,7 @@ async def _show(message: Message, context: ContextTypes.DEFAULT_TYPE, make) -> N
         reply = Reply(exc.message, refusal=True)
     await send_reply(message, reply)
     _wake(context.bot_data)
+    return reply
 
 
 # ---- commands ------------------------------------------------------------------------------
@@ -153,7 +159,10 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if verb in ("fa", "fr"):
         await _files(query.message, context, who, verb, rest)
         return
-    await _show(query.message, context, lambda: flow.on_button(_desk(context), who, data))
+    reply = await _show(query.message, context, lambda: flow.on_button(_desk(context), who, data))
+    if verb in DONE_VERBS and not reply.refusal and is_private(query.message):
+        with contextlib.suppress(BadRequest):  # the decision is taken: its buttons go
+            await query.message.edit_reply_markup(reply_markup=None)
 
 
 async def _export(message: Message, context: ContextTypes.DEFAULT_TYPE, who: Caller, rest: str) -> None:

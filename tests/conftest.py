@@ -61,6 +61,8 @@ async def running(app: Application) -> AsyncIterator[Application]:
                 await app.updater.stop()
             if app.running:
                 await app.stop()
+                if app.post_stop:
+                    await app.post_stop(app)
     finally:
         await app.shutdown()
         if app.post_shutdown:
