@@ -217,13 +217,17 @@ def _deadline_occurrences(ctx: Context, rule: Rule, lo: datetime, hi: datetime) 
             if not lo < due <= hi or due < event.scheduled_at:
                 continue
 
-            def build(event=event, days=days) -> list[tuple[Recipient, str, tuple[Button, ...]]]:
+            def build(
+                at: datetime | None = None, event=event, due=due
+            ) -> list[tuple[Recipient, str, tuple[Button, ...]]]:
+                left = (event.start_date - (at or due).date()).days  # counted from the sending
+                when = f"还有 {left} 天" if left > 0 else "今天截止"
                 found = []
                 for member in ctx.members:
                     missing = ctx.missing(member, event.start_date.year, rule.record_kinds)
                     if missing:
                         text = (
-                            f"📋 提案截止提醒：{event.start_date.isoformat()} 截止，还有 {days} 天\n"
+                            f"📋 提案截止提醒：{event.start_date.isoformat()} 截止，{when}\n"
                             f"{rule.citation.text}\n"
                             f"您{event.start_date.year}年还需：{_missing_text(missing)}。\n"
                             "下一步：请在截止前提交；提交后点下面的按钮登记。"
@@ -233,7 +237,7 @@ def _deadline_occurrences(ctx: Context, rule: Rule, lo: datetime, hi: datetime) 
 
             occurrence = f"{event.id}@{event.start_date}:{days}d"
             expires = min(due + rule.grace, ends_at(event, ctx.tz))
-            yield Occurrence(occurrence, due, expires, f"deadline:{event.id}", build)
+            yield Occurrence(occurrence, due, expires, f"deadline:{event.id}", build, timely=True)
 
 
 def _proposal_line(record: Record, ctx: Context) -> str:
