@@ -122,6 +122,11 @@ def test_the_whole_loop_in_the_core(world):
     assert record.member_id == world.who(ZHANG).member_id and record.kind == "提案" and record.status == "submitted"
     assert "邀请您联名" in world.outbox(LI)[0] and "pp:ya" in world.last_buttons(LI)[0]
 
+    listed = world.press(LI, f"pp:vw:{pid}")  # an invitation is also in the detail view, with its buttons
+    assert {b.data for row in listed.buttons for b in row} >= {f"pp:ya:{pid}", f"pp:yn:{pid}"}
+    from bot.proposals.views import mine
+
+    assert "（邀请您联名，待您答复）" in mine(world.desk(), world.who(LI)).text
     assert "同意联名" in world.press(LI, f"pp:ya:{pid}").text
     assert "已答复过" in world.press(LI, f"pp:yn:{pid}").text  # changes nothing
     world.press(WANG, f"pp:yn:{pid}")

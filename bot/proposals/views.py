@@ -171,7 +171,7 @@ def mine(desk: Desk, caller: Caller) -> Reply:
     lines = ["我的提案和社情民意："]
     buttons = []
     for p in items[:20]:
-        role = "" if p.member_id == caller.member_id else "（联名）"
+        role = "" if p.member_id == caller.member_id else _cosign_role(desk, p, caller.member_id)
         lines.append("")
         lines.append(f"{name_of(p)}{role}：{label(p)}")
         if p.reply_due and p.status == "assigned":
@@ -185,6 +185,11 @@ def mine(desk: Desk, caller: Caller) -> Reply:
     if draft:
         lines.append(f"\n另有 {len(draft)} 份草稿未提交，发送 /propose 或 /opinion 继续。")
     return Reply("\n".join(lines), buttons[:10], personal=True)
+
+
+def _cosign_role(desk: Desk, p: ProposalRow, member_id: int) -> str:
+    mine = next((c for c in desk.storage.cosigners(p.id) if c.member_id == member_id), None)
+    return "（邀请您联名，待您答复）" if mine and mine.status == "invited" else "（联名）"
 
 
 def review_list(desk: Desk, caller: Caller) -> Reply:

@@ -255,10 +255,11 @@ class ProposalStore:
         return [_proposal(row) for row in self._rows(f"SELECT * FROM proposals WHERE {where} ORDER BY id", params)]
 
     def proposals_of_member(self, member_id: int) -> list[ProposalRow]:
-        """Proposals the member wrote or agreed to co-sign, newest first (drafts excluded)."""
+        """Proposals the member wrote, agreed to co-sign or is asked to co-sign, newest first
+        (drafts excluded)."""
         rows = self._rows(
             "SELECT * FROM proposals WHERE status NOT IN ('draft', 'discarded') AND (member_id = :m OR id IN"
-            " (SELECT proposal_id FROM proposal_cosigners WHERE member_id = :m AND status = 'agreed'))"
+            " (SELECT proposal_id FROM proposal_cosigners WHERE member_id = :m AND status IN ('agreed', 'invited')))"
             " ORDER BY id DESC",
             {"m": member_id},
         )
