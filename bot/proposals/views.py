@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from bot.people.roles import Caller, authorize
 from bot.proposals.desk import (
@@ -21,7 +21,6 @@ from bot.storage import stamp
 from bot.storage.proposals import ProposalRow
 
 BEFORE_ACCEPTANCE = ("draft", "cosigning", "review", "returned", "rejected")
-REVIEW_WAITING = ("review",)
 UNIT_OPEN = ("assigned",)
 COSIGN_LABELS = {"named": "待邀请", "invited": "待回复", "agreed": "同意", "declined": "不同意"}
 CARD_BODY = 300
@@ -275,7 +274,3 @@ def draft_preview(desk: Desk, p: ProposalRow) -> str:
             f"\n提交后将请联名委员确认；全部回复后或 {desk.config.cosign_wait_days} 天后（以先到者为准）进入审查。"
         )
     return "\n".join(lines)
-
-
-def due_text(day: date) -> str:
-    return day.isoformat()

@@ -103,8 +103,6 @@ PROPOSAL_MIGRATIONS: tuple[Migration, ...] = (
     ),
 )
 
-_DATE_FIELDS = ("accepted_on", "assigned_on", "reply_due", "replied_on")
-
 
 @dataclass(frozen=True)
 class ProposalRow:
