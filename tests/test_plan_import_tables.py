@@ -12,6 +12,7 @@ from bot.config import knowledge_dir
 from bot.plan.importer import Knowledge, import_plan, read_plan_file
 from bot.plan.parse import PlanParseError
 from bot.plan.tables import TableWords, default_words, find_header, split_measures
+from bot.plan.wordnumbers import chinese
 from tests.plan_tables_support import DOCX_ROWS, XLSX_ROWS, plan_docx, plan_xlsx
 
 KNOWLEDGE = Knowledge.load(knowledge_dir())
@@ -176,3 +177,54 @@ def test_a_task_table_pasted_as_text_or_saved_as_csv():
         assert kind == "table" and [t["text"] for t in tasks] == ["甲任务", "乙任务"], name
         assert list(tasks[0]["unit_roles"].items()) == [("县委办", "lead"), ("政府办", "support")]
         assert tasks[1]["time_limit"]["kind"] == "ongoing"
+
+
+def _numbered_docx(paragraphs: list[tuple[int | None, str]]) -> bytes:
+    """A .docx whose list levels Word numbers itself: 一、 / （一） / 1. (chineseCounting, decimal)."""
+    import docx
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    document = docx.Document()
+    numbering = document.part.numbering_part.element
+    levels = [("chineseCounting", "%1、"), ("chineseCounting", "（%2）"), ("decimal", "%3.")]
+    lvl_xml = "".join(
+        f'<w:lvl w:ilvl="{i}"><w:start w:val="1"/><w:numFmt w:val="{fmt}"/><w:lvlText w:val="{text}"/></w:lvl>'
+        for i, (fmt, text) in enumerate(levels)
+    )
+    numbering.append(parse_xml(f'<w:abstractNum {nsdecls("w")} w:abstractNumId="90">{lvl_xml}</w:abstractNum>'))
+    numbering.append(parse_xml(f'<w:num {nsdecls("w")} w:numId="90"><w:abstractNumId w:val="90"/></w:num>'))
+    for level, text in paragraphs:
+        paragraph = document.add_paragraph(text)
+        if level is not None:
+            ppr = paragraph._p.get_or_add_pPr()
+            ppr.append(parse_xml(f'<w:numPr {nsdecls("w")}><w:ilvl w:val="{level}"/><w:numId w:val="90"/></w:numPr>'))
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def test_word_automatic_numbering_is_read_as_the_markers_word_shows():
+    data = _numbered_docx(
+        [
+            (None, "某县关于加强政协工作的实施方案"),
+            (0, "重点任务"),
+            (1, "加强协商"),
+            (2, "制定年度协商计划。（县委办牵头）"),
+            (2, "建立协商成果反馈机制。（政府办牵头）"),
+            (1, "加强监督"),
+            (2, "开展民主监督。（政协办牵头）"),
+            (0, "保障措施"),
+            (None, "各单位要抓好落实。"),
+        ]
+    )
+    plan = read_plan_file(data, "方案.docx")[0].require_complete()
+    assert [a["title"] for a in plan["areas"]] == ["加强协商", "加强监督"]
+    assert [t["text"] for t in plan["tasks"]] == ["制定年度协商计划。", "建立协商成果反馈机制。", "开展民主监督。"]
+    assert plan["task_section"]["title"] == "重点任务"
+    assert [s["title"] for s in plan["work_requirements"]] == ["保障措施"]
+
+
+@pytest.mark.parametrize(("number", "text"), [(1, "一"), (10, "十"), (12, "十二"), (20, "二十"), (45, "四十五")])
+def test_chinese_counting(number, text):
+    assert chinese(number) == text

@@ -98,12 +98,14 @@ def _read_docx(data: bytes, filename: str) -> ParsedPlan:
     import docx
     from docx.opc.exceptions import PackageNotFoundError
 
+    from bot.plan.wordnumbers import paragraph_texts
+
     archive = check_zip(data, "word/document.xml", "Word 文档")
     try:
         document = docx.Document(io.BytesIO(data))
     except (PackageNotFoundError, KeyError, ValueError) as exc:
         raise PlanParseError(0, "Word 文档已损坏，无法读取：请用 Word 打开后另存为 .docx 再发送") from exc
-    paragraphs = [p.text for p in document.paragraphs]
+    paragraphs = paragraph_texts(document)  # with the markers of Word's automatic numbering
     words = plan_tables.default_words()
     rows: list[tuple[int, list[str]]] = []
     for table in document.tables:
