@@ -143,7 +143,7 @@ def _roster_step(preview: RosterPreview, upload: Upload) -> Step:
         text += "\n\n有问题的行可以修正后重新发送文件（新文件会取代这个预览）。"
     elif preview.incoming:
         actions.append(("确认导入", "ok"))
-    if not preview.full and preview.absent:
+    if preview.incoming and not preview.full and preview.absent:
         actions.append((f"作为完整名册（停用 {preview.absent} 人）", "full"))
     elif preview.full:
         actions.append(("改为部分更新（不停用）", "part"))
