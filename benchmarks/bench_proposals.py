@@ -12,6 +12,7 @@ result), rated; one in five is rated 不满意, reopened and replied again, then
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import sys
 import tempfile
@@ -43,6 +44,7 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=300)
     parser.add_argument("--proposals", type=int, default=600)
     parser.add_argument("--units", type=int, default=30)
+    parser.add_argument("--keep", help="copy the database here at the end (to profile the export)")
     args = parser.parse_args()
     plan = default_plan()
     config = default_config()
@@ -129,6 +131,8 @@ def main() -> None:
         stats_ms = (time.perf_counter() - t0) * 1000
         outbox = len(storage.outbox_rows("proposal"))
         storage.close()
+        if args.keep:
+            shutil.copy(Path(tmp) / "bench.db", args.keep)
 
     print(f"{args.members} members, {args.proposals} proposals, {len(units)} units; whole cycle {cycle:.1f} s")
     print(f"{'step':<20}{'n':>6}{'median ms':>12}{'p99 ms':>10}{'max ms':>10}")

@@ -195,7 +195,23 @@ def test_the_whole_loop_in_the_core(world):
     assert (stats.rated, stats.satisfied) == (2, 1)
     csv_text = to_csv(world.desk(), 2027).decode("utf-8-sig")
     assert "2027-001,关于加强农村供水保障的建议,张三,李四,水务局,卫生健康局" in csv_text
-    assert to_xlsx(world.desk(), 2027)[:2] == b"PK"
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    book = load_workbook(BytesIO(to_xlsx(world.desk(), 2027)))
+    assert book.sheetnames == ["提案办理情况", "社情民意采用情况"]
+    sheet = book["提案办理情况"]
+    assert sheet["A1"].value == "2027年提案办理情况汇总表" and sheet["M2"].value == "状态"
+    assert [c.value for c in sheet[3]][:6] == [
+        "2027-001",
+        "关于加强农村供水保障的建议",
+        "张三",
+        "李四",
+        "水务局",
+        "卫生健康局",
+    ]
+    assert [c.value for c in sheet[3]][10:] == ["A 已解决或采纳", "满意", "已办结"]
     progress = member_progress(world.storage, world.who(ZHANG).member_id, 2027, START.date())
     assert "提案 1/1" in format_progress(progress) and "联名" not in format_progress(progress)
     cosigner = member_progress(world.storage, world.who(LI).member_id, 2027, START.date())
