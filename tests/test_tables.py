@@ -6,6 +6,8 @@ import time
 from datetime import date, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from office_files import ROSTER_HEADER, many_entries, renamed_zip, roster_rows, xlsx, zip_bomb
 
 from bot.csvfile import ImportProblems
@@ -144,3 +146,27 @@ def test_the_vocabulary_is_validated_with_one_line():
 
 def test_roster_header_is_what_offices_write():
     assert ROSTER_HEADER[5] == "手机号码"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=400) | st.text(max_size=200).map(lambda t: t.encode("utf-8")))
+def test_any_bytes_are_read_or_refused_with_a_message(data):
+    try:
+        open_table(data, "名册.csv").records(("姓名", "手机号"))
+    except ImportProblems as refused:
+        assert refused.problems and all(isinstance(p, str) and p for p in refused.problems)
+
+
+CELL_TEXT = st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=8)  # what Excel can hold
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.one_of(st.none(), st.integers(-(10**12), 10**12), CELL_TEXT), max_size=5), max_size=8))
+def test_any_small_workbook_is_read_or_refused_with_a_message(rows):
+    rows = [["姓名", "手机号"], *rows]
+    try:
+        found, _ = open_table(xlsx(rows, title=None), "名册.xlsx").records(("姓名", "手机号"))
+    except ImportProblems as refused:
+        assert refused.problems
+    else:
+        assert all(row.line >= 2 for row in found)
