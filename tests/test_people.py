@@ -323,6 +323,9 @@ EXPECTED = {
     "review_proposal": {"admin"},
     "handle_proposal": {"unit_contact"},
     "export_proposals": {"admin"},
+    "import_files": {"admin"},
+    "import_plan": {"admin"},
+    "approve_leave": {"admin"},
 }
 
 
