@@ -7,20 +7,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.plan.parse import parse_plan
+from bot.plan.wordnumbers import chinese
 
-CN = "一二三四五六七八九十"
 UNITS = ["县委办公室", "县政府办公室", "县政协办公室", "县委组织部", "县财政局", "各乡镇"]
 # Heading kinds, outermost first, and task markers; a task marker is always inside the headings.
 HEADINGS = {
-    "section": lambda n: f"{CN[n - 1]}、",
-    "paren_cn": lambda n: f"（{CN[n - 1]}）",
+    "section": lambda n: f"{chinese(n)}、",
+    "paren_cn": lambda n: f"（{chinese(n)}）",
     "arabic": lambda n: f"{n}.",
 }
 TASK_MARKERS = {
     "paren_arabic": lambda n: f"（{n}）",
     "arabic_dot": lambda n: f"{n}．",
     "arabic_comma": lambda n: f"{n}、",
-    "paren_cn": lambda n: f"（{CN[n - 1]}）",
+    "paren_cn": lambda n: f"（{chinese(n)}）",
 }
 RANK = {"section": 0, "paren_cn": 1, "arabic": 2, "arabic_dot": 2, "arabic_comma": 2, "paren_arabic": 3}
 

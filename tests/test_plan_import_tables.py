@@ -228,3 +228,10 @@ def test_word_automatic_numbering_is_read_as_the_markers_word_shows():
 @pytest.mark.parametrize(("number", "text"), [(1, "一"), (10, "十"), (12, "十二"), (20, "二十"), (45, "四十五")])
 def test_chinese_counting(number, text):
     assert chinese(number) == text
+
+
+def test_lead_and_support_written_in_one_unit_cell():
+    rows = [["序号", "工作任务", "责任单位"], ["1", "甲任务", "牵头：县委办\n配合：县政府办、县财政局"]]
+    tasks = tasks_of(plan_xlsx_rows(rows), "清单.xlsx")
+    expected = [("县委办", "lead"), ("县政府办", "support"), ("县财政局", "support")]
+    assert list(tasks[0]["unit_roles"].items()) == expected

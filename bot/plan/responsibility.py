@@ -31,6 +31,9 @@ _LABEL_ROLES = {
     "协助单位": "support",
     "参与单位": "support",
     "参加单位": "support",
+    "牵头": "lead",  # “牵头：县委办；配合：县政府办” in a table cell
+    "配合": "support",
+    "协办": "support",
 }
 _LABEL = "|".join(sorted(_LABEL_ROLES, key=len, reverse=True))
 LINE_RE = re.compile(rf"^(?:{_LABEL})\s*[:：]")
@@ -107,10 +110,10 @@ def split_labels(text: str) -> list[str]:
 def from_line(line: str) -> Units:
     """Units of a line such as “牵头单位：县委办；配合单位：政府办、政协办”, “责任单位：县委宣传部
     （牵头）、县文旅局” or “责任单位：县委宣传部牵头，各乡镇配合”."""
-    return _labelled(line, default_role="responsible")[0]
+    return read_units(line, default_role="responsible")[0]
 
 
-def _labelled(text: str, default_role: str) -> tuple[Units, bool]:
+def read_units(text: str, default_role: str) -> tuple[Units, bool]:
     """Units of text with 牵头单位：/配合单位：… labels, and whether any role word was used."""
     pieces = _LABELLED_RE.split(text)
     # pieces: [before, label1, value1, label2, value2, ...]
@@ -158,7 +161,7 @@ def from_parenthesis(content: str) -> tuple[Units, bool] | None:
         text = text[: marker.start()]
     text = re.sub(r"[，,。;；]?\s*下同$", "", text).strip()
     text = split_limit(text)[0]
-    units, keyworded = _labelled(text, default_role="responsible")
+    units, keyworded = read_units(text, default_role="responsible")
     if not units:
         return None
     unit_like = [looks_like_unit(label) for label in units.labels]

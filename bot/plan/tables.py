@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bot.config import knowledge_dir
 from bot.plan.layout import Item, after_marker, match_marker, norm
-from bot.plan.responsibility import FIRST_IS_LEAD_RE, Units, parse_units
+from bot.plan.responsibility import FIRST_IS_LEAD_RE, Units, read_units
 from bot.plan.structure import PlanParseError
 
 COLUMNS = ("number", "area", "task", "lead", "support", "responsible", "deadline")
@@ -148,7 +148,7 @@ def rows_to_items(
             continue
         units = Units()
         for column in ("lead", "responsible", "support"):
-            units.extend(parse_units(cell(column), column)[0])
+            units.extend(read_units(cell(column), column)[0])
         for measure in split_measures(text):
             count += 1
             item = Item("row", count, measure, f"表格第{line}行", line=line)
