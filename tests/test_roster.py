@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from people_support import ADMIN, MEMBERS_CSV, NOW, UNITS_CSV, dump, member_caller, open_storage, run_cli, seeded
 
 from bot.csvfile import ImportProblems
@@ -307,3 +309,33 @@ def test_a_workbook_with_one_sheet_per_committee_says_which_sheets_were_not_read
     preview = preview_roster(open_storage(tmp_path), CLI_CALLER, "member", out.getvalue(), "名册.xlsx")
     assert len(preview.incoming) == 1 and preview.unread_sheets == ("提案委",)
     assert "工作表“提案委”未读取" in preview.describe()
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(
+        st.tuples(
+            st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=6),
+            st.one_of(st.from_regex(r"1[3-9]\d{9}", fullmatch=True), st.text(max_size=14)),
+            st.sampled_from(["", "√", "是", "否", "常委", "也许"]),
+        ),
+        max_size=12,
+    )
+)
+def test_any_roster_gives_a_dry_run_or_a_refusal_and_changes_nothing(tmp_path, rows):
+    from bot.people.roster import preview_roster
+
+    def cell(text: str) -> str:
+        return '"' + text.replace('"', "") + '"'
+
+    csv_rows = ["姓名,手机号码,是否常委", *(",".join(map(cell, row)) for row in rows)]
+    storage = open_storage(tmp_path)
+    try:
+        preview = preview_roster(storage, CLI_CALLER, "member", "\n".join(csv_rows).encode(), "名册.csv")
+    except ImportProblems as refused:
+        assert refused.problems
+    else:
+        assert len(preview.incoming) + len({line for line, _ in preview.skipped}) <= len(rows)
+        assert preview.describe()
+    assert storage.people("member") == []
+    storage.close()
