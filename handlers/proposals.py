@@ -18,7 +18,7 @@ import logging
 from datetime import datetime
 
 from telegram import BotCommand, InputFile, Message, Update
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
 from bot.numbers import read_number
@@ -48,6 +48,8 @@ SWEEP_JOB = "proposals.sweep"
 # buttons that take a decision: after one succeeds the message loses its buttons (a second
 # press would change nothing anyway)
 DONE_VERBS = {"sb", "ya", "yn", "la", "cv", "oa", "or", "as", "rq", "rv"}
+# the buttons and typed steps that end a review: then every secretary's card loses its buttons
+REVIEW_DECISIONS = {"la", "cv", "rc", "oa", "or", "reject", "return", "not_adopt"}
 SWEEP_SECONDS = 60
 
 
@@ -127,11 +129,15 @@ class _Awaiting(filters.MessageFilter):
 async def typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     who = caller(update, context)
-    reply = flow.on_text(_desk(context), who, message.text or "")
+    desk = _desk(context)
+    step = flow.awaiting(desk, who.telegram_id)
+    reply = flow.on_text(desk, who, message.text or "")
     if reply is None:  # the step closed meanwhile: nothing to answer here
         return
     await send_reply(message, reply)
     _wake(context.bot_data)
+    if step is not None and step.what in REVIEW_DECISIONS and not reply.refusal:
+        await _close_cards(context, step.proposal_id)
 
 
 async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -163,6 +169,16 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if verb in DONE_VERBS and not reply.refusal and is_private(query.message):
         with contextlib.suppress(BadRequest):  # the decision is taken: its buttons go
             await query.message.edit_reply_markup(reply_markup=None)
+    proposal_id = read_number(rest.partition(":")[0], low=1)
+    if verb in REVIEW_DECISIONS and proposal_id is not None and not reply.refusal:
+        await _close_cards(context, proposal_id)
+
+
+async def _close_cards(context: ContextTypes.DEFAULT_TYPE, proposal_id: int) -> None:
+    """Once a secretary has decided, every secretary's review card loses its buttons."""
+    for chat_id, message_id in views.decided_cards(_desk(context), proposal_id):
+        with contextlib.suppress(TelegramError):  # already edited, or too old to edit
+            await context.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
 
 
 async def _export(message: Message, context: ContextTypes.DEFAULT_TYPE, who: Caller, rest: str) -> None:

@@ -18,6 +18,7 @@ from tests.conftest import ADMIN_ID, make_settings, running
 from tests.fakeapi import SentMessage
 
 ZHANG, LI, WANG, WATER, HEALTH = 6101, 6102, 6103, 6201, 6202
+SECOND_SECRETARY = 6301
 MEMBERS = (
     "姓名,手机号,界别,专委会,乡镇街道,党派,是否常委\n"
     "张三,13812345678,经济界,提案委,习岗镇,民盟,是\n"
@@ -86,6 +87,7 @@ async def bot(tg, tmp_path):
         import_unit_contacts(storage, CLI_CALLER, CONTACTS.encode())
         for telegram_id, phone in PHONES.items():
             bind_by_contact(storage, telegram_id, telegram_id, "86" + phone)
+        storage.add_admin(SECOND_SECRETARY, None, storage.now())
     harness = Bot(tg, db)
     await harness.start()
     try:
@@ -127,8 +129,11 @@ async def test_the_whole_loop_with_a_restart_after_every_step(tg, bot):
     card = await bot.received(ADMIN_ID, "【提案审查】")
     assert "联名：李四（同意）、王五（不同意）" in card.plain_text
 
-    # 立案 and 交办 to a 主办 and a 协办 unit
+    # 立案 and 交办 to a 主办 and a 协办 unit; the second secretary's card loses its buttons
+    other_card = await bot.received(SECOND_SECRETARY, "【提案审查】")
+    assert "立案" in other_card.button_texts
     accepted = await step(bot, lambda: bot.press(ADMIN_ID, card, "立案"))
+    await tg.wait_for(lambda: other_card.buttons == [] and card.buttons == [])
     assert "已立案" in accepted.plain_text and "主办单位" in accepted.plain_text
     lead = await step(bot, lambda: bot.say(ADMIN_ID, "水务局"))
     assert "主办单位：水务局" in lead.plain_text

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from bot.people.roles import Caller, authorize
 from bot.proposals.desk import (
     KIND_LABELS,
+    SOURCE,
     Desk,
     ProposalError,
     button,
@@ -103,6 +104,23 @@ def review_buttons(p: ProposalRow) -> list[list[Button]]:
     return [
         [button("立案", "la", p.id), button("不予立案", "rj", p.id), button("转社情民意", "cv", p.id)],
         [button("退回修改", "rt", p.id), button("查看全文", "vw", p.id)],
+    ]
+
+
+def decided_cards(desk: Desk, proposal_id: int) -> list[tuple[int, int]]:
+    """(chat id, message id) of the review cards sent for a proposal whose review is over, so the
+    transport can take their buttons away; [] while it still waits for review."""
+    p = desk.storage.proposal(proposal_id)
+    if p is None or p.status == "review":
+        return []
+    events = [e for e in desk.storage.proposal_events(p.id) if e.action == "review"]
+    if not events:
+        return []
+    rows = desk.storage.outbox_rows(SOURCE, f"{p.id}:{events[-1].id}")
+    return [
+        (r.chat_id, r.message_id)
+        for r in rows
+        if r.recipient_key.startswith("secretary:") and r.buttons and r.message_id is not None
     ]
 
 
