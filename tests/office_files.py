@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 
 import openpyxl
@@ -90,3 +91,22 @@ def renamed_zip() -> bytes:
     with zipfile.ZipFile(out, "w") as archive:
         archive.writestr("照片/合影.jpg", b"\xff\xd8\xff" + b"0" * 100)
     return out.getvalue()
+
+
+def declared_huge(entries: int = 3, declared: int = 90 * 1024 * 1024) -> bytes:
+    """A workbook-looking zip whose directory declares ``declared`` bytes per worksheet, each
+    entry holding 0.5 MB of incompressible data (so no single entry looks like a bomb)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+        for index in range(entries):
+            archive.writestr(f"xl/worksheets/sheet{index + 1}.xml", os.urandom(512 * 1024))
+    data = bytearray(out.getvalue())
+    position = data.find(b"PK\x01\x02")  # the central directory: patch each worksheet's size
+    while position != -1:
+        name_length = int.from_bytes(data[position + 28 : position + 30], "little")
+        name = bytes(data[position + 46 : position + 46 + name_length])
+        if name.startswith(b"xl/worksheets/"):
+            data[position + 24 : position + 28] = declared.to_bytes(4, "little")
+        position = data.find(b"PK\x01\x02", position + 46)
+    return bytes(data)

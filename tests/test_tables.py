@@ -8,7 +8,7 @@ from datetime import date, datetime
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from office_files import ROSTER_HEADER, many_entries, renamed_zip, roster_rows, xlsx, zip_bomb
+from office_files import ROSTER_HEADER, declared_huge, many_entries, renamed_zip, roster_rows, xlsx, zip_bomb
 
 from bot.csvfile import ImportProblems
 from bot.tables import MAX_BYTES, Headers, default_headers, open_table, read_rows
@@ -105,10 +105,11 @@ def test_a_header_below_row_10_is_not_searched():
         (renamed_zip(), "改了扩展名的压缩包"),
         (zip_bomb(), "解压后过大"),
         (many_entries(600), "601 个部件"),
+        (declared_huge(), "解压后过大（270 MB）"),
         (b"PK\x03\x04 broken", "文件已损坏"),
         (b"%PDF-1.4 ...", "文件内容不是表格"),
     ],
-    ids=["renamed-zip", "zip-bomb", "600-entries", "broken-zip", "pdf"],
+    ids=["renamed-zip", "zip-bomb", "600-entries", "270-MB-declared", "broken-zip", "pdf"],
 )
 def test_unsafe_or_foreign_files_are_refused_before_reading(data, message):
     started = time.perf_counter()
