@@ -1,8 +1,8 @@
-"""Fixture plans in every layout, and a county's knowledge directory for an imported plan.
+"""Fixture plans in every layout, and another county's knowledge directory (CPPCC_KNOWLEDGE).
 
 The knowledge directory's answer data that names Helan's tasks (example questions, colloquial
 unit phrases, out-of-scope topics' related tasks) is written for Helan's plan; a county that
-imports its own plan has its own. :func:`county_knowledge` copies knowledge/ without them.
+starts from its own plan has none yet. :func:`county_knowledge` copies knowledge/ without it.
 """
 
 from __future__ import annotations

@@ -145,3 +145,21 @@ def test_files_that_are_no_usable_plan_change_nothing(county, capsys, content, f
     assert expected in captured.err
     assert "这份文件不能启用，现行方案不变" in captured.out
     assert not out.exists()
+
+
+def test_an_imported_plan_over_helans_own_knowledge_directory(tmp_path, monkeypatch, capsys):
+    """The default deployment: the answer data written for Helan's plan steps aside."""
+    monkeypatch.delenv("CPPCC_KNOWLEDGE", raising=False)
+    monkeypatch.setenv("CPPCC_DB", str(tmp_path / "cppcc.db"))
+    monkeypatch.delenv("CPPCC_PLANS", raising=False)
+    fixture = FIXTURES["inline-labelled"]
+    source = tmp_path / fixture.filename
+    source.write_bytes(fixture.data())
+    try:
+        assert main(["plan", "build", str(source), "-o", str(tmp_path / "p.json")]) == 0
+        assert main(["plan", "use", str(tmp_path / "p.json")]) == 0
+        by_number, by_unit = ask(capsys, f"第{fixture.task}条", f"{fixture.unit}负责什么")
+        assert fixture.snippet in by_number["reply"]
+        assert by_unit["intent"] == "unit" and fixture.task in by_unit["items"]
+    finally:
+        fresh_process()
