@@ -141,10 +141,12 @@ async def typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A file for 正文, 答复 or 协办意见; a photo gets the same answer as a file of the wrong type."""
     message = update.effective_message
-    doc = message.document
+    doc = message.document or message.photo[-1]
+    name = getattr(doc, "file_name", None) or ("照片.jpg" if message.photo else "文件")
     who = caller(update, context)
-    reply = flow.on_document(_desk(context), who, FileInfo(doc.file_id, doc.file_name or "文件", doc.file_size))
+    reply = flow.on_document(_desk(context), who, FileInfo(doc.file_id, name, doc.file_size))
     if reply is not None:
         await send_reply(message, reply)
         _wake(context.bot_data)
@@ -239,7 +241,8 @@ def register(app: Application) -> None:
     app.add_handler(
         MessageHandler(new & private & filters.TEXT & ~filters.COMMAND & _Awaiting(app, document=False), typed)
     )
-    app.add_handler(MessageHandler(new & private & filters.Document.ALL & _Awaiting(app, document=True), document))
+    files = filters.Document.ALL | filters.PHOTO
+    app.add_handler(MessageHandler(new & private & files & _Awaiting(app, document=True), document))
 
 
 async def startup(app: Application) -> None:
