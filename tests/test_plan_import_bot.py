@@ -130,3 +130,20 @@ async def test_a_new_unit_is_merged_into_the_known_one_before_use(county, tg):
         unit = await _say(tg, MEMBER, "/unit 人社局")
         assert "（3）" in unit.plain_text
     assert len(list((county / "plans" / "pending").glob("*.json"))) == 0  # the first preview's import dropped
+
+
+async def test_a_plan_put_in_force_over_helans_own_knowledge_directory(tg, tmp_path, monkeypatch):
+    monkeypatch.delenv("CPPCC_KNOWLEDGE", raising=False)
+    monkeypatch.delenv("CPPCC_PLANS", raising=False)
+    fixture = FIXTURES["first-listed-lead"]
+    app = build_application(make_settings(tg, tmp_path / "cppcc.db"))
+    try:
+        async with running(app):
+            preview = await _send(tg, ADMIN_ID, fixture.filename, fixture.data())
+            done = await _press(tg, ADMIN_ID, "启用", preview)
+            assert f"{fixture.tasks} 项任务" in done.plain_text
+            item = await _say(tg, MEMBER, f"/item {fixture.task}")
+            assert fixture.snippet in item.plain_text
+    finally:
+        use_plan(None)
+        default_engine.cache_clear()
