@@ -124,7 +124,9 @@ class Services:
         from bot.people.statistics import default_points
         from bot.plan.term import default_term_settings
         from bot.proposals.config import default_config as proposal_settings
+        from bot.tables import default_headers
 
+        default_headers()
         default_term_settings()
         proposal_settings()
         default_vocabulary()

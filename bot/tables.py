@@ -38,7 +38,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from bot.config import knowledge_dir
+from bot.config import ConfigError, knowledge_dir
 from bot.csvfile import CsvRow, ImportProblems, Problems, decode
 
 MAX_BYTES = 20 * 1024 * 1024  # also what a bot may download from Telegram
@@ -67,8 +67,10 @@ class Headers:
 
     @classmethod
     def from_dict(cls, data: Any, where: str = "headers.json") -> Headers:
-        def fail(problem: str) -> ImportProblems:
-            return ImportProblems([f"{where}: {problem}"])
+        """Validate knowledge/headers.json; ConfigError naming the file and the entry."""
+
+        def fail(problem: str) -> ConfigError:
+            return ConfigError(f"{where}: {problem}")
 
         if not isinstance(data, dict) or not isinstance(data.get("columns"), dict):
             raise fail("应为对象，含 columns")
@@ -114,7 +116,7 @@ def default_headers() -> Headers:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ImportProblems([f"{path}: 无法读取（{exc}）"]) from exc
+        raise ConfigError(f"{path}: 无法读取（{exc}）") from exc
     return Headers.from_dict(data, str(path))
 
 

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from office_files import declared_huge, many_entries, renamed_zip, roster_rows, xlsx, zip_bomb
 
+from bot.config import ConfigError
 from bot.csvfile import ImportProblems
 from bot.tables import MAX_BYTES, Headers, default_headers, open_table, read_rows
 
@@ -141,7 +142,7 @@ def test_yes_and_no_words():
 
 
 def test_the_vocabulary_is_validated_with_one_line():
-    with pytest.raises(ImportProblems, match="已是“姓名”的写法"):
+    with pytest.raises(ConfigError, match="已是“姓名”的写法"):
         Headers.from_dict({"columns": {"姓名": ["名字"], "单位": ["名字"]}, "yes": ["是"], "no": ["否"]})
 
 

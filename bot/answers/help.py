@@ -20,16 +20,17 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
+from bot.answers.matching import VocabularyError
 from bot.config import knowledge_dir
-from bot.errors import UserError
 
 ROLES = ("guest", "member", "unit_contact", "admin")
 ROLE_TITLES = {"guest": "尚未验证身份", "member": "政协委员", "unit_contact": "单位联络员", "admin": "政协办秘书"}
 _PUNCTUATION = re.compile(r"[\s\W_]+")
 
 
-class HelpError(UserError, ValueError):
-    """knowledge/help.json is malformed; the message names the file and the entry."""
+class HelpError(VocabularyError):
+    """knowledge/help.json is malformed; the message names the file and the entry (a
+    VocabularyError, so `cppcc-bot run` stops with that one line)."""
 
 
 @dataclass(frozen=True)
