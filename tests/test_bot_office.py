@@ -106,6 +106,12 @@ async def test_a_shared_contact_offers_to_add_and_ones_own_card_still_binds(tg, 
         tg.inject_contact(MEMBER, "8613812345678")
         bound = await tg.wait_for_reply(MEMBER)
         assert "身份已验证" in bound.plain_text
+        # a secretary who is also a member verifies with their own card
+        mark = tg.mark()
+        tg.inject_contact(ADMIN_ID, "8613900001111")
+        await tg.wait_for(lambda: tg.sent_messages(ADMIN_ID, since=mark))
+        bound = tg.sent_messages(ADMIN_ID, since=mark)[-1]
+        assert "身份已验证" in bound.plain_text
 
 
 async def test_exports_are_sent_as_documents_into_the_private_chat(tg, tmp_path):
