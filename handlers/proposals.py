@@ -209,7 +209,7 @@ async def _files(message: Message, context: ContextTypes.DEFAULT_TYPE, who: Call
     except (ProposalError, PermissionDenied) as exc:
         await send_reply(message, Reply(exc.message, refusal=True))
         return
-    files = [p.attachment] if verb == "fa" else [r.attachment for r in desk.storage.replies(p.id)]
+    files = [p.attachment] if verb == "fa" else [r.attachment for r in desk.storage.proposal_answers(p.id)]
     for file in [f for f in files if f]:
         await send_file(message, file["file_id"], caption=file.get("name", "附件"))
 

@@ -59,7 +59,7 @@ def own_draft(desk: Desk, caller: Caller, proposal_id: int, statuses: tuple[str,
 
 
 def _ask(desk: Desk, caller: Caller, what: str, p: ProposalRow) -> None:
-    desk.storage.input_set(caller.telegram_id, what, p.id, desk.input_until())
+    desk.storage.proposal_input_set(caller.telegram_id, what, p.id, desk.input_until())
 
 
 def _title_word(p: ProposalRow) -> str:
@@ -122,7 +122,7 @@ def resume(desk: Desk, caller: Caller, proposal_id: int) -> Reply:
 
 
 def preview(desk: Desk, caller: Caller, p: ProposalRow) -> Reply:
-    desk.storage.input_clear(caller.telegram_id)
+    desk.storage.proposal_input_clear(caller.telegram_id)
     return Reply(
         draft_preview(desk, p),
         [[button("提交", "sb", p.id), button("修改", "ed", p.id), button("取消", "dx", p.id)]],
@@ -134,7 +134,7 @@ def discard(desk: Desk, caller: Caller, proposal_id: int) -> Reply:
     p = own_draft(desk, caller, proposal_id, ("draft", "returned"))
     with desk.storage.atomic():
         change(desk, caller, p, "discard", "", {"status": "discarded"}, when=("draft", "returned"))
-        desk.storage.input_clear(caller.telegram_id)
+        desk.storage.proposal_input_clear(caller.telegram_id)
     return Reply("已放弃这份草稿。", personal=True)
 
 
@@ -210,7 +210,7 @@ def on_body_text(desk: Desk, caller: Caller, p: ProposalRow, text: str) -> Reply
             personal=True,
         )
     desk.storage.proposal_update(p.id, {"body": body, "updated_at": desk.at, "draft_reminded": 0})
-    desk.storage.input_set(caller.telegram_id, "body", p.id, desk.input_until())
+    desk.storage.proposal_input_set(caller.telegram_id, "body", p.id, desk.input_until())
     return Reply(
         f"已收到（{_body_word(p)}共 {len(body)} 字）。可继续发送，发完后点“{_body_word(p)}完成”。",
         [[button(f"{_body_word(p)}完成", "bd", p.id)]],
@@ -236,7 +236,7 @@ def on_body_file(desk: Desk, caller: Caller, p: ProposalRow, file: FileInfo) -> 
         return Reply(problem, [[button(f"{_body_word(p)}完成", "bd", p.id)]], personal=True)
     attachment = {"kind": "document", "file_id": file.file_id, "name": file.name, "size": file.size}
     desk.storage.proposal_update(p.id, {"attachment": attachment, "updated_at": desk.at, "draft_reminded": 0})
-    desk.storage.input_set(caller.telegram_id, "body", p.id, desk.input_until())
+    desk.storage.proposal_input_set(caller.telegram_id, "body", p.id, desk.input_until())
     return Reply(
         f"已收到附件“{file.name}”（作为{_body_word(p)}附件保存）。还可以补充文字说明，完成后点“{_body_word(p)}完成”。",
         [[button(f"{_body_word(p)}完成", "bd", p.id)]],
@@ -340,7 +340,7 @@ def submit(desk: Desk, caller: Caller, proposal_id: int) -> Reply:
     fields = {"submitted_at": p.submitted_at or desk.at}
     named = [c for c in storage.cosigners(p.id) if c.status == "named"] if p.kind == "proposal" else []
     with storage.atomic():
-        storage.input_clear(caller.telegram_id)
+        storage.proposal_input_clear(caller.telegram_id)
         if not named:
             p = to_review(desk, caller, p, "提交" if p.submitted_at is None else "修改后重新提交", fields, ("draft",))
             return Reply(

@@ -58,7 +58,7 @@ def statistics(desk: Desk, year: int) -> Statistics:
     proposals = _year_proposals(desk, year, "proposal")
     opinions = _year_proposals(desk, year, "opinion")
     agreed = {p.id for p in proposals if any(c.status == "agreed" for c in desk.storage.cosigners(p.id))}
-    replied = [r for p in proposals for r in desk.storage.replies(p.id)]
+    replied = [r for p in proposals for r in desk.storage.proposal_answers(p.id)]
     first_due = {p.id: p for p in proposals}
     on_time = sum(
         1 for r in replied if r.submitted_at[:10] <= (_due_of(desk, first_due[r.proposal_id], r.round) or "9999")

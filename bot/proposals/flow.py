@@ -34,7 +34,7 @@ CANCEL_WORDS = {"取消", "算了", "退出"}
 
 def awaiting(desk: Desk, telegram_id: int, *, document: bool = False) -> InputRow | None:
     """The step waiting for this person's next message (a document only for the steps that take one)."""
-    row = desk.storage.input_of(telegram_id)
+    row = desk.storage.proposal_input_of(telegram_id)
     if row is None or datetime.fromisoformat(row.until) < desk.now:
         return None
     if document and row.what not in FILE_STEPS:
@@ -56,17 +56,17 @@ def on_text(desk: Desk, caller: Caller, text: str) -> Reply | None:
         return None
     p = desk.storage.proposal(row.proposal_id)
     if p is None:
-        desk.storage.input_clear(caller.telegram_id)
+        desk.storage.proposal_input_clear(caller.telegram_id)
         return None
     if text.strip() in CANCEL_WORDS:
-        desk.storage.input_clear(caller.telegram_id)
+        desk.storage.proposal_input_clear(caller.telegram_id)
         return Reply("好的，已停止等待输入。草稿和已填写的内容都已保存，可随时继续。", personal=True)
     if row.what == "rate_comment":
         reply = _guard(lambda: handling.reopen(desk, caller, p.id, row.data.get("round", 0), text))
     else:
         reply = _guard(lambda: TEXT_STEPS[row.what](desk, caller, p, text))
     if reply.refusal:  # the step cannot go on (stale, not permitted): stop taking messages for it
-        desk.storage.input_clear(caller.telegram_id)
+        desk.storage.proposal_input_clear(caller.telegram_id)
     return reply
 
 

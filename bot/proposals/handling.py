@@ -39,7 +39,7 @@ def _unit_role(desk: Desk, caller: Caller, proposal_id: int) -> tuple[ProposalRo
 
 
 def _ask(desk: Desk, caller: Caller, what: str, p: ProposalRow) -> None:
-    desk.storage.input_set(caller.telegram_id, what, p.id, desk.input_until())
+    desk.storage.proposal_input_set(caller.telegram_id, what, p.id, desk.input_until())
 
 
 def sign(desk: Desk, caller: Caller, proposal_id: int) -> Reply:
@@ -95,7 +95,7 @@ def unit_return(desk: Desk, caller: Caller, proposal_id: int, reason: str) -> Re
             when=OPEN,
             notices=notices,
         )
-        desk.storage.input_clear(caller.telegram_id)
+        desk.storage.proposal_input_clear(caller.telegram_id)
     return Reply(f"已提交退回申请，政协办将重新交办{name_of(p)}。", personal=True)
 
 
@@ -140,7 +140,7 @@ def helper_opinion(desk: Desk, caller: Caller, proposal_id: int, text: str = "",
         desk.storage.proposal_unit_update(p.id, caller.unit_id, {"signed_at": desk.at}, unset="signed_at")
         desk.storage.proposal_unit_update(p.id, caller.unit_id, fields)
         change(desk, caller, p, "helper_opinion", f"{unit}提交协办意见", notices=notices)
-        desk.storage.input_clear(caller.telegram_id)
+        desk.storage.proposal_input_clear(caller.telegram_id)
     return Reply(f"已提交协办意见，已转主办单位：{name_of(p)}。", personal=True)
 
 
@@ -164,7 +164,7 @@ def reply_start(desk: Desk, caller: Caller, proposal_id: int) -> Reply:
     p = _lead(desk, caller, proposal_id)
     with desk.storage.atomic():
         desk.storage.proposal_unit_update(p.id, caller.unit_id, {"signed_at": desk.at}, unset="signed_at")
-        desk.storage.reply_draft_save(
+        desk.storage.proposal_answer_save(
             p.id,
             caller.unit_id,
             p.round,
@@ -193,7 +193,7 @@ def _helper_opinions(desk: Desk, p: ProposalRow) -> str:
 
 def on_reply_text(desk: Desk, caller: Caller, p: ProposalRow, text: str) -> Reply:
     p = _lead(desk, caller, p.id)
-    draft = desk.storage.reply_draft(p.id, caller.unit_id, p.round)
+    draft = desk.storage.proposal_answer_draft(p.id, caller.unit_id, p.round)
     text = text.strip()
     if not text:
         return Reply("答复内容不能为空。", _content_buttons(p), personal=True)
@@ -202,7 +202,7 @@ def on_reply_text(desk: Desk, caller: Caller, p: ProposalRow, text: str) -> Repl
         return Reply(
             f"答复内容超过 {desk.config.max_body} 字，请以答复函文件发送。", _content_buttons(p), personal=True
         )
-    desk.storage.reply_draft_save(p.id, caller.unit_id, p.round, {"text": body}, caller.telegram_id or 0, desk.at)
+    desk.storage.proposal_answer_save(p.id, caller.unit_id, p.round, {"text": body}, caller.telegram_id or 0, desk.at)
     _ask(desk, caller, "reply", p)
     return Reply(
         f"已收到（答复内容共 {len(body)} 字）。可继续发送或发送答复函，完成后点“内容完成”。",
@@ -217,7 +217,7 @@ def on_reply_file(desk: Desk, caller: Caller, p: ProposalRow, file: FileInfo) ->
     if problem:
         return Reply(problem, _content_buttons(p), personal=True)
     attachment = {"kind": "document", "file_id": file.file_id, "name": file.name}
-    desk.storage.reply_draft_save(
+    desk.storage.proposal_answer_save(
         p.id, caller.unit_id, p.round, {"attachment": attachment}, caller.telegram_id or 0, desk.at
     )
     _ask(desk, caller, "reply", p)
@@ -226,21 +226,21 @@ def on_reply_file(desk: Desk, caller: Caller, p: ProposalRow, file: FileInfo) ->
 
 def reply_content_done(desk: Desk, caller: Caller, proposal_id: int) -> Reply:
     p = _lead(desk, caller, proposal_id)
-    draft = desk.storage.reply_draft(p.id, caller.unit_id, p.round)
+    draft = desk.storage.proposal_answer_draft(p.id, caller.unit_id, p.round)
     if draft is None or (not draft.text and not draft.attachment):
         _ask(desk, caller, "reply", p)
         return Reply("答复内容不能为空，请发送文字或答复函。", _content_buttons(p), personal=True)
-    desk.storage.input_clear(caller.telegram_id)
+    desk.storage.proposal_input_clear(caller.telegram_id)
     buttons = [[button(f"{code} {text}", "rr", p.id, code)] for code, text in desk.config.results]
     return Reply("第二步：请选择办理结果：", buttons, personal=True)
 
 
 def reply_result(desk: Desk, caller: Caller, proposal_id: int, code: str) -> Reply:
     p = _lead(desk, caller, proposal_id)
-    draft = desk.storage.reply_draft(p.id, caller.unit_id, p.round)
+    draft = desk.storage.proposal_answer_draft(p.id, caller.unit_id, p.round)
     if code not in desk.config.result_labels or draft is None:
         raise ProposalError(STALE)
-    desk.storage.reply_draft_save(p.id, caller.unit_id, p.round, {"result": code}, caller.telegram_id or 0, desk.at)
+    desk.storage.proposal_answer_save(p.id, caller.unit_id, p.round, {"result": code}, caller.telegram_id or 0, desk.at)
     lines = [
         f"【答复预览】{name_of(p)}",
         f"办理结果：{code} {desk.config.result_labels[code]}",
@@ -254,7 +254,7 @@ def reply_result(desk: Desk, caller: Caller, proposal_id: int, code: str) -> Rep
 
 def reply_submit(desk: Desk, caller: Caller, proposal_id: int) -> Reply:
     p = _lead(desk, caller, proposal_id)
-    draft = desk.storage.reply_draft(p.id, caller.unit_id, p.round)
+    draft = desk.storage.proposal_answer_draft(p.id, caller.unit_id, p.round)
     if draft is None or draft.result is None:
         raise ProposalError(STALE)
     unit = unit_name(desk.plan, caller.unit_id)
@@ -273,7 +273,7 @@ def reply_submit(desk: Desk, caller: Caller, proposal_id: int) -> Reply:
     notices = to_member(desk.storage, p.member_id, text, rating, draft.attachment)
     notices += to_secretaries(desk, f"{unit}已答复{name_of(p)}，办理结果 {result}。")
     with desk.storage.atomic():
-        if not desk.storage.reply_submit(draft.id, desk.at):
+        if not desk.storage.proposal_answer_submit(draft.id, desk.at):
             raise ProposalError(STALE)
         change(
             desk,
@@ -300,7 +300,7 @@ def rate(desk: Desk, caller: Caller, proposal_id: int, round_: int, code: str) -
     if code not in labels or p.status != "replied" or p.round != round_:
         return Reply("这次答复已经评价过，没有重复记录。", refusal=True)
     if code == "3":
-        desk.storage.input_set(caller.telegram_id, "rate_comment", p.id, desk.input_until(), {"round": round_})
+        desk.storage.proposal_input_set(caller.telegram_id, "rate_comment", p.id, desk.input_until(), {"round": round_})
         return Reply("请发送您不满意的原因和意见（将转交政协办和承办单位，并重新办理）。", personal=True)
     units = [u.unit_id for u in desk.storage.proposal_units(p.id)]
     word = labels[code]
@@ -358,5 +358,5 @@ def reopen(desk: Desk, caller: Caller, proposal_id: int, round_: int, comment: s
             when=("replied",),
             notices=notices,
         )
-        desk.storage.input_clear(caller.telegram_id)
+        desk.storage.proposal_input_clear(caller.telegram_id)
     return Reply(f"已记录您的意见，{name_of(p)}将重新办理，答复期限 {due}。", personal=True)

@@ -40,7 +40,7 @@ def _secretary(desk: Desk, caller: Caller, proposal_id: int, statuses: tuple[str
 
 
 def _ask(desk: Desk, caller: Caller, what: str, p: ProposalRow) -> None:
-    desk.storage.input_set(caller.telegram_id, what, p.id, desk.input_until())
+    desk.storage.proposal_input_set(caller.telegram_id, what, p.id, desk.input_until())
 
 
 # ---- proposals ----------------------------------------------------------------------------
@@ -166,7 +166,7 @@ def pick_helper(desk: Desk, caller: Caller, proposal_id: int, unit_id: str) -> R
 
 def helpers_done(desk: Desk, caller: Caller, proposal_id: int) -> Reply:
     p = _secretary(desk, caller, proposal_id, ("accepted",), "proposal")
-    desk.storage.input_clear(caller.telegram_id)
+    desk.storage.proposal_input_clear(caller.telegram_id)
     if not desk.storage.proposal_units(p.id):
         return reassign(desk, caller, p.id)
     due = add_months(desk.today, desk.reply_months())
@@ -229,7 +229,7 @@ def assign(desk: Desk, caller: Caller, proposal_id: int) -> Reply:
             when=("accepted",),
             notices=notices,
         )
-        desk.storage.input_clear(caller.telegram_id)
+        desk.storage.proposal_input_clear(caller.telegram_id)
     return Reply(f"已交办{name_of(p)}，已通知承办单位和提案人。", personal=True)
 
 
@@ -260,7 +260,7 @@ def reject(desk: Desk, caller: Caller, proposal_id: int, reason: str) -> Reply:
                 desk.config.text("rejected", title=p.title, reason=reason),
             ),
         )
-        desk.storage.input_clear(caller.telegram_id)
+        desk.storage.proposal_input_clear(caller.telegram_id)
     return Reply(f"已不予立案：{name_of(p)}（理由：{reason}），已通知提案人。", personal=True)
 
 
@@ -320,7 +320,7 @@ def return_for_revision(desk: Desk, caller: Caller, proposal_id: int, comment: s
                 [[button("修改后重新提交", "rs", p.id)]],
             ),
         )
-        desk.storage.input_clear(caller.telegram_id)
+        desk.storage.proposal_input_clear(caller.telegram_id)
     return Reply(f"已退回修改：{name_of(p)}，已通知提案人。", personal=True)
 
 
@@ -378,7 +378,7 @@ def not_adopt(desk: Desk, caller: Caller, proposal_id: int, reason: str) -> Repl
                 desk.storage, p.member_id, desk.config.text("opinion_not_adopted", title=p.title, reason=reason)
             ),
         )
-        desk.storage.input_clear(caller.telegram_id)
+        desk.storage.proposal_input_clear(caller.telegram_id)
     return Reply(f"已记录不予采用：{name_of(p)}，已通知反映人。", personal=True)
 
 
@@ -403,5 +403,5 @@ def instruction(desk: Desk, caller: Caller, proposal_id: int, text: str) -> Repl
             {"instruction": text},
             notices=to_member(desk.storage, p.member_id, desk.config.text("instruction", title=p.title, text=text)),
         )
-        desk.storage.input_clear(caller.telegram_id)
+        desk.storage.proposal_input_clear(caller.telegram_id)
     return Reply(f"已记录批示并通知反映人：{name_of(p)}。", personal=True)

@@ -89,7 +89,7 @@ def sweep(desk: Desk) -> SweepResult:
                         desk.config.text("draft_expired", kind=what, title=title, days=desk.config.draft_days),
                     ),
                 )
-                storage.inputs_clear_for(p.id, ("title", "body", "cosigners"))
+                storage.proposal_inputs_clear(p.id, ("title", "body", "cosigners"))
                 discarded += 1
             elif idle >= timedelta(days=desk.config.draft_reminder_days) and not p.draft_reminded:
                 left = desk.config.draft_days - desk.config.draft_reminder_days

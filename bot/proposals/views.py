@@ -135,7 +135,7 @@ def detail(desk: Desk, caller: Caller, proposal_id: int) -> Reply:
         raise ProposalError(f"没有编号为 {proposal_id} 的提案或社情民意。")
     check_view(desk, caller, p)
     text = full_text(desk, p)
-    replies = desk.storage.replies(p.id)
+    replies = desk.storage.proposal_answers(p.id)
     for r in replies:
         result = desk.config.result_labels.get(r.result or "", "")
         who = f"{unit_name(desk.plan, r.unit_id)}，{_day(r.submitted_at)}，{r.result} {result}"

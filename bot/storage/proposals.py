@@ -347,16 +347,18 @@ class ProposalStore:
 
     # ---- replies --------------------------------------------------------------------------
 
-    def reply_draft(self, proposal_id: int, unit_id: str, round_: int) -> ReplyRow | None:
+    def proposal_answer_draft(self, proposal_id: int, unit_id: str, round_: int) -> ReplyRow | None:
         rows = self._rows(
             "SELECT * FROM proposal_replies WHERE proposal_id = ? AND unit_id = ? AND round = ? AND status = 'draft'",
             (proposal_id, unit_id, round_),
         )
         return ReplyRow(**dict(rows[0], attachment=_loads(rows[0]["attachment"]))) if rows else None
 
-    def reply_draft_save(self, proposal_id: int, unit_id: str, round_: int, fields: dict[str, Any], by: int, at: str):
+    def proposal_answer_save(
+        self, proposal_id: int, unit_id: str, round_: int, fields: dict[str, Any], by: int, at: str
+    ):
         values = {key: (_dumps(value) if key == "attachment" else value) for key, value in fields.items()}
-        if self.reply_draft(proposal_id, unit_id, round_) is None:
+        if self.proposal_answer_draft(proposal_id, unit_id, round_) is None:
             self.db["proposal_replies"].insert(
                 dict(values, proposal_id=proposal_id, unit_id=unit_id, round=round_, created_by=by, created_at=at)
             )
@@ -368,14 +370,14 @@ class ProposalStore:
             dict(values, p=proposal_id, u=unit_id, r=round_),
         )
 
-    def reply_submit(self, reply_id: int, at: str) -> bool:
+    def proposal_answer_submit(self, reply_id: int, at: str) -> bool:
         cursor = self.db.execute(
             "UPDATE proposal_replies SET status = 'submitted', submitted_at = ? WHERE id = ? AND status = 'draft'",
             (at, reply_id),
         )
         return cursor.rowcount == 1
 
-    def replies(self, proposal_id: int) -> list[ReplyRow]:
+    def proposal_answers(self, proposal_id: int) -> list[ReplyRow]:
         rows = self._rows(
             "SELECT * FROM proposal_replies WHERE proposal_id = ? AND status = 'submitted' ORDER BY round, id",
             (proposal_id,),
@@ -407,7 +409,9 @@ class ProposalStore:
 
     # ---- typed answers the assistant waits for -------------------------------------------
 
-    def input_set(self, telegram_id: int, what: str, proposal_id: int, until: str, data: dict | None = None) -> None:
+    def proposal_input_set(
+        self, telegram_id: int, what: str, proposal_id: int, until: str, data: dict | None = None
+    ) -> None:
         self.db.execute(
             "INSERT INTO proposal_inputs (telegram_id, what, proposal_id, data, until) VALUES (?, ?, ?, ?, ?)"
             " ON CONFLICT (telegram_id) DO UPDATE SET what = excluded.what, proposal_id = excluded.proposal_id,"
@@ -415,14 +419,14 @@ class ProposalStore:
             (telegram_id, what, proposal_id, json.dumps(data or {}, ensure_ascii=False), until),
         )
 
-    def input_of(self, telegram_id: int) -> InputRow | None:
+    def proposal_input_of(self, telegram_id: int) -> InputRow | None:
         rows = self._rows("SELECT * FROM proposal_inputs WHERE telegram_id = ?", (telegram_id,))
         return InputRow(**dict(rows[0], data=json.loads(rows[0]["data"]))) if rows else None
 
-    def input_clear(self, telegram_id: int) -> None:
+    def proposal_input_clear(self, telegram_id: int) -> None:
         self.db.execute("DELETE FROM proposal_inputs WHERE telegram_id = ?", (telegram_id,))
 
-    def inputs_clear_for(self, proposal_id: int, whats: tuple[str, ...]) -> None:
+    def proposal_inputs_clear(self, proposal_id: int, whats: tuple[str, ...]) -> None:
         marks = ", ".join("?" for _ in whats)
         self.db.execute(
             f"DELETE FROM proposal_inputs WHERE proposal_id = ? AND what IN ({marks})", (proposal_id, *whats)
