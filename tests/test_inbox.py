@@ -96,3 +96,19 @@ async def test_inbox_lists_notices_and_late_binders_hear_of_them_once(app_and_tg
         again = await say(tg, 5002, "/inbox", expect="我的通知")
         assert "🔵" not in again.plain_text
     assert sum("未读通知" in (m.plain_text or "") for m in tg.sent_messages(5002)) == 1
+
+
+async def test_a_typed_reply_during_the_reason_step_is_not_a_reason(app_and_tg):
+    tg, db = app_and_tg
+    async with running(build_application(make_settings(tg, db, flood_limit=1000))) as app:
+        storage = storage_of(app)
+        (a,) = add_members(storage, 1)
+        await send_notice(tg, "/notice 全体委员 明天上午九点召开全体委员会议")
+        (notice,) = await tg.wait_for_messages(a, 1)
+        await press(tg, a, notice, "请假", expect="如需说明请假原因")
+        done = await say(tg, a, "收到")  # the notice is answered already (请假): an ordinary message
+        assert "已记录请假原因" not in done.plain_text
+        leave = storage.meeting_reply("notice:1", "member:1")
+        assert leave.response == "leave" and leave.reason is None
+        plain = await say(tg, a, "在外地出差")  # the step is over: an ordinary message now
+        assert "已记录请假原因" not in plain.plain_text
