@@ -12,6 +12,7 @@ open. A leave reason that reads like a question is answered as a question, not s
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from typing import Any
@@ -237,6 +238,12 @@ async def _decide(update: Update, context: ContextTypes.DEFAULT_TYPE, reply_id: 
     await _say(update.effective_message, decision.text)
 
 
+async def _drop_buttons(message: Message) -> None:
+    """A decided leave request keeps its text but loses [同意] [不同意]."""
+    with contextlib.suppress(BadRequest):
+        await message.edit_reply_markup(reply_markup=None)
+
+
 async def _mark(update: Update, context: ContextTypes.DEFAULT_TYPE, rest: str, present: bool) -> None:
     svc = services(context)
     token, _, key = rest.partition(":")
@@ -299,6 +306,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                 await sign_in(update, context, event_id)
         elif verb == "y" and number is not None:
             await _decide(update, context, number, True)
+            await _drop_buttons(message)
         elif verb == "n" and number is not None:
             replies.check_pending(svc.storage, caller(update, context), number)
             _await(context, "refuse", reply_id=number)
