@@ -59,10 +59,6 @@ class Meeting:
         return f"《{self.title}》{when}"
 
 
-def token_of(event: EventRow | None = None, notice_id: int | None = None) -> str:
-    return f"e{event.id}" if event else f"n{notice_id}"
-
-
 def _notice_title(notice: NoticeRecord) -> str:
     first = notice.text.strip().split("\n")[0]
     return first if len(first) <= 30 else first[:30] + "…"
