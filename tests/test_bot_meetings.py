@@ -144,6 +144,13 @@ async def test_a_meeting_that_counts_with_restarts_between_steps(tg, tmp_path, k
         assert "会议或视察调研 0/1 ❗" in absent.plain_text
         late = await say(tg, c, "签到", expect="签到")
         assert "没有正在签到的会议" in late.plain_text
+        stats = await say(tg, ADMIN_ID, "/progress", expect="委员履职统计")
+        assert "委员0001：" in stats.plain_text and "出勤1/1（100%）" in stats.plain_text
+        assert "委员0003：" in stats.plain_text and "缺席1" in stats.plain_text
+        mark = tg.mark()
+        tg.inject_message(ADMIN_ID, "/progress xlsx")
+        (document,) = await tg.wait_for_requests("sendDocument", 1, since=mark)
+        assert next(iter(document.files.values())).filename.startswith("duties-")
 
     await step(tg, db, ended)
 
