@@ -121,6 +121,7 @@ def test_the_whole_loop_in_the_core(world):
     (record,) = world.storage.records_from(f"proposal:{pid}")
     assert record.member_id == world.who(ZHANG).member_id and record.kind == "提案" and record.status == "submitted"
     assert "邀请您联名" in world.outbox(LI)[0] and "pp:ya" in world.last_buttons(LI)[0]
+    assert "状态：征集联名中" in world.outbox(LI)[0]
 
     listed = world.press(LI, f"pp:vw:{pid}")  # an invitation is also in the detail view, with its buttons
     assert {b.data for row in listed.buttons for b in row} >= {f"pp:ya:{pid}", f"pp:yn:{pid}"}
@@ -143,7 +144,7 @@ def test_the_whole_loop_in_the_core(world):
     assert "答复期限：2027-06-01" in world.press(SECRETARY, f"pp:hn:{pid}").text
     assert "已交办" in world.press(SECRETARY, f"pp:as:{pid}").text
     assert "【提案交办】" in world.outbox(WATER)[-1] and "【提案交办】" in world.outbox(WATER2)[-1]
-    assert "协办" in world.outbox(HEALTH)[-1]
+    assert "协办" in world.outbox(HEALTH)[-1] and "状态：办理中" in world.outbox(HEALTH)[-1]
     record = world.storage.records_from(f"proposal:{pid}")[0]
     assert record.status == "assigned" and record.units == ("water_bureau", "health_bureau")
     assert str(record.reply_due) == "2027-06-01"
@@ -155,7 +156,8 @@ def test_the_whole_loop_in_the_core(world):
     assert "已提交协办意见" in world.say(HEALTH, "建议统筹卫生院供水。").text
     assert "建议统筹卫生院供水" in world.outbox(WATER)[-1]
     world.now += timedelta(days=10)
-    assert "已签收" in world.press(WATER, f"pp:sg:{pid}").text
+    signed = world.press(WATER, f"pp:sg:{pid}")
+    assert "已签收" in signed.text and [b.text for row in signed.buttons for b in row] == ["答复", "申请退回"]
     assert "签收过" in world.press(WATER2, f"pp:sg:{pid}").text
     started = world.press(WATER, f"pp:ra:{pid}")
     assert "协办单位卫生健康局的意见：建议统筹卫生院供水。" in started.text

@@ -8,7 +8,7 @@ have answered is a row of ``proposal_inputs``; both survive restarts.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from rapidfuzz import fuzz
@@ -356,7 +356,10 @@ def submit(desk: Desk, caller: Caller, proposal_id: int) -> Reply:
                 storage,
                 c.member_id,
                 desk.config.text(
-                    "cosign_invite", proposer=proposer, text=full_text(desk, p), until=until.date().isoformat()
+                    "cosign_invite",
+                    proposer=proposer,
+                    text=full_text(desk, replace(p, status="cosigning")),
+                    until=until.date().isoformat(),
                 ),
                 [[button("同意联名", "ya", p.id), button("不同意", "yn", p.id)]],
                 p.attachment,
@@ -388,7 +391,7 @@ def to_review(
 ) -> ProposalRow:
     """Hand a submission to the secretaries: status review and a review card to each."""
     current = desk.storage.proposal(p.id)
-    preview_row = ProposalRow(**{**current.__dict__, **fields, "status": "review"})
+    preview_row = replace(current, **fields, status="review")
     notices = to_secretaries(desk, card(desk, preview_row), review_buttons(preview_row))
     if caller.member_id != p.member_id:  # the proposer, when not the one acting, is told too
         notices += to_member(desk.storage, p.member_id, desk.config.text("to_review", name=name_of(p), what=timeline))

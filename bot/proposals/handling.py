@@ -3,6 +3,8 @@ reply (满意 / 基本满意 close it; 不满意 with a comment reopens it for �
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.dates import add_months
 from bot.people.roles import Caller, authorize
 from bot.proposals.desk import (
@@ -54,7 +56,7 @@ def sign(desk: Desk, caller: Caller, proposal_id: int) -> Reply:
     next_step = "“答复”" if role == "lead" else "“协办意见”"
     return Reply(
         f"已签收{name_of(p)}。答复期限 {p.reply_due}，请按时通过{next_step}办理。",
-        unit_buttons(p, role),
+        unit_buttons(p, role, signed=True),
         personal=True,
     )
 
@@ -331,7 +333,7 @@ def reopen(desk: Desk, caller: Caller, proposal_id: int, round_: int, comment: s
     due = add_months(desk.today, desk.config.reopen_months).isoformat()
     units = desk.storage.proposal_units(p.id)
     roles = {u.unit_id: u.role for u in units}
-    reopened = p.__class__(**{**p.__dict__, "reply_due": due, "round": p.round + 1, "status": "assigned"})
+    reopened = replace(p, reply_due=due, round=p.round + 1, status="assigned")
     head = desk.config.text("reopen_unit", comment=comment, due=due)
     notices = to_units(
         desk.storage,

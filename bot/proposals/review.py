@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from rapidfuzz import fuzz
 
@@ -191,9 +192,10 @@ def unit_message(desk: Desk, p: ProposalRow, role: str, *, reopened: str = "") -
     return f"{head}\n{ask}\n\n{full_text(desk, p)}"
 
 
-def unit_buttons(p: ProposalRow, role: str) -> list:
+def unit_buttons(p: ProposalRow, role: str, *, signed: bool = False) -> list:
     second = button("答复", "ra", p.id) if role == "lead" else button("协办意见", "ho", p.id)
-    return [[button("签收", "sg", p.id), second, button("申请退回", "ub", p.id)]]
+    first = [] if signed else [button("签收", "sg", p.id)]
+    return [[*first, second, button("申请退回", "ub", p.id)]]
 
 
 def assign(desk: Desk, caller: Caller, proposal_id: int) -> Reply:
@@ -203,7 +205,7 @@ def assign(desk: Desk, caller: Caller, proposal_id: int) -> Reply:
     if not any(u.role == "lead" for u in units):
         return reassign(desk, caller, p.id)
     due = add_months(desk.today, desk.reply_months())
-    planned = ProposalRow(**{**p.__dict__, "assigned_on": desk.today.isoformat(), "reply_due": due.isoformat()})
+    planned = replace(p, status="assigned", assigned_on=desk.today.isoformat(), reply_due=due.isoformat())
     roles = {u.unit_id: u.role for u in units}
     notices = to_units(
         desk.storage,
