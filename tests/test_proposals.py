@@ -327,6 +327,8 @@ def test_cosign_counts_setting_links_records_for_cosigners(world):
     flow.on_button(desk, world.who(LI), f"pp:ya:{pid}")
     assert len(world.storage.records_from(f"proposal:{pid}")) == 2
     assert world.storage.cosigned_count(world.who(LI).member_id, "2027-01-01", "2028-01-01") == 1
+    assert world.storage.cosigned_counts("2027-01-01", "2028-01-01") == {world.who(LI).member_id: 1}
+    assert world.storage.cosigned_counts("2028-01-01", "2029-01-01") == {}
 
 
 @pytest.mark.parametrize(

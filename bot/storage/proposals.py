@@ -275,6 +275,15 @@ class ProposalStore:
             (member_id, start, end),
         ).fetchone()[0]
 
+    def cosigned_counts(self, start: str, end: str) -> dict[int, int]:
+        """Member id → :meth:`cosigned_count` for every member with at least one, in one query."""
+        rows = self._rows(
+            "SELECT c.member_id, count(*) AS n FROM proposal_cosigners AS c JOIN proposals AS p ON p.id = c.proposal_id"
+            " WHERE c.status = 'agreed' AND p.submitted_at >= ? AND p.submitted_at < ? GROUP BY c.member_id",
+            (start, end),
+        )
+        return {row["member_id"]: row["n"] for row in rows}
+
     # ---- co-signers -----------------------------------------------------------------------
 
     def cosigners(self, proposal_id: int) -> list[CosignerRow]:
