@@ -268,3 +268,34 @@ def test_command_line_attendance_mark_code_and_xlsx(tmp_path, monkeypatch, capsy
     assert run_cli(["progress", "--format", "xlsx", "--output", str(out)]) == 0
     assert "已导出" in capsys.readouterr().out
     assert openpyxl.load_workbook(out)["履职统计"].max_row == 3
+
+
+def test_events_held_before_the_upgrade_are_not_closed_into_absences(tmp_path):
+    import sqlite_utils
+
+    from bot.storage.calendar import CALENDAR_MIGRATIONS
+    from bot.storage.core import MIGRATIONS, migrate
+
+    path = tmp_path / "old.db"
+    old = sqlite_utils.Database(path)
+    migrate(old, MIGRATIONS)
+    migrate(old, CALENDAR_MIGRATIONS[:1], domain="calendar")
+    stamp_ = "2026-01-01T00:00:00+08:00"
+    old["members"].insert({"name": "张三", "phone": "+8613800000001", "created_at": stamp_, "updated_at": stamp_})
+    for day in ("2026-03-01", "2099-03-01"):
+        old["events"].insert(
+            {
+                "kind": "协商活动",
+                "title": day,
+                "start_date": day,
+                "start_time": "09:00",
+                "audience": '[["all_members", null]]',
+            }
+            | {"scheduled_at": stamp_, "created_by": "cli", "created_at": stamp_, "updated_at": stamp_}
+        )
+    old.close()
+    with Storage(path, TZ) as storage:
+        past, future = storage.event(1), storage.event(2)
+        assert past.closed_at and not future.closed_at
+        assert close_ended(storage, now=storage.now()) == []
+        assert storage.records_from("event:1") == [] and storage.event_outcomes(1) == {}

@@ -131,6 +131,16 @@ CALENDAR_MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX event_outcomes_by_day ON event_outcomes (day)",
         ),
     ),
+    Migration(
+        # Events that took place before replies and sign-ins existed are history: closing them
+        # now would mark every invited member absent and send the secretaries a list for each.
+        "events held before sign-in existed are closed without outcomes",
+        (
+            "UPDATE events SET closed_at = strftime('%Y-%m-%dT%H:%M:%S', 'now', 'localtime')"
+            " WHERE closed_at IS NULL AND start_date < date('now', 'localtime')"
+            " AND NOT EXISTS (SELECT 1 FROM event_attendance AS a WHERE a.event_id = events.id)",
+        ),
+    ),
 )
 
 MEETING_RESPONSES = ("attend", "leave")
