@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from bot.people.roles import Caller, authorize
 from bot.proposals.desk import Desk, ProposalError, label, member_name, unit_name
-from bot.storage.proposals import ProposalRow
+from bot.storage.proposals import EventRow, ProposalRow
 
 PROPOSAL_HEADER = (
     "编号",
@@ -57,13 +57,18 @@ def _year_proposals(desk: Desk, year: int, kind: str) -> list[ProposalRow]:
 def statistics(desk: Desk, year: int) -> Statistics:
     proposals = _year_proposals(desk, year, "proposal")
     opinions = _year_proposals(desk, year, "opinion")
-    agreed = {p.id for p in proposals if any(c.status == "agreed" for c in desk.storage.cosigners(p.id))}
-    replied = [r for p in proposals for r in desk.storage.proposal_answers(p.id)]
-    first_due = {p.id: p for p in proposals}
+    ids = [p.id for p in proposals]
+    cosigners, answers = desk.storage.cosigners_of(ids), desk.storage.proposal_answers_of(ids)
+    events = desk.storage.proposal_events_of(ids)
+    agreed = {p.id for p in proposals if any(c.status == "agreed" for c in cosigners[p.id])}
+    replied = [r for p in proposals for r in answers[p.id]]
+    by_id = {p.id: p for p in proposals}
     on_time = sum(
-        1 for r in replied if r.submitted_at[:10] <= (_due_of(desk, first_due[r.proposal_id], r.round) or "9999")
+        1
+        for r in replied
+        if r.submitted_at[:10] <= (_due_of(by_id[r.proposal_id], events[r.proposal_id], r.round) or "9999")
     )
-    ratings = [e for p in proposals for e in desk.storage.proposal_events(p.id) if e.action in ("rate", "reopen")]
+    ratings = [e for p in proposals for e in events[p.id] if e.action in ("rate", "reopen")]
     return Statistics(
         year=year,
         submitted=len(proposals),
@@ -78,10 +83,10 @@ def statistics(desk: Desk, year: int) -> Statistics:
     )
 
 
-def _due_of(desk: Desk, p: ProposalRow, round_: int) -> str | None:
+def _due_of(p: ProposalRow, timeline: list[EventRow], round_: int) -> str | None:
     """The reply due date that applied to a reply of this round (the timeline keeps each): the
     last 交办 (a unit may have asked to return it before) for round 1, then each reopening."""
-    events = [e for e in desk.storage.proposal_events(p.id) if e.action in ("assign", "reopen")]
+    events = [e for e in timeline if e.action in ("assign", "reopen")]
     last_assign = max((i for i, e in enumerate(events) if e.action == "assign"), default=0)
     dues = [e.text.rsplit("答复期限 ", 1)[1] for e in events[last_assign:] if "答复期限 " in e.text]
     return dues[round_ - 1] if 0 < round_ <= len(dues) else p.reply_due
@@ -105,10 +110,13 @@ def proposal_rows(desk: Desk, year: int) -> list[list[str]]:
     results = desk.config.result_labels
     ratings = desk.config.rating_labels
     names = {m.id: m.name for m in desk.storage.people("member")}
+    proposals = sorted(_year_proposals(desk, year, "proposal"), key=lambda p: (p.seq or 10**9, p.id))
+    ids = [p.id for p in proposals]
+    all_units, all_cosigners = desk.storage.proposal_units_of(ids), desk.storage.cosigners_of(ids)
     rows = []
-    for p in sorted(_year_proposals(desk, year, "proposal"), key=lambda p: (p.seq or 10**9, p.id)):
-        units = desk.storage.proposal_units(p.id) if p.assigned_on or p.status in ("replied", "closed") else []
-        cosigners = [c.name for c in desk.storage.cosigners(p.id) if c.status == "agreed"]
+    for p in proposals:
+        units = all_units[p.id] if p.assigned_on or p.status in ("replied", "closed") else []
+        cosigners = [c.name for c in all_cosigners[p.id] if c.status == "agreed"]
         rows.append(
             [
                 p.number or "",

@@ -10,6 +10,7 @@ rows telling the people concerned. Times are ISO-8601 with offset, dates ``YYYY-
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -286,13 +287,25 @@ class ProposalStore:
 
     # ---- co-signers -----------------------------------------------------------------------
 
+    def _by_proposal(self, sql: str, ids: list[int], make: Callable[[dict], Any]) -> dict[int, list]:
+        """Rows of ``sql`` (with ``{marks}`` for the ids) grouped by proposal id, in query order."""
+        found: dict[int, list] = {proposal_id: [] for proposal_id in ids}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            for row in self._rows(sql.format(marks=", ".join("?" for _ in chunk)), tuple(chunk)):
+                found[row["proposal_id"]].append(make(row))
+        return found
+
     def cosigners(self, proposal_id: int) -> list[CosignerRow]:
-        rows = self._rows(
+        return self.cosigners_of([proposal_id])[proposal_id]
+
+    def cosigners_of(self, ids: list[int]) -> dict[int, list[CosignerRow]]:
+        return self._by_proposal(
             "SELECT c.*, m.name FROM proposal_cosigners AS c JOIN members AS m ON m.id = c.member_id"
-            " WHERE c.proposal_id = ? ORDER BY c.rowid",
-            (proposal_id,),
+            " WHERE c.proposal_id IN ({marks}) ORDER BY c.rowid",
+            ids,
+            lambda row: CosignerRow(**row),
         )
-        return [CosignerRow(**row) for row in rows]
 
     def cosigner_add(self, proposal_id: int, member_id: int) -> bool:
         cursor = self.db.execute(
@@ -321,10 +334,15 @@ class ProposalStore:
     # ---- units ----------------------------------------------------------------------------
 
     def proposal_units(self, proposal_id: int) -> list[ProposalUnitRow]:
-        rows = self._rows(
-            "SELECT * FROM proposal_units WHERE proposal_id = ? ORDER BY role DESC, rowid", (proposal_id,)
+        return self.proposal_units_of([proposal_id])[proposal_id]
+
+    def proposal_units_of(self, ids: list[int]) -> dict[int, list[ProposalUnitRow]]:
+        """主办 first, then 协办 in the order named."""
+        return self._by_proposal(
+            "SELECT * FROM proposal_units WHERE proposal_id IN ({marks}) ORDER BY role DESC, rowid",
+            ids,
+            lambda row: ProposalUnitRow(**dict(row, opinion_file=_loads(row["opinion_file"]))),
         )
-        return [ProposalUnitRow(**dict(row, opinion_file=_loads(row["opinion_file"]))) for row in rows]
 
     def proposal_units_set(self, proposal_id: int, lead: str, helpers: list[str]) -> None:
         self.db.execute("DELETE FROM proposal_units WHERE proposal_id = ?", (proposal_id,))
@@ -387,11 +405,15 @@ class ProposalStore:
         return cursor.rowcount == 1
 
     def proposal_answers(self, proposal_id: int) -> list[ReplyRow]:
-        rows = self._rows(
-            "SELECT * FROM proposal_replies WHERE proposal_id = ? AND status = 'submitted' ORDER BY round, id",
-            (proposal_id,),
+        return self.proposal_answers_of([proposal_id])[proposal_id]
+
+    def proposal_answers_of(self, ids: list[int]) -> dict[int, list[ReplyRow]]:
+        """Submitted replies, by round."""
+        return self._by_proposal(
+            "SELECT * FROM proposal_replies WHERE proposal_id IN ({marks}) AND status = 'submitted' ORDER BY round, id",
+            ids,
+            lambda row: ReplyRow(**dict(row, attachment=_loads(row["attachment"]))),
         )
-        return [ReplyRow(**dict(row, attachment=_loads(row["attachment"]))) for row in rows]
 
     # ---- timeline -------------------------------------------------------------------------
 
@@ -403,8 +425,12 @@ class ProposalStore:
         )
 
     def proposal_events(self, proposal_id: int) -> list[EventRow]:
-        rows = self._rows("SELECT * FROM proposal_events WHERE proposal_id = ? ORDER BY id", (proposal_id,))
-        return [EventRow(**row) for row in rows]
+        return self.proposal_events_of([proposal_id])[proposal_id]
+
+    def proposal_events_of(self, ids: list[int]) -> dict[int, list[EventRow]]:
+        return self._by_proposal(
+            "SELECT * FROM proposal_events WHERE proposal_id IN ({marks}) ORDER BY id", ids, lambda row: EventRow(**row)
+        )
 
     def proposal_undelivered(self, since: str) -> list[tuple[int, str, str]]:
         """(proposal id, recipient key, status) of proposal messages created since ``since`` that
