@@ -127,6 +127,8 @@ def test_unit_phrases_validation_names_the_entry():
         UnitPhrases.from_dict({"clipped": {"纪检": "nope"}}, catalogue, "unit_phrases.json")
     with pytest.raises(ConfigError, match="名称 '统战部' 已属于单位 united_front_dept"):
         UnitPhrases.from_dict({"aliases": {"hr_bureau": ["统战部"]}}, catalogue, "unit_phrases.json")
+    with pytest.raises(ConfigError, match=r"clipped\['纪'\]: 简称至少两个字"):
+        UnitPhrases.from_dict({"clipped": {"纪": "discipline_commission"}}, catalogue, "unit_phrases.json")
     with pytest.raises(ConfigError, match="appended: 应为非空字符串列表"):
         UnitPhrases.from_dict({"appended": ["", "上"]}, catalogue, "unit_phrases.json")
 

@@ -61,8 +61,8 @@ class UnitPhrases:
         if not isinstance(clipped, dict):
             raise ConfigError(f"{where} clipped: 应为对象（简称 → 单位 id）")
         for form, unit_id in clipped.items():
-            if not form.strip():
-                raise ConfigError(f"{where} clipped: 简称不能为空")
+            if len(form.strip()) < 2:
+                raise ConfigError(f"{where} clipped[{form!r}]: 简称至少两个字")
             _known(catalogue, unit_id, f"{where} clipped[{form!r}]")
         appended = data.get("appended", [])
         if not isinstance(appended, list) or not all(isinstance(w, str) and w.strip() for w in appended):
