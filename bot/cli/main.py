@@ -117,6 +117,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(answer.to_json(), ensure_ascii=False))
         else:
+            if answer.route:  # a question about the asker: where the bot takes them
+                print(f"[转到：{answer.route}]")
             print(answer.reply)
             print()
     return 0
