@@ -75,7 +75,7 @@ class ExampleIndex:
 
     @classmethod
     def build(
-        cls, plan: Plan, vocabulary: Vocabulary, examples: dict[int, tuple[str, ...]], weight: float = 0.5
+        cls, plan: Plan, vocabulary: Vocabulary, examples: dict[int, tuple[str, ...]], weight: float
     ) -> ExampleIndex:
         order = {task.number: index for index, task in enumerate(plan.tasks)}
         positions, docs = [], []
