@@ -19,7 +19,7 @@ from bot.proposals.config import ProposalConfig, ProposalConfigError, default_co
 from bot.proposals.desk import Desk
 from bot.proposals.drafts import FileInfo
 from bot.proposals.export import statistics, to_csv, to_xlsx
-from bot.proposals.sweep import sweep
+from bot.proposals.sweep import SweepResult, sweep
 from bot.storage import Storage
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -300,7 +300,9 @@ def test_bad_input_is_refused_politely(world):
 def test_cosign_wait_drafts_expire_and_digest(world):
     pid = write(world)
     world.press(ZHANG, f"pp:sb:{pid}")
-    world.now += timedelta(days=3, minutes=1)
+    world.now += timedelta(days=3, hours=12)  # 22:00: quiet hours, nothing moves
+    assert sweep(world.desk()) == SweepResult() and world.storage.proposal(pid).status == "cosigning"
+    world.now -= timedelta(hours=12) - timedelta(minutes=1)
     result = sweep(world.desk())
     assert result.to_review == 1 and world.storage.proposal(pid).status == "review"
     assert world.press(LI, f"pp:ya:{pid}").refusal  # too late, nothing changes

@@ -27,6 +27,7 @@ from bot.proposals.drafts import cosign_deadline
 log = logging.getLogger(__name__)
 SYSTEM = Caller(telegram_id=None, name="助手", role="admin")
 DIGEST_AT = time(9, 0)
+DAY_START, DAY_END = time(8, 0), time(21, 0)
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,10 @@ def working_days_between(start: date, end: date) -> int:
 
 
 def sweep(desk: Desk) -> SweepResult:
+    """Nothing at night (21:00–08:00, like the reminders' quiet hours): what falls due then is
+    done at 08:00, so nobody gets a draft reminder or a review card in the middle of the night."""
+    if not DAY_START <= desk.now.time() < DAY_END:
+        return SweepResult()
     storage = desk.storage
     to_review = reminded = discarded = 0
     for p in storage.proposals_where(statuses=("cosigning",)):
