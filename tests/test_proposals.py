@@ -282,6 +282,9 @@ def test_bad_input_is_refused_politely(world):
     pid = int(reply.buttons[0][0].data.split(":")[2])
     assert "不能为空" in world.say(ZHANG, "   ").text
     assert "过长" in world.say(ZHANG, "长" * 300).text
+    assert "这像是一个问题" in world.say(ZHANG, "我的提案办得怎么样了？").text
+    assert "都已保存" in world.say(ZHANG, "取消").text and world.say(ZHANG, "你好") is None
+    world.press(ZHANG, f"pp:rs:{pid}")  # 继续编辑: asks for the title again
     world.say(ZHANG, "标题")
     assert "不能为空" in world.press(ZHANG, f"pp:bd:{pid}").text
     long_body = "正文" * 5000  # over one Telegram message: kept whole

@@ -178,6 +178,11 @@ def on_title(desk: Desk, caller: Caller, p: ProposalRow, text: str) -> Reply:
     word = _title_word(p)
     if not title:
         return Reply(f"{word}不能为空，请重新发送。", personal=True)
+    if title.endswith(("？", "?")):  # a question typed while the draft waits for its title
+        return Reply(
+            f"这像是一个问题，没有作为{word}保存。请重新发送{word}；如要先提问，请发送“取消”（草稿会保留）。",
+            personal=True,
+        )
     if len(title) > desk.config.max_title:
         return Reply(
             f"{word}过长（{len(title)} 字，最多 {desk.config.max_title} 字）。"
