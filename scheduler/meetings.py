@@ -57,7 +57,13 @@ class MeetingScheduler:
             interval=INTERVAL,
             first=INTERVAL,
             name=JOB,
-            job_kwargs={"id": JOB, "replace_existing": True, "misfire_grace_time": None, "coalesce": True},
+            job_kwargs={
+                "id": JOB,
+                "replace_existing": True,
+                "misfire_grace_time": None,
+                "coalesce": True,
+                "max_instances": 1,
+            },
         )
 
     def stop(self) -> None:
