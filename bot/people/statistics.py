@@ -161,12 +161,8 @@ def duty_statistics(
 
 
 def _cosigned(storage: Storage, start: date, end: date) -> dict[int, int]:
-    """Co-signed proposals per member, when the proposals feature keeps them (else none)."""
-    count = getattr(storage, "cosigned_count", None)
-    if count is None:
-        return {}
-    members = storage.people("member", active=True)
-    return {m.id: n for m in members if (n := count(m.id, start.isoformat(), end.isoformat()))}
+    """Co-signed proposals (联名) per member, kept by the proposals feature."""
+    return storage.cosigned_counts(start.isoformat(), end.isoformat())
 
 
 # ---- output ------------------------------------------------------------------------------------------
