@@ -6,11 +6,13 @@ import sys
 from typing import TextIO
 
 from bot.answers.dialogue import Dialogue
+from bot.answers.help import ROLES
 from bot.numbers import read_number
 from bot.reply import Reply
 
 PROMPT = "您> "
 HINT = "（输入问题回车；/help 查看命令；!1 表示点按第1个按钮；/quit 退出）"
+TERMINAL_NOTE = "（在终端里可以提问，也可用 /item、/unit、/ask；其余命令请在 Telegram 中使用，按身份分列如上。）"
 
 
 def render(reply: Reply, out: TextIO) -> None:
@@ -35,8 +37,9 @@ def respond(dialogue: Dialogue, line: str, last: Reply | None) -> Reply:
         command = command.split("@")[0].lower()
         if command == "start":
             return dialogue.start()
-        if command == "help":
-            return dialogue.help()
+        if command == "help":  # the terminal is nobody's group: every role's commands, not a pointer
+            shown = dialogue.help(ROLES)
+            return Reply(f"{shown.text}\n\n{TERMINAL_NOTE}", shown.buttons)
         if command in ("item", "task"):
             return dialogue.item(argument)
         if command == "unit":
