@@ -37,10 +37,10 @@ from typing import Any
 from telegram import Message, Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
-from bot.calendar.events import import_events, read_event_rows
+from bot.calendar.events import audience_label, import_events, read_event_rows
 from bot.csvfile import ImportProblems
 from bot.errors import UserError
-from bot.people.records import import_records, read_record_rows
+from bot.people.records import import_records, preview_records
 from bot.people.roles import Caller, PermissionDenied, authorize
 from bot.people.roster import SHOWN_SKIPPED, RosterPreview, apply_roster, preview_roster, skipped_lines
 from bot.plan.model import Plan, default_plan
@@ -185,13 +185,11 @@ def _rows_step(text: list[str], rows: list, problems: list[tuple[int, str]], sta
 
 
 def _preview_records(svc: Services, who: Caller, upload: Upload) -> Step:
-    authorize(svc.storage, who, "manage_records")
-    rows, problems = read_record_rows(svc.storage, upload.table, svc.storage.today(), svc.plan)
-    known = sum(
-        1 for r in rows if svc.storage.find_record(r["member_id"], r["kind"], r["title"], r["date"]) is not None
-    )
-    text = [f"履职记录预览：可导入 {len(rows)} 条（新增 {len(rows) - known} 条，已有 {known} 条将按文件更新办理状态）"]
-    return _rows_step(text, rows, problems.by_line(), (rows, _digest(upload)))
+    found = preview_records(svc.storage, who, upload.table, svc.storage.today(), svc.plan)
+    if not found.rows:
+        return Step(found.describe())
+    action = ("跳过问题行后导入", "skip") if found.skipped else ("确认导入", "ok")
+    return Step(found.describe(), [action], (found.rows, _digest(upload)))
 
 
 def _act_records(svc: Services, who: Caller, state: tuple[list, str], action: str) -> Step:
@@ -204,7 +202,10 @@ def _preview_events(svc: Services, who: Caller, upload: Upload) -> Step:
     authorize(svc.storage, who, "manage_events")
     rows, problems = read_event_rows(svc.storage, upload.table, svc.storage.now())
     text = [f"活动预览：可导入 {len(rows)} 项（与已有活动完全相同的不会重复添加）"]
-    text += [f"  {e.start_date} {e.start_time or ''} {e.kind}《{e.title}》 {e.audience}" for e in rows[:SHOWN_SKIPPED]]
+    text += [
+        f"  {e.start_date} {e.start_time or ''} {e.kind}《{e.title}》 {audience_label(e.audience)}"
+        for e in rows[:SHOWN_SKIPPED]
+    ]
     return _rows_step(text, rows, problems.by_line(), (rows, _digest(upload)))
 
 

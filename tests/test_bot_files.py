@@ -190,6 +190,7 @@ async def test_records_and_events_files_are_previewed_then_imported(tg, tmp_path
 
         preview = await _send(tg, ADMIN_ID, "活动.csv", events)
         assert "活动预览：可导入 1 项" in preview.plain_text and preview.button_texts == ["确认导入", "取消"]
+        assert "全体会议《全会》 全体委员" in preview.plain_text  # the audience in words, not its data
         done = await _press(tg, ADMIN_ID, "确认导入", preview)
         assert "活动已导入：新增 1 项活动" in done.plain_text
     storage = _storage(tmp_path)

@@ -431,11 +431,11 @@ def test_cli_records_import_and_progress(tmp_path, monkeypatch, capsys):
     seeded(tmp_path).close()
     export = tmp_path / "export.csv"
     export.write_bytes(EXPORT.encode("utf-8-sig"))
-    assert run_cli(["records", "import", str(export)]) == 0
+    assert run_cli(["records", "import", str(export), "--yes"]) == 0
     assert "新增 4 条" in capsys.readouterr().out
     bad = tmp_path / "bad.csv"
     bad.write_bytes("姓名,类型,标题,日期\n无名氏,提案,甲,2024-01-01\n".encode())
-    assert run_cli(["records", "import", str(bad)]) == 1
+    assert run_cli(["records", "import", str(bad), "--yes"]) == 1
     assert "第2行：名册中没有名为“无名氏”的委员" in capsys.readouterr().err
     assert run_cli(["progress", "--year", "2024", "--committee", "提案委"]) == 0
     out = capsys.readouterr().out

@@ -13,7 +13,16 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.cli.support import error, number_argument, operator, read_file, with_storage
+from bot.cli.support import (
+    dry_run_hint,
+    error,
+    import_arguments,
+    number_argument,
+    operator,
+    read_file,
+    refuse_skipped,
+    with_storage,
+)
 
 if TYPE_CHECKING:  # imports are deferred so that `cppcc-bot ask` starts fast
     from bot.config import Settings
@@ -80,9 +89,30 @@ def _next(day):
 
 
 def cmd_events_import(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    from bot.calendar.events import import_events
+    """Without --yes: print the dry run (the bot's preview). With --yes: import in one transaction,
+    audited with the file's SHA-256 (rows with problems refuse the file unless --skip-bad)."""
+    import hashlib
 
-    summary = import_events(storage, operator(), read_file(args.file))
+    from bot.calendar.events import audience_label, import_events, read_event_rows
+    from bot.people.roster import SHOWN_SKIPPED, skipped_lines
+    from bot.tables import open_table
+
+    data = read_file(args.file)
+    rows, problems = read_event_rows(storage, open_table(data, args.file), storage.now())
+    skipped = problems.by_line()
+    if not args.yes:
+        print(f"活动预览：可导入 {len(rows)} 项（与已有活动完全相同的不会重复添加）")
+        for e in rows[:SHOWN_SKIPPED]:
+            print(f"  {e.start_date} {e.start_time or ''} {e.kind}《{e.title}》 {audience_label(e.audience)}")
+        if len(rows) > SHOWN_SKIPPED:
+            print(f"  （只列出前 {SHOWN_SKIPPED} 项）")
+        for line in skipped_lines(skipped):
+            print(line)
+        dry_run_hint(bool(skipped))
+        return 0
+    refuse_skipped(skipped, args.skip_bad)
+    digest = hashlib.sha256(data).hexdigest()
+    summary = import_events(storage, operator(), b"", rows=rows, file_hash=digest)
     print(f"活动已导入：{summary.describe()}")
     return 0
 
@@ -245,8 +275,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing.add_argument("--to", dest="date_to")
     listing.add_argument("--all", action="store_true", help="包括已取消的活动")
     listing.set_defaults(func=with_storage(cmd_events_list))
-    importing = sub.add_parser("import", help="从 .xlsx/.xls/.csv 导入活动（全部成功或全部不导入）")
-    importing.add_argument("file")
+    importing = sub.add_parser(
+        "import", help="从 .xlsx/.xls/.csv 导入活动（默认只预览；--yes 导入，全部成功或全部不导入）"
+    )
+    import_arguments(importing)
     importing.set_defaults(func=with_storage(cmd_events_import))
     ics = sub.add_parser("ics", help="导出 .ics 日历文件（默认输出到屏幕）")
     ics.add_argument("-o", "--output")

@@ -11,7 +11,16 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.cli.support import error, number_argument, operator, read_file, with_storage
+from bot.cli.support import (
+    dry_run_hint,
+    error,
+    import_arguments,
+    number_argument,
+    operator,
+    read_file,
+    refuse_skipped,
+    with_storage,
+)
 
 if TYPE_CHECKING:  # imports are deferred so that `cppcc-bot ask` starts fast
     from bot.config import Settings
@@ -26,12 +35,8 @@ def _import_roster(kind: str, args: argparse.Namespace, storage: Storage) -> int
     preview = preview_roster(storage, operator(), kind, read_file(args.file), args.file, full=args.full)
     if not args.yes:
         print(preview.describe())
-        hint = "这是预览，尚未导入。确认导入请加 --yes"
-        if preview.skipped:
-            hint += "（加 --skip-bad 跳过问题行）"
-        if not args.full and preview.absent:
-            hint += "；这是部分更新，如是完整名册、要停用不在文件中的人，请加 --full"
-        print(hint, file=sys.stderr)
+        partial = "；这是部分更新，如是完整名册、要停用不在文件中的人，请加 --full"
+        dry_run_hint(bool(preview.skipped), partial if not args.full and preview.absent else "")
         return 0
     summary = apply_roster(storage, operator(), preview, skip_bad=args.skip_bad)
     print(f"{preview.label}已导入：{summary.describe()}")
@@ -97,9 +102,26 @@ def cmd_admins_list(args: argparse.Namespace, settings: Settings, storage: Stora
 
 
 def cmd_records_import(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    from bot.people.records import import_records
+    """Without --yes: print the dry run (the bot's preview). With --yes: import in one transaction,
+    audited with the file's SHA-256 (rows with problems refuse the file unless --skip-bad)."""
+    import hashlib
 
-    summary = import_records(storage, operator(), read_file(args.file))
+    from bot.csvfile import ImportProblems
+    from bot.people.records import import_records, preview_records
+    from bot.plan.model import default_plan
+    from bot.tables import open_table
+
+    data = read_file(args.file)
+    found = preview_records(storage, operator(), open_table(data, args.file), storage.today(), default_plan())
+    if not args.yes:
+        print(found.describe())
+        dry_run_hint(bool(found.skipped))
+        return 0
+    refuse_skipped(found.skipped, args.skip_bad)
+    if not found.rows:
+        raise ImportProblems(["文件中没有可以导入的行"])
+    digest = hashlib.sha256(data).hexdigest()
+    summary = import_records(storage, operator(), b"", rows=found.rows, file_hash=digest)
     print(f"履职记录已导入：{summary.describe()}")
     return 0
 
@@ -173,9 +195,7 @@ def cmd_progress(args: argparse.Namespace, settings: Settings, storage: Storage)
 
 
 def _roster_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file")
-    parser.add_argument("--yes", action="store_true", help="确认导入（不加则只显示预览）")
-    parser.add_argument("--skip-bad", action="store_true", help="跳过有问题的行，导入其余的行")
+    import_arguments(parser)
     parser.add_argument("--full", action="store_true", help="这是完整名册：停用不在文件中的人")
 
 
@@ -208,8 +228,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     admins.add_parser("list", help="列出秘书").set_defaults(func=with_storage(cmd_admins_list))
 
     records = subparsers.add_parser("records", help="履职记录").add_subparsers(dest="records_command", required=True)
-    rimp = records.add_parser("import", help="导入提案系统导出的 .xlsx/.xls/.csv（姓名或手机号,类型,标题,日期,…）")
-    rimp.add_argument("file")
+    rimp = records.add_parser(
+        "import", help="导入提案系统导出的 .xlsx/.xls/.csv（姓名或手机号,类型,标题,日期,…）；默认只预览"
+    )
+    import_arguments(rimp)
     rimp.set_defaults(func=with_storage(cmd_records_import))
 
     rlist = records.add_parser("list", help="列出履职记录")

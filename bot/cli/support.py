@@ -34,6 +34,29 @@ def read_file(path: str) -> bytes:
         raise FileNotFoundError(f"无法读取文件 {path}：{exc.strerror}") from exc
 
 
+DRY_RUN_HINT = "这是预览，尚未导入。确认导入请加 --yes"
+
+
+def import_arguments(parser: argparse.ArgumentParser) -> None:
+    """FILE, --yes and --skip-bad: every import previews without --yes (a dry run, like the bot's)."""
+    parser.add_argument("file")
+    parser.add_argument("--yes", action="store_true", help="确认导入（不加则只显示预览，不做任何更改）")
+    parser.add_argument("--skip-bad", action="store_true", help="跳过有问题的行，导入其余的行")
+
+
+def dry_run_hint(skipped: bool, extra: str = "") -> None:
+    """What to add to the command to import after a dry run (on stderr, so stdout is the preview)."""
+    print(DRY_RUN_HINT + ("（加 --skip-bad 跳过问题行）" if skipped else "") + extra, file=sys.stderr)
+
+
+def refuse_skipped(skipped: list[tuple[int, str]], skip_bad: bool) -> None:
+    """All or nothing: rows with problems refuse the file unless --skip-bad was given."""
+    from bot.csvfile import ImportProblems
+
+    if skipped and not skip_bad:
+        raise ImportProblems([f"第{line}行：{reason}" for line, reason in skipped], total=len(skipped))
+
+
 def operator() -> Caller:
     """The person at the server's terminal acts as a secretary."""
     from bot.people.roles import CLI_CALLER

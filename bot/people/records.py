@@ -16,6 +16,7 @@ from bot.csvfile import CsvRow, Problems
 from bot.dates import DateError, add_months, parse_date, parse_when
 from bot.errors import UserError
 from bot.people.roles import Caller, authorize
+from bot.people.roster import skipped_lines
 from bot.phone import ROSTER, PhoneError, display_phone, to_e164
 from bot.plan.model import Plan, default_plan
 from bot.storage import RECORD_KINDS, Member, Record, Storage, actor_label, stamp
@@ -416,6 +417,33 @@ def read_record_rows(storage: Storage, table: Table, today: date, plan: Plan) ->
         seen[key] = row.line
         parsed.append(fields)
     return parsed, problems
+
+
+@dataclass(frozen=True)
+class RecordsPreview:
+    """A dry run of a records file: the usable rows, how many are already stored, the skipped rows."""
+
+    rows: list[dict[str, Any]]
+    known: int
+    skipped: list[tuple[int, str]]
+
+    def describe(self) -> str:
+        new = len(self.rows) - self.known
+        lines = [f"履职记录预览：可导入 {len(self.rows)} 条（新增 {new} 条，已有 {self.known} 条将按文件更新办理状态）"]
+        lines += skipped_lines(self.skipped)
+        if not self.rows:
+            lines.append("文件中没有可以导入的行。")
+        return "\n".join(lines)
+
+
+def preview_records(storage: Storage, caller: Caller, table: Table, today: date, plan: Plan) -> RecordsPreview:
+    """What importing ``table`` would do, changing nothing (the bot's and the CLI's dry run)."""
+    authorize(storage, caller, "manage_records")
+    rows, problems = read_record_rows(storage, table, today, plan)
+    known = sum(
+        1 for r in rows if storage.find_record(r["member_id"], r["kind"], r["title"], r["date"]) is not None
+    )
+    return RecordsPreview(rows, known, problems.by_line())
 
 
 def parse_record_rows(storage: Storage, data: bytes, today: date, plan: Plan) -> list[dict[str, Any]]:
