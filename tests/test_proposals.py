@@ -396,9 +396,18 @@ def test_reply_deadline_reminders_follow_the_proposal_and_link_to_reply(world):
     )
     to_unit = [m for m in messages if m.telegram_id == WATER and "答复期限还有" in m.text]
     assert {b.data for row in to_unit[0].buttons for b in row} == {f"pp:ra:{pid}", f"pp:vw:{pid}"}
-    assert len(to_unit) == 2 and due in to_unit[0].text  # T-14 and T-3 (knowledge/reminders.json)
+    assert due in to_unit[0].text  # T-14, T-3 and T-1 (knowledge/reminders.json)
+    assert sorted(int(m.text.split("还有 ")[1].split(" 天")[0]) for m in to_unit) == [1, 3, 14]
     overdue = [m for m in messages if m.telegram_id == SECRETARY and "已超期" in m.text]
     assert overdue and {b.data for row in overdue[0].buttons for b in row} == {f"pp:vw:{pid}"}
+    # overdue: the day after the due date, then weekly, to the secretaries and the unit's contacts
+    late = sorted(int(m.text.split("已超期 ")[1].split(" 天")[0]) for m in overdue)
+    assert late[:3] == [1, 8, 15]
+    to_unit_late = [m for m in messages if m.telegram_id == WATER and "已超期" in m.text]
+    assert len(to_unit_late) == len(overdue) and {b.data for row in to_unit_late[0].buttons for b in row} == {
+        f"pp:ra:{pid}",
+        f"pp:vw:{pid}",
+    }
     # replied: no more reminders for it
     for data in ("ra",):
         world.press(WATER, f"pp:{data}:{pid}")

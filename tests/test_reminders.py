@@ -402,6 +402,8 @@ def test_reply_due_reminders_go_to_the_undertaking_units_contacts(storage):
         (at(2027, 3, 21), "proposal_reply_due", "unit:united_front_dept"),
         (at(2027, 4, 1), "proposal_reply_due", key_of("孙八")),
         (at(2027, 4, 1), "proposal_reply_due", "unit:united_front_dept"),
+        (at(2027, 4, 3), "proposal_reply_due", key_of("孙八")),
+        (at(2027, 4, 3), "proposal_reply_due", "unit:united_front_dept"),
     }
     nobody = next(r for r in found if r.recipient.key.startswith("unit:"))
     assert nobody.status == "unbound" and nobody.recipient.name == "统战部（名单中无联络员）"
@@ -644,7 +646,7 @@ def expected_year(ids: dict[str, int]) -> set[tuple[datetime, str, str]]:
         add((day, "yearly_minimums", wang))
     for day in (at(2027, 2, 12), at(2027, 2, 23), at(2027, 2, 25)):
         add((day, "proposal_deadline", wang))
-    for day in (at(2027, 3, 21), at(2027, 4, 1)):
+    for day in (at(2027, 3, 21), at(2027, 4, 1), at(2027, 4, 3)):
         add((day, "proposal_reply_due", sun))
     overdue = date(2027, 4, 5)
     while overdue <= date(2027, 12, 31):
