@@ -25,6 +25,7 @@ class Services:
     dialogue: Dialogue
     storage: Storage
     flood: FloodGuard = field(default_factory=FloodGuard)
+    plan_stamp: tuple | None = None  # plans/state.json as last seen (PlanStore.stamp)
 
     @property
     def plan(self) -> Plan:
@@ -56,12 +57,40 @@ class Services:
         from bot.plan.model import PlanError, load_plan_in_force
         from bot.plan.store import PlanStore, PlanStoreError
 
+        store = PlanStore.at(self.settings.db_path)
+        self.plan_stamp = store.stamp()
         try:
-            active = PlanStore.at(self.settings.db_path).state()["active"]
+            active = store.state()["active"]
         except PlanStoreError as exc:
             raise PlanError(str(exc)) from exc
         if active:
             self.use_plan(load_plan_in_force(self.settings.db_path))
+
+    def follow_plan_in_force(self) -> str | None:
+        """When plans/state.json changed since last seen (`cppcc-bot plan use|restore` while the
+        bot runs), put the plan it names in force in this process. Returns what to tell the
+        secretaries — the switch, or why the plan could not be used (the plan in force then
+        stays) — or None when nothing changed. One stat call when nothing changed."""
+        from bot.plan.model import load_plan_in_force
+        from bot.plan.store import PlanStore
+
+        stamp = PlanStore.at(self.settings.db_path).stamp()
+        if stamp == self.plan_stamp:
+            return None
+        self.plan_stamp = stamp
+        try:
+            plan = load_plan_in_force(self.settings.db_path)
+            if plan.data == self.plan.data:
+                return None
+            self.use_plan(plan)
+        except (ValueError, OSError) as exc:  # PlanError, ConfigError, VocabularyError, ReminderError …
+            self.storage.audit(None, "plan_follow_failed", {"error": str(exc)})
+            return (
+                f"命令行切换的方案无法使用：{exc}。机器人仍按原方案回答；"
+                "请改正后重新运行 cppcc-bot plan use 或 plan restore。"
+            )
+        self.storage.audit(None, "plan_followed", {"title": plan.document.get("title"), "tasks": len(plan.tasks)})
+        return f"现行方案已改为《{plan.document.get('title')}》（{len(plan.tasks)} 项任务，由命令行启用或恢复）。"
 
     def use_plan(self, plan: Plan) -> None:
         """Put ``plan`` in force in this process: the answers engine and dialogue are rebuilt on
@@ -107,6 +136,7 @@ class Services:
         except OSError as exc:
             self.use_plan(previous)
             raise UserError(f"无法保存方案（{exc.strerror}），现行方案不变。") from exc
+        self.plan_stamp = store.stamp()  # this switch is not one to follow
         detail = {"source": pending["source"], "file": activation.path.name, "tasks": len(plan.tasks)}
         self.storage.audit(actor, "plan_activated", detail)
         return (

@@ -6,13 +6,17 @@ bot/plan/importer.py; the preview is the one `cppcc-bot plan build` prints, with
 merge each new unit into the known unit it may be (like `plan build --same`). [启用] puts the plan
 in force through Services.activate_plan (the plan in force changes only then; the previous one
 is kept for `cppcc-bot plan restore`); [取消] and a second file change nothing.
+
+A switch made on the command line while the bot runs (`cppcc-bot plan use|restore`) is picked
+up within FOLLOW_SECONDS: a job looks at plans/state.json (one stat call) and puts the plan it
+names in force (Services.follow_plan_in_force), telling the secretaries.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from telegram.ext import Application
+from telegram.ext import Application, ContextTypes
 
 from bot.config import knowledge_dir
 from bot.people.roles import Caller, authorize
@@ -21,11 +25,14 @@ from bot.plan.importer import Knowledge, import_plan
 from bot.plan.store import PlanStore
 from bot.services import Services
 from handlers import files
+from handlers.common import services
 
 COMMANDS: list = []
 SECRETARY_COMMANDS: list = []
 TEXT_SUFFIXES = (".docx", ".txt")
 MAX_MERGES = 5  # 并入 buttons offered at once
+FOLLOW_SECONDS = 10
+FOLLOW_JOB = "plan-in-force"
 
 
 def _is_plan(upload: files.Upload) -> bool:
@@ -76,8 +83,16 @@ def register(app: Application) -> None:
     files.register_kind(PLAN_KIND)
 
 
+async def _follow(context: ContextTypes.DEFAULT_TYPE) -> None:
+    svc = services(context)
+    said = svc.follow_plan_in_force()
+    if said:
+        svc.alert_secretaries(f"plan-follow:{svc.plan_stamp}", said)
+
+
 async def startup(app: Application) -> None:
-    """Nothing to start."""
+    """Follow the plan in force when the command line switches it."""
+    app.job_queue.run_repeating(_follow, interval=FOLLOW_SECONDS, first=FOLLOW_SECONDS, name=FOLLOW_JOB)
 
 
 async def shutdown(app: Application) -> None:

@@ -147,3 +147,46 @@ async def test_a_plan_put_in_force_over_helans_own_knowledge_directory(tg, tmp_p
     finally:
         use_plan(None)
         default_engine.cache_clear()
+
+
+async def _until(tg, user: int, mark, text: str):
+    await tg.wait_for(lambda: any(text in m.plain_text for m in tg.sent_messages(user, since=mark)), timeout=10)
+    return next(m for m in tg.sent_messages(user, since=mark) if text in m.plain_text)
+
+
+async def test_a_running_bot_follows_plan_use_and_restore_from_the_command_line(county, tg, monkeypatch):
+    from handlers import plans as plan_handlers
+
+    monkeypatch.setattr(plan_handlers, "FOLLOW_SECONDS", 0.2)
+    fixture = FIXTURES["flat-lines"]
+    source = county / fixture.filename
+    source.write_bytes(fixture.data())
+    built = county / "plan.json"
+    assert main(["plan", "build", str(source), "-o", str(built), "--no-obligations"]) == 0
+    db = county / "cppcc.db"
+    app = build_application(make_settings(tg, db))
+    async with running(app):
+        before = await _say(tg, MEMBER, f"/item {fixture.task}")
+        assert fixture.snippet not in before.plain_text
+        mark = tg.mark()
+        assert main(["plan", "use", str(built)]) == 0  # while the bot runs
+        told = await _until(tg, ADMIN_ID, mark, "现行方案已改为")
+        assert f"{fixture.tasks} 项任务" in told.plain_text
+        item = await _say(tg, MEMBER, f"/item {fixture.task}")
+        assert fixture.snippet in item.plain_text
+
+        mark = tg.mark()
+        assert main(["plan", "restore"]) == 0
+        await _until(tg, ADMIN_ID, mark, "现行方案已改为")
+        item = await _say(tg, MEMBER, "/item 45")  # Helan's plan again
+        assert "加强服务保障力量建设" in item.plain_text
+
+        mark = tg.mark()  # a state.json naming a damaged plan: said, and the plan in force stays
+        store = PlanStore.at(db)
+        (store.root / "broken.json").write_text("{", encoding="utf-8")
+        (store.root / "state.json").write_text('{"active": "broken.json", "previous": null}', encoding="utf-8")
+        await _until(tg, ADMIN_ID, mark, "命令行切换的方案无法使用")
+        item = await _say(tg, MEMBER, "/item 45")
+        assert "加强服务保障力量建设" in item.plain_text
+    actions = [e.action for e in Storage(db).audit_entries() if e.action.startswith("plan_follow")]
+    assert actions == ["plan_followed", "plan_followed", "plan_follow_failed"]

@@ -86,7 +86,7 @@ def cmd_plan_use(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     activation = PlanStore.at().activate(plan.data)
     print(f"已启用 {args.path}（保存为 {activation.path}）；上一份方案可用 cppcc-bot plan restore 恢复。")
-    print("正在运行的机器人需重启后才使用新方案（在机器人里点 [启用] 则立即生效）。")
+    print("正在运行的机器人在 10 秒内改用新方案，并告知各位秘书。")
     return 0
 
 
@@ -101,7 +101,7 @@ def cmd_plan_restore(args: argparse.Namespace) -> int:
     except (PlanStoreError, PlanError) as exc:
         return _fail(str(exc))
     print(f"已恢复上一份方案：{plan.document.get('title')}（{len(plan.tasks)} 项任务，{path}）")
-    print("正在运行的机器人需重启后才使用恢复的方案。")
+    print("正在运行的机器人在 10 秒内改用恢复的方案，并告知各位秘书。")
     return 0
 
 

@@ -69,6 +69,15 @@ class PlanStore:
             raise PlanStoreError(f"{path} 已损坏：应为对象")
         return {"active": data.get("active"), "previous": data.get("previous"), "token": data.get("token")}
 
+    def stamp(self) -> tuple[int, int, int] | None:
+        """state.json's inode, size and modification time (None when there is none): one stat
+        call, so a running bot can notice cheaply that `cppcc-bot plan use|restore` switched plans."""
+        try:
+            info = (self.root / "state.json").stat()
+        except OSError:
+            return None
+        return (info.st_ino, info.st_size, info.st_mtime_ns)
+
     def _write_state(self, state: dict) -> None:
         write_atomically(self.root / "state.json", json.dumps(state, ensure_ascii=False, indent=2) + "\n")
 
