@@ -449,6 +449,31 @@ def test_a_unit_asks_to_return_and_the_secretary_reassigns(world):
     assert "申请退回：不属于本单位职责" in world.press(ZHANG, f"pp:vw:{pid}").text
 
 
+def test_a_collective_unit_is_made_specific_before_assigning(world):
+    """各乡镇 is a group label: it cannot be 主办 or 协办 (who would sign and reply?); the
+    secretary gets its townships as buttons, and a township picked is told like any unit."""
+    import_unit_contacts(world.storage, CLI_CALLER, (CONTACTS + "立岗镇人民政府,郑一,13700007777\n").encode())
+    township = 205
+    bind_by_contact(world.storage, township, township, "8613700007777")
+    pid = write(world, cosigners=None)
+    world.press(ZHANG, f"pp:sb:{pid}")
+    world.press(SECRETARY, f"pp:la:{pid}")
+    lead = world.say(SECRETARY, "各乡镇")
+    assert "“各乡镇”是统称" in lead.text and world.storage.proposal_units(pid) == []
+    choices = [b.data for row in lead.buttons for b in row]
+    assert f"pp:lu:{pid}:town_ligang" in choices and f"pp:lu:{pid}:towns" not in choices
+    assert world.press(SECRETARY, f"pp:lu:{pid}:towns").refusal  # a forged button
+    world.say(SECRETARY, "水务局")
+    helpers = world.say(SECRETARY, "卫健局、各乡镇人民政府")
+    assert "统称" in helpers.text and f"pp:hu:{pid}:town_ligang" in [b.data for row in helpers.buttons for b in row]
+    assert [u.unit_id for u in world.storage.proposal_units(pid)] == ["water_bureau", "health_bureau"]
+    assert world.press(SECRETARY, f"pp:hu:{pid}:towns").refusal
+    assert "立岗镇人民政府" in world.say(SECRETARY, "立岗镇").text  # a township as people write it
+    world.press(SECRETARY, f"pp:hn:{pid}")
+    world.press(SECRETARY, f"pp:as:{pid}")
+    assert "协办单位" in world.outbox(township)[-1] and "【提案交办】" in world.outbox(township)[-1]
+
+
 def test_names_shared_by_two_members_get_buttons(world):
     import_members(world.storage, CLI_CALLER, (MEMBERS + "李四,13700005555,工商联界,,,,\n").encode())
     from bot.proposals.drafts import start

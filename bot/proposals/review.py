@@ -74,14 +74,31 @@ def reassign(desk: Desk, caller: Caller, proposal_id: int) -> Reply:
     return Reply(f"{name_of(p)}：请发送主办单位名称。", personal=True)
 
 
+def _resolve(desk: Desk, word: str) -> Unit | None:
+    """A unit by any of its names, also written with 县 in front or without 人民政府 (立岗镇)."""
+    for name in (word, word.removeprefix("县"), word + "人民政府"):
+        unit = desk.plan.resolve_unit(name)
+        if unit is not None:
+            return unit
+    return None
+
+
 def match_units(desk: Desk, text: str) -> tuple[list[Unit], list[str], list[Unit]]:
-    """(units found exactly, names matching nothing, near candidates for the others)."""
+    """(units found exactly, names matching nothing, near candidates for the others).
+
+    A collective unit (各乡镇: one whose member units are in the catalogue) cannot be 主办 or
+    协办 — it has no contacts of its own who could sign and reply, and which township answers
+    would be unclear — so its members are offered as candidates instead (see ``collective_note``)."""
     found: list[Unit] = []
     unknown: list[str] = []
     near: list[Unit] = []
-    names = {name: unit for unit in desk.plan.catalogue.units.values() for name in unit.names}
+    catalogue = desk.plan.catalogue
+    names = {name: unit for unit in catalogue.units.values() if not catalogue.members(unit.id) for name in unit.names}
     for word in [w for w in _SEPARATORS.split(text.strip()) if w]:
-        unit = desk.plan.resolve_unit(word) or desk.plan.resolve_unit(word.removeprefix("县"))
+        unit = _resolve(desk, word)
+        if unit is not None and catalogue.members(unit.id):
+            near += catalogue.members(unit.id)
+            continue
         if unit is not None:
             found.append(unit)
             continue
@@ -95,7 +112,20 @@ def match_units(desk: Desk, text: str) -> tuple[list[Unit], list[str], list[Unit
 
 
 def _unit_choices(p: ProposalRow, verb: str, units: list[Unit]) -> list:
-    return [[button(unit.short, verb, p.id, unit.id)] for unit in units]
+    return [[button(unit.short, verb, p.id, unit.id)] for unit in dict.fromkeys(units)]
+
+
+def collective_note(desk: Desk, text: str) -> str:
+    """The sentence explaining that a collective unit named in ``text`` must be made specific."""
+    catalogue = desk.plan.catalogue
+    named = [
+        unit.short
+        for word in _SEPARATORS.split(text.strip())
+        if word and (unit := _resolve(desk, word)) is not None and catalogue.members(unit.id)
+    ]
+    if not named:
+        return ""
+    return f"“{'、'.join(dict.fromkeys(named))}”是统称，不能作为承办单位，请点选或发送具体单位："
 
 
 def on_lead(desk: Desk, caller: Caller, p: ProposalRow, text: str) -> Reply:
@@ -103,12 +133,16 @@ def on_lead(desk: Desk, caller: Caller, p: ProposalRow, text: str) -> Reply:
     if len(found) == 1 and not unknown and not near:
         return pick_lead(desk, caller, p.id, found[0].id)
     lines = []
+    collective = collective_note(desk, text)
     if len(found) > 1:
         lines.append("主办单位只能有一个，请点选：")
         near = found + near
     if unknown:
         lines.append(f"单位目录中没有“{'、'.join(unknown)}”。")
-    if near and len(found) <= 1:
+    if collective and len(found) <= 1:
+        lines.append(collective)
+        near = found + near
+    elif near and len(found) <= 1:
         lines.append("您是不是指：")
     if not near and not found:
         lines.append("请重新发送主办单位名称。")
@@ -117,7 +151,7 @@ def on_lead(desk: Desk, caller: Caller, p: ProposalRow, text: str) -> Reply:
 
 def pick_lead(desk: Desk, caller: Caller, proposal_id: int, unit_id: str) -> Reply:
     p = _secretary(desk, caller, proposal_id, ("accepted",), "proposal")
-    if unit_id not in desk.plan.catalogue.units:
+    if unit_id not in desk.plan.catalogue.units or desk.plan.catalogue.members(unit_id):
         raise ProposalError(STALE)
     with desk.storage.atomic():
         desk.storage.proposal_units_set(p.id, unit_id, [])
@@ -142,7 +176,10 @@ def on_helpers(desk: Desk, caller: Caller, p: ProposalRow, text: str) -> Reply:
     lines = [units_line(desk, p)]
     if unknown:
         lines.append(f"单位目录中没有“{'、'.join(unknown)}”。")
-    if near:
+    collective = collective_note(desk, text)
+    if collective:
+        lines.append(collective.removesuffix("：") + "（点选加入协办）：")
+    elif near:
         lines.append("您是不是指（点选加入协办）：")
     lines.append("可继续发送协办单位；完成后点“完成”。")
     buttons = _unit_choices(p, "hu", [u for u in near if u.id != lead])
@@ -154,7 +191,7 @@ def pick_helper(desk: Desk, caller: Caller, proposal_id: int, unit_id: str) -> R
     p = _secretary(desk, caller, proposal_id, ("accepted",), "proposal")
     units = desk.storage.proposal_units(p.id)
     lead = next((u.unit_id for u in units if u.role == "lead"), None)
-    if lead is None or unit_id not in desk.plan.catalogue.units:
+    if lead is None or unit_id not in desk.plan.catalogue.units or desk.plan.catalogue.members(unit_id):
         raise ProposalError(STALE)
     helpers = [u.unit_id for u in units if u.role == "helper"]
     if unit_id != lead and unit_id not in helpers:
