@@ -141,12 +141,13 @@ async def typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A file for 正文, 答复 or 协办意见; a photo gets the same answer as a file of the wrong type."""
+    """A file for 正文, 答复 or 协办意见; a photo is refused with a word on how to send it as a file."""
     message = update.effective_message
     doc = message.document or message.photo[-1]
     name = getattr(doc, "file_name", None) or ("照片.jpg" if message.photo else "文件")
     who = caller(update, context)
-    reply = flow.on_document(_desk(context), who, FileInfo(doc.file_id, name, doc.file_size))
+    info = FileInfo(doc.file_id, name, doc.file_size, photo=not message.document)
+    reply = flow.on_document(_desk(context), who, info)
     if reply is not None:
         await send_reply(message, reply)
         _wake(context.bot_data)

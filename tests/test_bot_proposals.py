@@ -260,7 +260,8 @@ async def test_bad_input_through_telegram(tg, bot):
     tg.inject_document(ZHANG, "病毒.exe", b"MZ")
     assert "不支持" in (await tg.wait_for_reply(ZHANG)).plain_text
     tg.inject_photo(ZHANG)
-    assert "请发送 .docx" in (await tg.wait_for_reply(ZHANG)).plain_text
+    refused = (await tg.wait_for_reply(ZHANG)).plain_text
+    assert "照片不能作为附件" in refused and "请把材料整理成 .docx" in refused
     long_body = "".join(f"第{i}段：社区养老服务需要更多专业护理人员和日间照料场所。\n" for i in range(160))
     assert len(long_body) > 4096
     body = await bot.say(ZHANG, long_body)  # one message of Telegram's own limit is fine; stored whole

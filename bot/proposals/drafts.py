@@ -44,6 +44,7 @@ class FileInfo:
     file_id: str
     name: str
     size: int | None
+    photo: bool = False  # a picture sent as a photo (Telegram compresses it and gives it no name)
 
 
 def _member(desk: Desk, caller: Caller) -> None:
@@ -227,6 +228,11 @@ def check_file(desk: Desk, file: FileInfo) -> str | None:
     """Why a document cannot be taken (wrong type, too large), or None."""
     name = (file.name or "").lower()
     types = desk.config.attachment_types
+    if file.photo:
+        return (
+            f"照片不能作为附件保存。请把材料整理成 {'、'.join(types)} 文件发送"
+            "（图片可以插入 Word 文档或转成 PDF），或直接发送文字。"
+        )
     if not any(name.endswith(t) for t in types):
         return f"不支持“{file.name or '该文件'}”这种文件，请发送 {'、'.join(types)} 文件，或直接发送文字。"
     limit = desk.config.max_attachment_mb
