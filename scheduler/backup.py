@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from telegram.ext import ContextTypes, JobQueue
 
 from bot.config import Settings
+from bot.plan.store import plans_dir
 from bot.storage import StorageError
 from bot.storage.backup import BackupResult, backup_time, backups_in, dated_backup
 
@@ -45,8 +46,10 @@ class BackupScheduler:
         tz: ZoneInfo,
         *,
         clock: Callable[[], datetime] | None = None,
+        plans: Path | None = None,
     ):
         self.db_path = db_path
+        self.plans = plans  # the plans folder, copied beside each backup (bot/storage/backup.py)
         self.folder = folder
         self.keep = keep
         self.at = at
@@ -61,7 +64,8 @@ class BackupScheduler:
         folder = settings.backup_folder()
         if folder is None:
             return None
-        return cls(settings.db_path, folder, settings.backup_keep, settings.backup_time, settings.tz)
+        plans = plans_dir(settings.db_path)
+        return cls(settings.db_path, folder, settings.backup_keep, settings.backup_time, settings.tz, plans=plans)
 
     def start(self, job_queue: JobQueue) -> None:
         self.job_queue = job_queue
@@ -93,7 +97,7 @@ class BackupScheduler:
 
     def run(self) -> BackupResult:
         """One backup now, with the retention count applied (blocking; the job runs it in a thread)."""
-        result = dated_backup(self.db_path, self.folder, self.keep, self.clock())
+        result = dated_backup(self.db_path, self.folder, self.keep, self.clock(), self.plans)
         self.last = result
         log.info(
             "backup written: %s (%.1f MB in %.1f s), %d old one(s) deleted",

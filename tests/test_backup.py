@@ -205,3 +205,46 @@ def test_db_check_fails_in_one_line_on_a_damaged_file(tmp_path):
     assert line.startswith(f"错误：数据库文件 {db} 未通过完整性检查") and "备份" in line
     missing = _cli("db", "check", str(tmp_path / "nothing.db"), db=db)
     assert missing.returncode == 1 and "找不到数据库文件" in missing.stderr
+
+
+def test_a_backup_carries_the_plans_folder_and_pruning_takes_it_along(tmp_path):
+    source = tmp_path / "data" / "cppcc.db"
+    open_storage(tmp_path).close()
+    plans = tmp_path / "data" / "plans"
+    (plans / "pending").mkdir(parents=True)
+    (plans / "20270101-090000-ab12.json").write_text('{"tasks": []}', encoding="utf-8")
+    (plans / "state.json").write_text('{"active": "20270101-090000-ab12.json"}', encoding="utf-8")
+    (plans / "pending" / "cd34.json").write_text("{}", encoding="utf-8")
+    folder = tmp_path / "backups"
+    days = [NOW + timedelta(days=i) for i in range(3)]
+    results = [dated_backup(source, folder, 2, day, plans) for day in days]
+    copy = results[-1].plans
+    assert copy == folder / backup_name(days[-1]).replace(".db", ".plans")
+    assert sorted(p.name for p in copy.iterdir()) == ["20270101-090000-ab12.json", "state.json"]  # no pending
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        name for day in days[1:] for name in (backup_name(day), backup_name(day).replace(".db", ".plans"))
+    )  # the oldest backup went with its plans copy
+    assert dated_backup(source, folder, 2, days[-1] + timedelta(days=1), tmp_path / "no-plans").plans is None
+
+
+def test_the_cli_backup_holds_the_plan_in_force_and_the_restore_brings_it_back(tmp_path):
+    from tests.plan_import_support import FIXTURES
+
+    db = tmp_path / "live" / "cppcc.db"
+    assert _cli("admins", "add", "424242", db=db).returncode == 0
+    fixture = FIXTURES["flat-lines"]
+    source = tmp_path / fixture.filename
+    source.write_bytes(fixture.data())
+    built = tmp_path / "plan.json"
+    assert _cli("plan", "build", str(source), "-o", str(built), "--no-obligations", db=db).returncode == 0
+    assert _cli("plan", "use", str(built), db=db).returncode == 0
+    made = _cli("db", "backup", str(tmp_path / "safe") + "/", db=db)
+    assert made.returncode == 0 and "plans" in made.stdout
+    (copy,) = (tmp_path / "safe").glob("*.plans")
+
+    # Disaster: the plans folder is lost. The README's step: copy the backup's plans folder back.
+    shutil.rmtree(db.parent / "plans")
+    assert "任务 45 ·" in _cli("plan", "check", db=db).stdout  # back to Helan's plan
+    shutil.copytree(copy, db.parent / "plans")
+    checked = _cli("plan", "check", db=db)
+    assert checked.returncode == 0 and f"任务 {fixture.tasks} ·" in checked.stdout

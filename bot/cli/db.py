@@ -24,6 +24,7 @@ def _settings():
 
 def cmd_backup(args: argparse.Namespace) -> int:
     from bot.config import ConfigError
+    from bot.plan.store import plans_dir
     from bot.storage import StorageError
     from bot.storage.backup import backup_database, backup_name
 
@@ -34,12 +35,14 @@ def cmd_backup(args: argparse.Namespace) -> int:
             target = target / backup_name(datetime.now(settings.tz))
         if target.exists():
             return error(f"{target} 已存在：请换一个文件名，或指定一个文件夹（按时间命名）")
-        result = backup_database(settings.db_path, target)
+        result = backup_database(settings.db_path, target, plans_dir(settings.db_path))
     except (ConfigError, StorageError) as exc:
         return error(str(exc))
     except OSError as exc:
         return error(f"无法写入备份 {args.file}：{exc.strerror or exc}")
     print(f"已备份到 {result.path}（{result.size / 1e6:.1f} MB，用时 {result.seconds:.1f} 秒）")
+    if result.plans:
+        print(f"导入的方案（plans/）已复制到 {result.plans}")
     return 0
 
 

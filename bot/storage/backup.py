@@ -9,12 +9,19 @@ the target, so a crash or a full disk never leaves a half-written backup under a
 The daily backups live in one folder, named by local time (``cppcc-20270115-030000.db``); after
 each one, the oldest beyond the retention count are deleted. Only files with that exact name
 pattern are ever deleted.
+
+Imported plans live in files, not in the database (bot/plan/store.py): when the plans folder
+names a plan in force, a backup also copies its ``state.json`` and kept plan files (not the
+pending previews) into a folder beside the backup file (``cppcc-20270115-030000.plans``),
+state.json first, so every plan the copied state names is in the copy. It goes and comes with
+its backup.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -38,6 +45,7 @@ class BackupResult:
     size: int  # bytes
     seconds: float
     removed: tuple[Path, ...] = field(default=())  # old backups deleted by the retention count
+    plans: Path | None = None  # the copy of the plans folder beside the backup, if any
 
 
 @contextmanager
@@ -97,8 +105,35 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def backup_database(source: Path, target: Path) -> BackupResult:
-    """Copy the live database ``source`` to ``target`` atomically (see the module docstring)."""
+def plans_copy_of(backup: Path) -> Path:
+    """The folder beside ``backup`` that holds the plans folder's copy (``….plans``)."""
+    return backup.with_suffix(".plans")
+
+
+def copy_plans(plans: Path | None, backup: Path) -> Path | None:
+    """Copy the plans folder's state.json and kept plans beside ``backup`` (replacing an older
+    copy only once the new one is complete); None when no imported plan was ever put in force."""
+    if plans is None or not (plans / "state.json").is_file():
+        return None
+    target = plans_copy_of(backup)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    shutil.rmtree(temporary, ignore_errors=True)
+    temporary.mkdir(parents=True)
+    try:
+        shutil.copy2(plans / "state.json", temporary / "state.json")  # first: what it names exists
+        for path in sorted(plans.glob("*.json")):
+            if path.name != "state.json" and path.is_file():
+                shutil.copy2(path, temporary / path.name)
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(temporary, target)
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
+    return target
+
+
+def backup_database(source: Path, target: Path, plans: Path | None = None) -> BackupResult:
+    """Copy the live database ``source`` to ``target`` atomically (see the module docstring), and
+    the plans folder ``plans`` beside it when it holds imported plans."""
     started = time.monotonic()
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
@@ -119,7 +154,8 @@ def backup_database(source: Path, target: Path) -> BackupResult:
         _fsync_dir(target.parent)
     finally:
         temporary.unlink(missing_ok=True)
-    return BackupResult(target, target.stat().st_size, time.monotonic() - started)
+    copied = copy_plans(plans, target)
+    return BackupResult(target, target.stat().st_size, time.monotonic() - started, plans=copied)
 
 
 def backup_name(moment: datetime) -> str:
@@ -139,14 +175,15 @@ def backup_time(path: Path, tz: ZoneInfo) -> datetime:
 
 
 def prune(folder: Path, keep: int) -> tuple[Path, ...]:
-    """Delete the oldest dated backups beyond ``keep``; return what was deleted."""
+    """Delete the oldest dated backups beyond ``keep`` (with their plans copies); return what was deleted."""
     old = backups_in(folder)[:-keep] if keep > 0 else []
     for path in old:
         path.unlink(missing_ok=True)
+        shutil.rmtree(plans_copy_of(path), ignore_errors=True)
     return tuple(old)
 
 
-def dated_backup(source: Path, folder: Path, keep: int, now: datetime) -> BackupResult:
+def dated_backup(source: Path, folder: Path, keep: int, now: datetime, plans: Path | None = None) -> BackupResult:
     """One backup into ``folder`` named by ``now`` (local time), then the retention count applied."""
-    result = backup_database(source, folder / backup_name(now))
-    return BackupResult(result.path, result.size, result.seconds, prune(folder, keep))
+    result = backup_database(source, folder / backup_name(now), plans)
+    return BackupResult(result.path, result.size, result.seconds, prune(folder, keep), result.plans)
