@@ -4,8 +4,11 @@ nothing is sent twice."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Callable
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -281,3 +284,50 @@ async def test_bad_input_through_telegram(tg, bot):
     await bot.received(ADMIN_ID, "办理过程", since=mark)
     parts = [m.plain_text for m in tg.sent_messages(ADMIN_ID, since=mark)]
     assert len(parts) >= 2 and "第0段" in "".join(parts) and "第159段" in "".join(parts)  # shown split, whole
+
+
+async def test_the_periodic_pass_ends_cosign_waits_and_expires_drafts_with_a_moved_clock(tg, bot, monkeypatch):
+    """The sweep job of the running bot, with the storage clock moved forward between restarts
+    (each start runs the job after a second): a co-sign wait that is over sends the proposal to
+    review, an unfinished draft gets one reminder and is discarded a day later."""
+    clock = [datetime(2026, 6, 1, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))]  # a Monday, daytime
+    monkeypatch.setattr(Storage, "now", lambda self: clock[0])
+
+    async def later(**delta) -> None:
+        clock[0] += timedelta(**delta)
+        await bot.restart()
+
+    await bot.say(ZHANG, "/propose")
+    await bot.say(ZHANG, "关于改善乡村道路的建议")
+    body = await bot.say(ZHANG, "建议对破损村道进行维修。")
+    await bot.press(ZHANG, body, "正文完成")
+    listed = await bot.say(ZHANG, "李四 王五")
+    preview = await bot.press(ZHANG, listed, "完成联名")
+    assert "3 天后" in preview.plain_text
+    await bot.press(ZHANG, preview, "提交")
+    agreed = await bot.received(LI, "邀请您联名")
+    await bot.press(LI, agreed, "同意联名")
+    silent = await bot.received(WANG, "邀请您联名")
+    await bot.say(LI, "/opinion")
+    await bot.say(LI, "关于村口路灯损坏的情况")  # a draft left unfinished
+
+    await later(days=2, hours=23)  # the wait is not over yet
+    await asyncio.sleep(1.5)
+    assert bot.count(ADMIN_ID, "【提案审查】") == 0
+    await later(hours=1, minutes=1)  # now it is
+    card = await bot.received(ADMIN_ID, "【提案审查】")
+    assert "李四（同意）" in card.plain_text and "王五（待回复）" in card.plain_text
+    assert "联名征集已经结束" in (await bot.press(WANG, silent, "同意联名")).plain_text
+
+    await later(days=3)  # the draft has waited six days: one reminder
+    reminder = await bot.received(LI, "还没有提交")
+    assert "1 天后将自动删除" in reminder.plain_text and "继续编辑" in reminder.button_texts
+    await later(minutes=5)
+    await asyncio.sleep(1.5)
+    assert bot.count(LI, "还没有提交") == 1  # one reminder only
+    await later(days=1)  # seven days: discarded
+    await bot.received(LI, "已自动删除")
+    gone = await bot.press(LI, reminder, "继续编辑")
+    assert "已提交、已放弃或已过期" in gone.plain_text
+    assert "【社情民意】" not in (await bot.say(LI, "补充内容")).plain_text  # no longer taken as its body
+    assert bot.count(ADMIN_ID, "【社情民意审核】") == 0 and bot.count(ADMIN_ID, "【提案审查】") == 1
