@@ -27,8 +27,6 @@ from bot.calendar.events import (
     EventError,
     add_event,
     audience_spec,
-    cancel_event,
-    change_event,
     describe,
     event_argument,
     get_event,
@@ -42,7 +40,7 @@ from bot.calendar.events import (
     validate,
 )
 from bot.calendar.ics import calendar_bytes
-from bot.calendar.invitations import send_with_notice
+from bot.calendar.invitations import cancel_and_tell, change_and_tell, send_with_notice
 from bot.calendar.meeting_config import default_config as default_meeting_config
 from bot.calendar.meetings import invitee, meeting_of, person_key, reply_buttons
 from bot.calendar.signin import window as signin_window
@@ -449,10 +447,20 @@ async def _change_confirmed(message: Message, context: ContextTypes.DEFAULT_TYPE
         await _refuse(message, "这一步已经结束。")
         return
     svc = services(context)
-    event = change_event(svc.storage, who, state["event_id"], **{state["field"]: state["value"]})
+    changes = {state["field"]: state["value"]}
+    event, told = change_and_tell(
+        svc.storage, who, state["event_id"], now=svc.storage.now(), admin_ids=svc.settings.admin_ids, **changes
+    )
     _done(context)
-    await _say(message, f"已修改：\n{describe(event)}\n（如需通知参加人员，请用 /notice 发送通知。）")
+    await _say(message, f"已修改：\n{describe(event)}\n{_told_line(told)}")
+    meetings.wake_outbox(context)
     _after_change(context)
+
+
+def _told_line(told: int) -> str:
+    if told:
+        return f"已通知 {told} 位参会人员。"
+    return "（没有需要通知的参会人员；如需另行通知，请用 /notice 发送通知。）"
 
 
 async def _cancel_ask(message: Message, context: ContextTypes.DEFAULT_TYPE, who: Caller, event_id: int) -> None:
@@ -467,8 +475,10 @@ async def _cancel_ask(message: Message, context: ContextTypes.DEFAULT_TYPE, who:
 
 
 async def _cancel_confirmed(message: Message, context: ContextTypes.DEFAULT_TYPE, who: Caller, event_id: int) -> None:
-    event = cancel_event(services(context).storage, who, event_id)
-    await _say(message, f"已取消：{one_line(event)}\n（如需通知参加人员，请用 /notice 发送通知。）")
+    svc = services(context)
+    event, told = cancel_and_tell(svc.storage, who, event_id, now=svc.storage.now(), admin_ids=svc.settings.admin_ids)
+    await _say(message, f"已取消：{one_line(event)}\n{_told_line(told)}")
+    meetings.wake_outbox(context)
     _after_change(context)
 
 

@@ -250,13 +250,18 @@ async def test_secretary_changes_and_cancels_an_event_and_registers_a_reply(tg, 
         confirm = await step(lambda: tg.inject_message(ADMIN_ID, "县政协会议中心"))
         assert "修改后" in confirm.plain_text and "地点：县政协会议中心" in confirm.plain_text
         done = await step(press(confirm, "确认修改"))
-        assert done.plain_text.startswith("已修改") and "/notice" in done.plain_text
+        assert done.plain_text.startswith("已修改") and "已通知 1 位参会人员" in done.plain_text
         storage = app.bot_data[SERVICES_KEY].storage
         assert storage.event(meeting.id).place == "县政协会议中心" and storage.event(meeting.id).sequence == 1
+        (told,) = await tg.wait_for_messages(5001, 1)  # 张三, the one 常委 (a meeting: invitees are told)
+        assert told.plain_text.startswith("【活动变更】《专题协商》有变动：\n地点：（无） → 县政协会议中心")
+        assert told.button_texts == ["参加", "请假", "加入手机日历"]
 
         ask = await step(press(shown, "取消活动"))
         cancelled = await step(press(ask, "确认取消活动"))
         assert cancelled.plain_text.startswith("已取消") and storage.event(meeting.id).status == "cancelled"
+        gone = (await tg.wait_for_messages(5001, 2))[-1]
+        assert gone.plain_text.startswith("【活动取消】《专题协商》") and not gone.button_texts
 
         ask = await step(lambda: tg.inject_callback(ADMIN_ID, f"r:rp:{created.id}", shown, check_buttons=False))
         assert "关于加快乡村道路建设的提案" in ask.plain_text

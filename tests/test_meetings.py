@@ -299,3 +299,31 @@ def test_events_held_before_the_upgrade_are_not_closed_into_absences(tmp_path):
         assert past.closed_at and not future.closed_at
         assert close_ended(storage, now=storage.now()) == []
         assert storage.records_from("event:1") == [] and storage.event_outcomes(1) == {}
+
+
+def test_a_changed_or_cancelled_meeting_tells_its_invitees_once(storage, chats, event):
+    from bot.calendar.invitations import CHANGE_SOURCE, cancel_and_tell, change_and_tell, send_with_notice
+
+    admins = frozenset({ADMIN})
+    notice_id = send_with_notice(storage, CLI_CALLER, event.id, now=BEFORE, admin_ids=admins)
+    reply(storage, f"e{event.id}", chats[0], "attend", now=BEFORE, admin_ids=admins)
+    changes = {"time": "15:00-17:00", "place": "二楼会议室"}
+    moved, told = change_and_tell(storage, CLI_CALLER, event.id, now=BEFORE, admin_ids=admins, **changes)
+    assert told == 4 and moved.start_time == "15:00"
+    rows = {r.chat_id: r for r in storage.outbox_rows(CHANGE_SOURCE)}
+    first = rows[chats[0]].text
+    assert first.startswith("【活动变更】《营商环境专题协商会》有变动：")
+    assert "时间：2027-03-10（周三）14:30–16:30 → 2027-03-10（周三）15:00–17:00" in first
+    assert "地点：（无） → 二楼会议室" in first and "✅ 已回复：参加" in first
+    assert [b["text"] for b in rows[chats[0]].buttons[0]] == ["请假"]
+    assert [b["text"] for b in rows[chats[1]].buttons[0]] == ["参加", "请假"]
+    # the notice's own buttons now show the meeting as it is
+    answered = reply(storage, f"n{notice_id}", chats[1], "attend", now=BEFORE, admin_ids=admins)
+    assert "15:00–17:00" in answered.message and "14:30–16:30" not in answered.message
+    # notes are not worth a message; the same change is never told twice
+    _, quiet = change_and_tell(storage, CLI_CALLER, event.id, now=BEFORE, admin_ids=admins, notes="请带材料")
+    assert quiet == 0 and len(storage.outbox_rows(CHANGE_SOURCE)) == 4
+    _, told = cancel_and_tell(storage, CLI_CALLER, event.id, now=BEFORE, admin_ids=admins)
+    cancelled = storage.outbox_rows(CHANGE_SOURCE)[4:]
+    assert told == 4 and all(r.text.startswith("【活动取消】《营商环境专题协商会》") for r in cancelled)
+    assert all(not r.buttons for r in cancelled)

@@ -1,14 +1,15 @@
-"""Messages that invite replies: the meeting notice sent with an event, 提醒未回复, and [签到] when
-the sign-in window opens. All go through the outbox, keyed so that a repeat adds nothing."""
+"""Messages that invite replies: the meeting notice sent with an event, 提醒未回复, [签到] when
+the sign-in window opens, and the word to invitees when a meeting is changed or cancelled. All
+go through the outbox, keyed so that a repeat adds nothing."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 from bot.calendar.attendance import roll
-from bot.calendar.events import EventError, describe, ends_at, starts_at
+from bot.calendar.events import EventError, cancel_event, change_event, describe, ends_at, starts_at, when_text
 from bot.calendar.meeting_config import MeetingConfig, default_config
-from bot.calendar.meetings import MeetingError, invitation, meeting_of, person_key
+from bot.calendar.meetings import Meeting, MeetingError, chat_of, invitation, invitees, meeting_of, person_key
 from bot.calendar.signin import SIGNIN_SOURCE
 from bot.notices import NoticeError, compose, confirm
 from bot.notices.outbox import Outgoing, enqueue
@@ -16,8 +17,11 @@ from bot.people.roles import Caller, authorize
 from bot.plan.model import Plan
 from bot.reply import Button
 from bot.storage import Storage
+from bot.storage.calendar import EventRow
 
 NUDGE_SOURCE = "meeting_nudge"  # source id "<token>@<minute>": one nudge a minute at most
+CHANGE_SOURCE = "meeting_change"  # source id "<event id>#<sequence>": once per change
+TOLD_FIELDS = {"kind": "类型", "title": "名称", "place": "地点"}  # with the time: what invitees are told of
 
 
 def send_with_notice(
@@ -111,3 +115,87 @@ def push_signin(
         if messages:
             queued += enqueue(storage, source_kind=SIGNIN_SOURCE, source_id=str(event.id), messages=messages, now=now)
     return queued
+
+
+# ---- a meeting changed or cancelled -------------------------------------------------------------
+
+
+def _changes(before: EventRow, after: EventRow) -> list[str]:
+    """“时间：… → …” lines for what invitees need to know (notes and audience are not told)."""
+    lines = []
+    if when_text(before) != when_text(after):
+        lines.append(f"时间：{when_text(before)} → {when_text(after)}")
+    for field, label in TOLD_FIELDS.items():
+        old, new = getattr(before, field), getattr(after, field)
+        if old != new:
+            lines.append(f"{label}：{old or '（无）'} → {new or '（无）'}")
+    return lines
+
+
+def tell_change(
+    storage: Storage,
+    before: EventRow,
+    after: EventRow,
+    *,
+    now: datetime,
+    admin_ids: frozenset[int] = frozenset(),
+    config: MeetingConfig | None = None,
+) -> int:
+    """Tell everyone invited to a meeting (who can be reached) that it moved, was renamed or
+    relocated, or was cancelled: once per change (keyed by the event's sequence), the meeting as
+    it now reads with their reply and the buttons still useful. Returns how many were queued."""
+    config = config or default_config()
+    if not config.is_meeting(before.kind) or before.status == "cancelled":
+        return 0
+    cancelled = after.status == "cancelled"
+    lines = [] if cancelled else _changes(before, after)
+    if not cancelled and not lines:
+        return 0
+    notice = storage.notice(before.notice_id) if before.notice_id else None
+    people = invitees(storage, Meeting(f"e{before.id}", before.title, before, notice), admin_ids)
+    if cancelled:
+        head = f"【活动取消】《{before.title}》（{when_text(before)}）已取消，无需参加。"
+    else:
+        head = "\n".join([f"【活动变更】《{before.title}》有变动：", *lines])
+    meeting = None if cancelled else meeting_of(storage, f"e{after.id}", config)
+    messages = []
+    for person in people:
+        chat = chat_of(storage, person.key) or person.chat_id
+        if chat is None:
+            continue
+        text, buttons = head, []
+        if meeting is not None:
+            body, buttons = invitation(meeting, storage.meeting_reply(meeting.ref, person.key), storage.tz, now)
+            text = f"{head}\n\n{body}"
+        messages.append(Outgoing(person.key, chat, text, buttons))
+    return enqueue(
+        storage, source_kind=CHANGE_SOURCE, source_id=f"{after.id}#{after.sequence}", messages=messages, now=now
+    )
+
+
+def change_and_tell(
+    storage: Storage,
+    caller: Caller,
+    event_id: int,
+    *,
+    now: datetime,
+    admin_ids: frozenset[int] = frozenset(),
+    **changes,
+) -> tuple[EventRow, int]:
+    """Change an event and, for a meeting, tell its invitees (one transaction); (event, told)."""
+    with storage.atomic():
+        before = storage.event(event_id)
+        after = change_event(storage, caller, event_id, now=now, **changes)
+        told = tell_change(storage, before, after, now=now, admin_ids=admin_ids)
+    return after, told
+
+
+def cancel_and_tell(
+    storage: Storage, caller: Caller, event_id: int, *, now: datetime, admin_ids: frozenset[int] = frozenset()
+) -> tuple[EventRow, int]:
+    """Cancel an event and, for a meeting, tell its invitees (one transaction); (event, told)."""
+    with storage.atomic():
+        before = storage.event(event_id)
+        after = cancel_event(storage, caller, event_id, now=now)
+        told = tell_change(storage, before, after, now=now, admin_ids=admin_ids)
+    return after, told

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.calendar.events import EventError, ends_at, starts_at, when_text
+from bot.calendar.events import EventError, describe, ends_at, starts_at, when_text
 from bot.calendar.meeting_config import MeetingConfig, default_config
 from bot.notices import default_config as notice_config
 from bot.notices import notice_message
@@ -145,7 +145,7 @@ def tell_secretaries(
 
 def tell_person(storage: Storage, reply: MeetingReplyRow, source_id: str, text: str, now: datetime) -> int:
     """Queue one message to the person who replied (their chat now, or at the time of the reply)."""
-    chat = _chat_of(storage, reply.recipient_key) or reply.chat_id
+    chat = chat_of(storage, reply.recipient_key) or reply.chat_id
     if chat is None:
         return 0
     return enqueue(
@@ -157,7 +157,8 @@ def tell_person(storage: Storage, reply: MeetingReplyRow, source_id: str, text: 
     )
 
 
-def _chat_of(storage: Storage, key: str) -> int | None:
+def chat_of(storage: Storage, key: str) -> int | None:
+    """The person's Telegram chat now (None: not bound)."""
     kind, _, number = key.partition(":")
     if kind == "secretary":
         return int(number)
@@ -180,9 +181,10 @@ def status_line(reply: MeetingReplyRow | None, tz: ZoneInfo, now: datetime) -> s
 
 def meeting_text(meeting: Meeting) -> str:
     """The meeting as its invitees see it (the notice's text, or the event's lines)."""
-    if meeting.notice is not None:
-        return notice_message(meeting.notice.text, meeting.notice.kind, notice_config())
     event = meeting.event
+    if meeting.notice is not None:  # an event's notice reads as the event is now (it may have changed)
+        text = describe(event, with_id=False) if event is not None else meeting.notice.text
+        return notice_message(text, meeting.notice.kind, notice_config())
     lines = [f"📅【{event.kind}】{event.title}", f"时间：{when_text(event)}"]
     if event.place:
         lines.append(f"地点：{event.place}")

@@ -50,21 +50,28 @@ def cmd_events_add(args: argparse.Namespace, settings: Settings, storage: Storag
 
 
 def cmd_events_change(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    from bot.calendar.events import change_event, describe
+    from bot.calendar.events import describe
+    from bot.calendar.invitations import change_and_tell
 
     changes = {name: getattr(args, name) for name in EVENT_FIELDS if getattr(args, name) is not None}
     if not changes:
         return error("请至少指定一项要修改的内容，例如 --date 2027-03-12")
-    event = change_event(storage, operator(), args.id, **changes)
-    print(f"已修改活动：\n{describe(event)}")
+    now, admins = storage.now(), settings.admin_ids
+    event, told = change_and_tell(storage, operator(), args.id, now=now, admin_ids=admins, **changes)
+    print(f"已修改活动：\n{describe(event)}" + _told(told))
     return 0
 
 
-def cmd_events_cancel(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    from bot.calendar.events import cancel_event, one_line
+def _told(told: int) -> str:
+    return f"\n已排入通知 {told} 位参会人员（运行中的机器人会发出）。" if told else ""
 
-    event = cancel_event(storage, operator(), args.id)
-    print(f"已取消活动（编号 {event.id}）：{one_line(event)}")
+
+def cmd_events_cancel(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    from bot.calendar.events import one_line
+    from bot.calendar.invitations import cancel_and_tell
+
+    event, told = cancel_and_tell(storage, operator(), args.id, now=storage.now(), admin_ids=settings.admin_ids)
+    print(f"已取消活动（编号 {event.id}）：{one_line(event)}" + _told(told))
     return 0
 
 
