@@ -2,8 +2,9 @@
 
 :func:`typed_reply` is called first by handlers/answers.text_message: “收到 / 好的 / 准时参加 /
 我请假，孩子生病 / 签到 / 撤回请假” in a private chat becomes the reply to the latest open notice
-or meeting (said back: “已为您回复《…》：收到”); it returns False for anything else, which the
-question engine then answers (also “收到” when no notice is open).
+or meeting (said back: “已为您回复《…》：收到”; a 收到 after the newest notice was already answered:
+“您已回复《…》：参加”); it returns False for anything else, which the question engine then
+answers (also “收到” when no notice came in the last 3 days).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from telegram import BotCommand, Message, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
 from bot.calendar.meetings import MeetingError
-from bot.inbox.actions import confirm_notice, notice_view
-from bot.inbox.items import inbox, latest_unconfirmed_notice, matching, open_meetings, signing_meetings
+from bot.inbox.actions import answered, confirm_notice, notice_view
+from bot.inbox.items import inbox, latest_notice, matching, open_meetings, signing_meetings
 from bot.inbox.typed import Typed, classify
 from bot.numbers import read_number
 from bot.reply import Button, Reply
@@ -95,9 +96,13 @@ async def typed_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> boo
         return False
     now = svc.storage.now()
     if typed.intent == "received":
-        notice_id = latest_unconfirmed_notice(svc.storage, user.id, now=now, within=RECEIVED_WITHIN)
-        if notice_id is None:
+        latest = latest_notice(svc.storage, user.id, now=now, within=RECEIVED_WITHIN)
+        if latest is None:
             return False
+        notice_id, confirmed = latest
+        if confirmed:  # already answered (收到, or 参加 / 请假 on a meeting notice): say so
+            await _say(message, answered(svc.storage, user.id, notice_id))
+            return True
         title, _ = confirm_notice(svc.storage, user.id, notice_id, now=now)
         await _say(message, f"已为您回复《{title}》：收到")
         return True

@@ -1,12 +1,13 @@
 """Acting on the inbox: confirming a notice by the person's roster key (also for people who bound
-after it went out), and a notice shown again with the buttons that still apply."""
+after it went out), a notice shown again with the buttons that still apply, and what the person
+already answered to a notice."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.calendar.meetings import MeetingError, invitation, meeting_of, person_key
+from bot.calendar.meetings import LEAVE_LABELS, MeetingError, invitation, meeting_of, person_key
 from bot.notices import default_config as notice_config
 from bot.notices import notice_message
 from bot.reply import Button
@@ -73,3 +74,20 @@ def confirm_notice(storage: Storage, telegram_id: int, notice_id: int, *, now: d
         if new:
             storage.audit(telegram_id, "notice_confirmed", {"notice_id": notice_id, "typed_or_inbox": True}, now)
     return _title(notice.text), new
+
+
+def answered(storage: Storage, telegram_id: int, notice_id: int) -> str:
+    """“您已回复《…》：参加” for a notice the person already answered (a typed 收到 again)."""
+    key = person_key(storage, telegram_id)
+    notice = storage.notice(notice_id)
+    word = "收到"
+    try:
+        meeting = meeting_of(storage, f"n{notice_id}") if notice.kind == "meeting" else None
+    except MeetingError:
+        meeting = None
+    reply = storage.meeting_reply(meeting.ref, key) if meeting is not None else None
+    if reply is not None and reply.response == "attend":
+        word = "参加"
+    elif reply is not None:
+        word = f"请假（{LEAVE_LABELS[reply.leave_status or 'pending']}）"
+    return f"您已回复《{_title(notice.text)}》：{word}，无需再回复。"

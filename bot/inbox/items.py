@@ -115,11 +115,11 @@ def matching(items: list[OpenMeeting], *, day: int | None, relative_day: int | N
     return chosen
 
 
-def latest_unconfirmed_notice(storage: Storage, telegram_id: int, *, now: datetime, within: timedelta) -> int | None:
-    """The newest notice sent to the person within ``within`` that they have not confirmed."""
+def latest_notice(storage: Storage, telegram_id: int, *, now: datetime, within: timedelta) -> tuple[int, bool] | None:
+    """(id, confirmed) of the newest notice sent to the person within ``within``, or None."""
     key = person_key(storage, telegram_id)
     for notice_id, confirmed in storage.notices_for(key, since=stamp(now - within), limit=1):
-        return None if confirmed else notice_id
+        return notice_id, confirmed
     return None
 
 
