@@ -331,3 +331,71 @@ async def test_the_periodic_pass_ends_cosign_waits_and_expires_drafts_with_a_mov
     assert "已提交、已放弃或已过期" in gone.plain_text
     assert "【社情民意】" not in (await bot.say(LI, "补充内容")).plain_text  # no longer taken as its body
     assert bot.count(ADMIN_ID, "【社情民意审核】") == 0 and bot.count(ADMIN_ID, "【提案审查】") == 1
+
+
+async def test_units_lists_refusals_and_opinion_decisions_through_telegram(tg, bot):
+    """/proposals for a unit, a unit that is not assigned pressing 答复, two secretaries pressing
+    立案 at once, a stale 确认交办, naming oneself, 社情民意 报送上级 and 不予采用."""
+    await bot.say(ZHANG, "/propose")
+    await bot.say(ZHANG, "关于规范农贸市场管理的建议")
+    body = await bot.say(ZHANG, "建议划定临时摊位区域。")
+    asked = await bot.press(ZHANG, body, "正文完成")
+    names = await bot.say(ZHANG, "张三、不存在的人")
+    assert "是您本人，提案人不能联名自己" in names.plain_text and "名册中没有“不存在的人”" in names.plain_text
+    preview = await bot.press(ZHANG, asked, "不联名")
+    assert "联名：无" in preview.plain_text
+    await bot.press(ZHANG, preview, "提交")
+    first = await bot.received(ADMIN_ID, "【提案审查】")
+    second = await bot.received(SECOND_SECRETARY, "【提案审查】")
+    mark = tg.mark()
+    tg.inject_callback(ADMIN_ID, first.callback_data("立案"), first)
+    tg.inject_callback(SECOND_SECRETARY, second.callback_data("立案"), second)
+    (won,) = await tg.wait_for_messages(ADMIN_ID, 1, since=mark)
+    (lost,) = await tg.wait_for_messages(SECOND_SECRETARY, 1, since=mark)
+    assert "已立案" in won.plain_text and "已失效" in lost.plain_text  # one number, once
+    await bot.received(ZHANG, "已立案")
+    lead = await bot.say(ADMIN_ID, "水务局")
+    planned = await bot.press(ADMIN_ID, lead, "无协办单位")
+    confirm = planned.callback_data("确认交办")
+    await bot.press(ADMIN_ID, planned, "确认交办")
+    mark = tg.mark()
+    tg.inject_callback(ADMIN_ID, confirm, planned, check_buttons=False)  # pressed again later
+    (again,) = await tg.wait_for_messages(ADMIN_ID, 1, since=mark)
+    assert "已失效" in again.plain_text and bot.count(WATER, "【提案交办】") == 1
+
+    # a unit that is not assigned: nothing to list, and 答复 is refused
+    nothing = await bot.say(HEALTH, "/proposals")
+    assert "目前没有待办理的提案" in nothing.plain_text
+    proposal_id = confirm.split(":")[2]
+    mark = tg.mark()
+    tg.inject_callback(HEALTH, f"pp:ra:{proposal_id}", nothing, check_buttons=False)
+    (refused,) = await tg.wait_for_messages(HEALTH, 1, since=mark)
+    assert "没有交办给贵单位" in refused.plain_text
+    # the assigned unit lists it with its due date and starts the reply from the list
+    listed = await bot.say(WATER, "/proposals")
+    assert "待办理的提案 1 件" in listed.plain_text and "答复期限 " in listed.plain_text
+    reply_button = next(b for b in listed.button_texts if b.startswith("答复"))
+    started = await bot.press(WATER, listed, reply_button)
+    assert "答复内容" in started.plain_text
+
+    # 社情民意: 报送上级, and another not adopted with a reason
+    async def opinion(title: str) -> SentMessage:
+        await bot.say(LI, "/opinion")
+        await bot.say(LI, title)
+        body = await bot.say(LI, "情况如下。")
+        preview = await bot.press(LI, body, "内容完成")
+        mark = tg.mark()
+        await bot.press(LI, preview, "提交")
+        return await bot.received(ADMIN_ID, title, since=mark)
+
+    card = await opinion("关于学校周边交通拥堵的情况")
+    await bot.press(ADMIN_ID, card, "报送上级")
+    assert "学校周边交通拥堵" in (await bot.received(LI, "已报送上级政协")).plain_text
+    card = await opinion("关于广场舞噪音的情况")
+    asked = await bot.press(ADMIN_ID, card, "不予采用")
+    assert "请发送理由" in asked.plain_text
+    assert "理由不能为空" in (await bot.say(ADMIN_ID, "　")).plain_text
+    await bot.say(ADMIN_ID, "已由街道协调解决")
+    told = await bot.received(LI, "未被采用")
+    assert "广场舞噪音" in told.plain_text and "已由街道协调解决" in told.plain_text
+    assert bot.count(ZHANG, "已立案") == 1 and bot.count(LI, "已报送上级政协") == 1
