@@ -48,7 +48,8 @@ def main() -> None:
     args = parser.parse_args()
     plan = default_plan()
     config = default_config()
-    units = [u for u in plan.catalogue.units.values() if not u.member_of][: args.units]
+    catalogue = plan.catalogue  # collective units (各乡镇) cannot be 主办 or 协办
+    units = [u for u in catalogue.units.values() if not u.member_of and not catalogue.members(u.id)][: args.units]
     timings: dict[str, list[float]] = defaultdict(list)
     with tempfile.TemporaryDirectory() as tmp:
         storage = Storage(Path(tmp) / "bench.db", TZ)
