@@ -270,19 +270,19 @@ def test_command_line_attendance_mark_code_and_xlsx(tmp_path, monkeypatch, capsy
     assert openpyxl.load_workbook(out)["履职统计"].max_row == 3
 
 
-def test_events_held_before_the_upgrade_are_not_closed_into_absences(tmp_path):
+def _old_database(path, days: tuple[str, ...]) -> None:
+    """A database from before sign-in existed, with one 协商活动 at 09:00 on each day."""
     import sqlite_utils
 
     from bot.storage.calendar import CALENDAR_MIGRATIONS
     from bot.storage.core import MIGRATIONS, migrate
 
-    path = tmp_path / "old.db"
     old = sqlite_utils.Database(path)
     migrate(old, MIGRATIONS)
     migrate(old, CALENDAR_MIGRATIONS[:1], domain="calendar")
     stamp_ = "2026-01-01T00:00:00+08:00"
     old["members"].insert({"name": "张三", "phone": "+8613800000001", "created_at": stamp_, "updated_at": stamp_})
-    for day in ("2026-03-01", "2099-03-01"):
+    for day in days:
         old["events"].insert(
             {
                 "kind": "协商活动",
@@ -294,6 +294,11 @@ def test_events_held_before_the_upgrade_are_not_closed_into_absences(tmp_path):
             | {"scheduled_at": stamp_, "created_by": "cli", "created_at": stamp_, "updated_at": stamp_}
         )
     old.close()
+
+
+def test_events_held_before_the_upgrade_are_not_closed_into_absences(tmp_path):
+    path = tmp_path / "old.db"
+    _old_database(path, ("2026-03-01", "2099-03-01"))
     with Storage(path, TZ) as storage:
         past, future = storage.event(1), storage.event(2)
         assert past.closed_at and not future.closed_at
@@ -327,3 +332,18 @@ def test_a_changed_or_cancelled_meeting_tells_its_invitees_once(storage, chats, 
     cancelled = storage.outbox_rows(CHANGE_SOURCE)[4:]
     assert told == 4 and all(r.text.startswith("【活动取消】《营商环境专题协商会》") for r in cancelled)
     assert all(not r.buttons for r in cancelled)
+
+
+def test_the_upgrade_reads_today_in_the_configured_time_zone_not_the_machines(tmp_path):
+    """Kiritimati (UTC+14) is always one or two days ahead of UTC−12: its yesterday has passed
+    there and not yet begun (or only just) in UTC−12, whatever the machine's zone."""
+    ahead, behind = ZoneInfo("Pacific/Kiritimati"), ZoneInfo("Etc/GMT+12")
+    yesterday = (datetime.now(ahead).date() - timedelta(days=1)).isoformat()
+    for zone, closed in ((ahead, True), (behind, False)):
+        path = tmp_path / f"{closed}.db"
+        _old_database(path, (yesterday,))
+        with Storage(path, zone) as storage:
+            event = storage.event(1)
+            assert bool(event.closed_at) is closed
+            if closed:
+                assert datetime.fromisoformat(event.closed_at).utcoffset() == timedelta(hours=14)

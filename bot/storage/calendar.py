@@ -136,8 +136,8 @@ CALENDAR_MIGRATIONS: tuple[Migration, ...] = (
         # now would mark every invited member absent and send the secretaries a list for each.
         "events held before sign-in existed are closed without outcomes",
         (
-            "UPDATE events SET closed_at = strftime('%Y-%m-%dT%H:%M:%S', 'now', 'localtime')"
-            " WHERE closed_at IS NULL AND start_date < date('now', 'localtime')"
+            "UPDATE events SET closed_at = local_now()"  # CPPCC_TZ (bot/storage/core.py)
+            " WHERE closed_at IS NULL AND start_date < local_today()"
             " AND NOT EXISTS (SELECT 1 FROM event_attendance AS a WHERE a.event_id = events.id)",
         ),
     ),

@@ -355,6 +355,9 @@ class CoreStorage:
         self.tz = tz or ZoneInfo(DEFAULT_TZ)
         # WAL, busy timeout and BEGIN IMMEDIATE: see bot/storage/connection.py
         self.db = open_database(path)
+        # The configured zone for SQL (migrations that compare with "now"), not SQLite's localtime.
+        self.db.conn.create_function("local_now", 0, lambda: stamp(datetime.now(self.tz)))
+        self.db.conn.create_function("local_today", 0, lambda: datetime.now(self.tz).date().isoformat())
         try:
             migrate(self.db)
             for klass in type(self).__mro__:
