@@ -227,6 +227,9 @@ def test_closing_parenthesis_split():
         ("建立制度，2024年6月底前完成。", "2024年6月底前完成"),
         ("定期通报，长期坚持。", "长期坚持"),
         ("报送年度计划，每年12月底前完成", "每年12月底前完成"),
+        ("完善培训机制，2024年6月底前完成培训规划。", "2024年6月底前"),  # opening the last clause
+        ("制定年度协商计划，每年1月底前报县委审定。", "每年1月底前"),
+        ("于2020年以来的基础上，继续完善。", None),
         ("建立制度。", None),
     ],
 )
@@ -361,3 +364,15 @@ def test_a_unit_line_wrapped_mid_name_is_joined_a_signature_is_not():
 def test_units_on_the_task_line_wrapped_onto_the_next():
     text = "某县政协工作任务清单\n1.建立制度。责任单位：县委办、县\n政府办\n2.完善机制。责任单位：政协办\n"
     assert [t["units_printed"] for t in parse_plan(text)["tasks"]] == [["县委办", "县政府办"], ["政协办"]]
+
+
+def test_units_named_like_schools_and_bodies_in_a_yishi_paragraph():
+    text = (
+        "某县政协工作任务清单\n"
+        "（一）强化党的领导。一是健全党组工作制度（县政协党组负责）；二是落实联系制度（县政协党组牵头，各专委会配合）。\n"
+        "（二）提升履职能力。一是开展委员培训（县政协办公室、县委党校负责）；二是开展委员述职（县人大、县政协负责）。\n"
+    )
+    tasks = parse_plan(text)["tasks"]
+    assert len(tasks) == 4
+    assert roles(tasks[2]) == [("县政协办公室", "responsible"), ("县委党校", "responsible")]
+    assert [label for label, _ in roles(tasks[3])] == ["县人大", "县政协"]

@@ -25,6 +25,12 @@ INLINE_RE = re.compile(
 )
 
 
+# A deadline opening the task's last clause (“……，2024年6月底前完成培训规划。”, “每年1月底前报市委审定”).
+CLAUSE_START_RE = re.compile(
+    rf"^(?:于|在|到)?(?P<phrase>{_DATE}(?:前|以前|之前)|每年\d{{1,2}}月(?:底|末|\d{{1,2}}日)?(?:前|以前))"
+)
+
+
 def _norm(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip()
 
@@ -71,6 +77,12 @@ def deadline_start(text: str) -> int | None:
 
 
 def inline_deadline(text: str) -> str | None:
-    """The deadline phrase a task sentence ends with (“……，2024年6月底前完成。”), or None."""
-    match = INLINE_RE.search(_norm(text))
+    """The deadline phrase a task sentence ends with (“……，2024年6月底前完成。”) or its last clause
+    opens with (“……，2024年6月底前完成培训规划。” → 2024年6月底前), or None."""
+    norm = _norm(text)
+    match = INLINE_RE.search(norm)
+    if match:
+        return match.group("phrase")
+    last = re.split(r"[。；;，,]", norm.rstrip("。；;，, "))[-1].strip()
+    match = CLAUSE_START_RE.match(last)
     return match.group("phrase") if match else None
