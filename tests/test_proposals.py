@@ -474,6 +474,26 @@ def test_a_collective_unit_is_made_specific_before_assigning(world):
     assert "协办单位" in world.outbox(township)[-1] and "【提案交办】" in world.outbox(township)[-1]
 
 
+def test_co_signers_see_the_proposal_until_it_is_accepted(world):
+    """Only the proposer and co-signers before 立案, the proposer and the units after: a
+    co-signer's /myproposals then shows the state only, without a 查看 button."""
+    from bot.proposals.views import mine
+
+    pid = write(world, cosigners="李四")
+    world.press(ZHANG, f"pp:sb:{pid}")
+    world.press(LI, f"pp:ya:{pid}")
+    before = mine(world.desk(), world.who(LI))
+    assert "提交" in before.text and f"pp:vw:{pid}" in [b.data for row in before.buttons for b in row]
+    assert not world.press(LI, f"pp:vw:{pid}").refusal
+    assert world.press(ZHAO, f"pp:vw:{pid}").refusal  # another member never
+    world.press(SECRETARY, f"pp:la:{pid}")
+    after = mine(world.desk(), world.who(LI))
+    assert "（联名）：已立案" in after.text and "立案后的办理情况由提案人查看" in after.text
+    assert "编号" not in after.text and after.buttons == []
+    assert world.press(LI, f"pp:vw:{pid}").refusal
+    assert f"pp:vw:{pid}" in [b.data for row in mine(world.desk(), world.who(ZHANG)).buttons for b in row]
+
+
 def test_names_shared_by_two_members_get_buttons(world):
     import_members(world.storage, CLI_CALLER, (MEMBERS + "李四,13700005555,工商联界,,,,\n").encode())
     from bot.proposals.drafts import start

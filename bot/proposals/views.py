@@ -191,6 +191,9 @@ def mine(desk: Desk, caller: Caller) -> Reply:
         role = "" if p.member_id == caller.member_id else _cosign_role(desk, p, caller.member_id)
         lines.append("")
         lines.append(f"{name_of(p)}{role}：{label(p)}")
+        if not may_view(desk, caller, p):  # a co-signer after 立案: the state only (see may_view)
+            lines.append("  立案后的办理情况由提案人查看。")
+            continue
         if p.reply_due and p.status == "assigned":
             lines.append(f"  {units_line(desk, p)}，答复期限 {p.reply_due}")
         events = desk.storage.proposal_events(p.id)
