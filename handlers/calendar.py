@@ -27,6 +27,7 @@ from bot.calendar.events import (
     EventError,
     add_event,
     audience_spec,
+    day_guesses,
     describe,
     event_argument,
     get_event,
@@ -36,6 +37,7 @@ from bot.calendar.events import (
     parse_time_range,
     preview_change,
     starts_at,
+    time_guesses,
     upcoming_for,
     validate,
 )
@@ -248,13 +250,24 @@ async def _ask_kind(message: Message, context: ContextTypes.DEFAULT_TYPE) -> Non
     await _say(message, "安排新活动。请选择活动类型：", [*rows, QUIT])
 
 
-async def _ask(message: Message, context: ContextTypes.DEFAULT_TYPE, state: dict, step: str) -> None:
+async def _ask(message: Message, context: ContextTypes.DEFAULT_TYPE, state: dict, step: str, note: str = "") -> None:
+    """The next step's prompt; ``note``: how the last answer was read, when that was a guess."""
     if step == "confirm":
         await _confirm(message, context, state)
         return
-    _await(context, "event", step, fields=state["fields"])
+    _await(context, "event", step, fields=state["fields"], guesses=state.get("guesses", {}))
     text, buttons = PROMPTS[step]
+    text = f"已记下：{note}。\n{text}" if note else text
     await _say(message, text, [buttons, QUIT] if buttons else [QUIT])
+
+
+def _guesses(svc, step: str, text: str) -> list[str]:
+    """Readings of a date or time that were guesses (3.5 → 3月5日, 3点 → 下午3:00), to echo back."""
+    if step == "date":
+        return day_guesses(text, svc.storage.today())
+    if step == "time" and text.strip() not in ("全天", "无"):
+        return time_guesses(text)
+    return []
 
 
 def _next_step(step: str) -> str:
@@ -269,8 +282,12 @@ async def _confirm(message: Message, context: ContextTypes.DEFAULT_TYPE, state: 
         _await(context, "event", "date", fields=state["fields"])
         await _say(message, f"{exc.message}\n请重新发送日期。", [QUIT])
         return
-    _await(context, "event", "confirm", fields={**state["fields"], "audience": checked.audience})
+    guesses = state.get("guesses", {})
+    _await(context, "event", "confirm", fields={**state["fields"], "audience": checked.audience}, guesses=guesses)
     text = f"请确认：\n{describe(checked, with_id=False)}"
+    noted = [guess for step in ("date", "time") for guess in guesses.get(step, [])]
+    if noted:
+        text += f"\n请核对：{'；'.join(noted)}。不对请点“取消”后重新安排。"
     rows = [[Button("确认安排", "e:ok")]]
     if default_meeting_config().is_meeting(checked.kind):
         rows.append([Button("确认安排，同时发送会议通知", "e:okn")])
@@ -306,7 +323,9 @@ async def _event_text(message: Message, context: ContextTypes.DEFAULT_TYPE, stat
         await _say(message, f"{exc.message}\n{PROMPTS[step][0]}", [PROMPTS[step][1], QUIT])
         return
     state["fields"][step] = value
-    await _ask(message, context, state, _next_step(step))
+    guesses = _guesses(svc, step, message.text or "")
+    state["guesses"] = {**state.get("guesses", {}), step: guesses}
+    await _ask(message, context, state, _next_step(step), "；".join(guesses))
 
 
 async def _event_button(message: Message, context: ContextTypes.DEFAULT_TYPE, who: Caller, data: str) -> None:
@@ -438,6 +457,9 @@ async def _change_text(message: Message, context: ContextTypes.DEFAULT_TYPE, sta
         return
     _await(context, "change", "confirm", event_id=state["event_id"], field=field, value=value)
     text = f"修改后：\n{describe(checked, with_id=False)}"
+    noted = _guesses(svc, field, value) if isinstance(value, str) else []
+    if noted:
+        text += f"\n请核对：{'；'.join(noted)}。"
     await _say(message, text, [[Button("确认修改", "e:ok")], QUIT])
 
 

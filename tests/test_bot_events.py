@@ -267,3 +267,42 @@ async def test_secretary_changes_and_cancels_an_event_and_registers_a_reply(tg, 
         assert "关于加快乡村道路建设的提案" in ask.plain_text
         replied = await step(press(ask, "确认已答复"))
         assert "超期提醒将停止" in replied.plain_text and storage.record(created.id).status == "replied"
+
+
+async def test_event_flow_echoes_guessed_dates_and_times_back(tg, tmp_path):
+    db = tmp_path / "cppcc.db"
+    prepared(db)
+    app = build_application(make_settings(tg, db, flood_limit=100))
+    async with running(app):
+
+        async def say(text: str):
+            mark = tg.mark()
+            tg.inject_message(ADMIN_ID, text)
+            return (await tg.wait_for_messages(ADMIN_ID, 1, since=mark))[-1]
+
+        async def press(message, label: str):
+            mark = tg.mark()
+            tg.inject_callback(ADMIN_ID, message.callback_data(label), message)
+            return (await tg.wait_for_messages(ADMIN_ID, 1, since=mark))[-1]
+
+        kinds = await say("/event")
+        await press(kinds, "协商活动")
+        await say("营商环境专题协商会")
+        storage = app.bot_data[SERVICES_KEY].storage
+        today = storage.today()
+        day = today + timedelta(days=40)
+        prompt = await say(f"{day.month}.{day.day}")
+        assert prompt.plain_text.startswith(f"已记下：“{day.month}.{day.day}”按{day.month}月{day.day}日理解。")
+        prompt = await say("3点-5点")
+        assert prompt.plain_text.startswith("已记下：“3点”按下午3:00理解；“5点”按下午5:00理解。")
+        prompt = await press(prompt, "跳过")
+        prompt = await press(prompt, "全体委员")
+        confirm = await press(prompt, "跳过")
+        assert f"时间：{day.isoformat()}" in confirm.plain_text and "15:00–17:00" in confirm.plain_text
+        assert (
+            f"请核对：“{day.month}.{day.day}”按{day.month}月{day.day}日理解；“3点”按下午3:00理解" in confirm.plain_text
+        )
+        done = await press(confirm, "确认安排")
+        assert done.plain_text.startswith("已安排")
+        (saved,) = storage.events_between()
+        assert (saved.start_date, saved.start_time, saved.end_time) == (day, "15:00", "17:00")

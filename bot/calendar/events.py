@@ -99,19 +99,41 @@ def parse_day(text: str, what: str = "日期", today: date | None = None) -> dat
     return when.day
 
 
-def parse_time(text: str, what: str = "时间") -> time:
-    """14:30, 14：30, 14点30, 9点, 上午9点, 下午3点半 (bot/dates.py) → a time of day."""
-    match = None if has_foreign_digits(text) else _TIME.fullmatch(_nfkc(text))
-    hour, minute = (int(match.group(1)), int(match.group(2) or 0)) if match else (99, 99)
-    if hour <= 23 and minute <= 59:
-        return time(hour, minute)
+def read_time(text: str, what: str = "时间") -> tuple[time, str | None]:
+    """14:30, 14：30, 14点30, 9点, 上午9点, 下午3点半 (bot/dates.py) → a time of day, and the guess
+    made reading it (a bare 3点 is 下午3:00: “3点”按下午3:00理解), or None."""
     try:
         parsed = parse_clock(text)
     except DateError:
         parsed = None
-    if parsed is None:
-        raise EventError(f"{what}“{text}”无法识别，请写成 14:30 或 下午2点半 的形式")
-    return parsed[0]
+    if parsed is not None:
+        return parsed
+    match = None if has_foreign_digits(text) else _TIME.fullmatch(_nfkc(text))
+    hour, minute = (int(match.group(1)), int(match.group(2) or 0)) if match else (99, 99)
+    if hour <= 23 and minute <= 59:
+        return time(hour, minute), None
+    raise EventError(f"{what}“{text}”无法识别，请写成 14:30 或 下午2点半 的形式")
+
+
+def parse_time(text: str, what: str = "时间") -> time:
+    return read_time(text, what)[0]
+
+
+def time_guesses(text: str) -> list[str]:
+    """The guesses made reading a time or a range (“3点-5点”), to echo back for confirmation."""
+    match = _TIME_RANGE.fullmatch(_nfkc(text))
+    parts = [match.group(1), match.group(2)] if match and _TIME.fullmatch(match.group(1).strip()) else [text]
+    return [guess for part in parts if (guess := read_time(part.strip())[1])]
+
+
+def day_guesses(text: str, today: date) -> list[str]:
+    """The guesses made reading a date (“3.5”按3月5日理解), to echo back for confirmation."""
+    if parse_date(text) is not None:
+        return []
+    try:
+        return list(parse_when(text, today, future=True).guesses)
+    except DateError:
+        return []
 
 
 def parse_time_range(text: str) -> tuple[time, time | None]:
