@@ -376,3 +376,11 @@ def test_units_named_like_schools_and_bodies_in_a_yishi_paragraph():
     assert len(tasks) == 4
     assert roles(tasks[2]) == [("县政协办公室", "responsible"), ("县委党校", "responsible")]
     assert [label for label, _ in roles(tasks[3])] == ["县人大", "县政协"]
+
+
+def test_a_line_naming_the_responsible_leader_is_neither_task_text_nor_a_unit():
+    text = "某县政协工作任务清单\n一、党的领导\n1.每年听取1次县政协党组工作汇报。\n责任领导：王某某\n"
+    text += "牵头单位：县委办公室\n配合单位：县政协办公室\n2.纳入督查计划。\n责任单位：县委办公室\n"
+    tasks = parse_plan(text)["tasks"]
+    assert tasks[0]["text"] == "每年听取1次县政协党组工作汇报。"
+    assert roles(tasks[0]) == [("县委办公室", "lead"), ("县政协办公室", "support")]

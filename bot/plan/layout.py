@@ -40,6 +40,10 @@ KIND_NAMES = {
 }
 INLINE_SHI_RE = re.compile(r"(?:^|(?<=[。；;！!]))\s*([一二三四五六七八九十]{1,3})是(?=\S)")
 LIMIT_LINE_RE = re.compile(r"^(?:完成时限|完成时间|时间节点|时限要求|完成期限)\s*[:：]\s*(.*)$")
+# Lines naming people, not units (责任领导：王某某): no part of the task, never a unit.
+PERSON_LINE_RE = re.compile(
+    r"^(?:责任领导|牵头领导|分管领导|包抓领导|联系领导|牵头县领导|县级领导|督办领导|责任人)\s*[:：]"
+)
 
 
 _KEEP_CIRCLED = str.maketrans({ch: chr(0xE000 + i) for i, ch in enumerate(CIRCLED)})

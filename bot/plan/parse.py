@@ -24,7 +24,17 @@ from datetime import date
 
 from bot.plan import responsibility
 from bot.plan.deadlines import parse_time_limit
-from bot.plan.layout import CN_DIGITS, KIND_NAMES, LIMIT_LINE_RE, Item, after_marker, cn_to_int, match_marker, norm
+from bot.plan.layout import (
+    CN_DIGITS,
+    KIND_NAMES,
+    LIMIT_LINE_RE,
+    PERSON_LINE_RE,
+    Item,
+    after_marker,
+    cn_to_int,
+    match_marker,
+    norm,
+)
 from bot.plan.structure import ParsedPlan, PlanParseError, build_structure
 
 __all__ = ["CN_DIGITS", "ParsedPlan", "PlanParseError", "cn_to_int", "parse_plan", "parse_time_limit", "read_plan"]
@@ -127,6 +137,8 @@ def read_items(text: str) -> tuple[dict, list[str], list[Item]]:
             for text in (*current.unit_lines[:-1], unit_line[0]):
                 current.units.extend(responsibility.from_line(text))
             current.unit_lines[-1] = unit_line[0]
+            continue
+        if current is not None and PERSON_LINE_RE.match(line.norm):
             continue
         limit = LIMIT_LINE_RE.match(line.norm)
         if limit:
