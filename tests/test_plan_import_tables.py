@@ -127,6 +127,9 @@ def test_header_synonyms_are_data():
     # 重点任务 beside 具体措施 is the area column; alone it is the task column.
     assert find_header([(1, ["重点任务", "具体措施", "牵头单位"])], words).columns["area"] == 0
     assert find_header([(1, ["重点任务", "牵头单位"])], words).columns == {"task": 0, "lead": 1}
+    # 工作类别 beside 重点任务: the task column is 重点任务, the area column 工作类别.
+    found = find_header([(1, ["序号", "工作类别", "重点任务", "责任领导", "牵头单位"])], words).columns
+    assert (found["area"], found["task"], found["lead"]) == (1, 2, 4)
     with pytest.raises(ValueError, match=r"columns\.number"):
         TableWords.from_dict({"version": 1, "columns": {"task": ["任务"]}}, "plan_tables.json")
 
@@ -235,3 +238,15 @@ def test_lead_and_support_written_in_one_unit_cell():
     tasks = tasks_of(plan_xlsx_rows(rows), "清单.xlsx")
     expected = [("县委办", "lead"), ("县政府办", "support"), ("县财政局", "support")]
     assert list(tasks[0]["unit_roles"].items()) == expected
+
+
+def test_an_area_column_beside_a_task_column_named_like_an_area():
+    rows = [
+        ["序号", "工作类别", "重点任务", "牵头单位", "配合单位"],
+        ["1", "一、加强党的领导", "听取县政协党组汇报", "县委办", "政协办"],
+        ["2", "", "纳入督查计划", "县委办", ""],
+        ["3", "二、推进协商民主", "开展协商活动", "政协办", "各乡镇"],
+    ]
+    result = import_plan(plan_xlsx_rows(rows), "清单.xlsx", Knowledge.load(knowledge_dir()))
+    assert [a["title"] for a in result.plan["areas"]] == ["加强党的领导", "推进协商民主"]
+    assert [t["area"] for t in result.plan["tasks"]] == [1, 1, 2]

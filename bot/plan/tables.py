@@ -77,16 +77,15 @@ def find_header(rows: list[tuple[int, list[str]]], words: TableWords) -> Header 
     """The first row (among the first few) naming a task column and a unit column."""
     for line, cells in rows[:HEADER_ROWS]:
         found: dict[str, tuple[int, int]] = {}  # column → (preference, index)
-        for index, cell in enumerate(cells):
-            name = key(cell)
-            for column in COLUMNS:
-                if name in words.columns[column]:
+        for column in ("task", *(c for c in COLUMNS if c != "task")):
+            taken = found["task"][1] if column == "area" and "task" in found else None  # 工作类别 beside 重点任务
+            for index, cell in enumerate(cells):
+                name = key(cell)
+                if index != taken and name in words.columns[column]:
                     preference = words.columns[column].index(name)
                     if column not in found or preference < found[column][0]:
                         found[column] = (preference, index)
         columns = {column: index for column, (_, index) in found.items()}
-        if "task" in columns and "area" in columns and columns["area"] == columns["task"]:
-            del columns["area"]
         if "task" in columns and any(c in columns for c in ("lead", "support", "responsible")):
             return Header(line, {**columns, **_sub_header(rows, line, words)})
     return None
