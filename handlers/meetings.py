@@ -5,9 +5,10 @@ periodic pass that closes ended events and sends [签到] (scheduler/meetings.py
 A meeting notice's own 参加 / 请假 buttons (``n:a`` / ``n:l``) come here too (handlers/notices.py
 hands them over), so a leave from a notice and from an event take the same path.
 
-Open steps (a leave reason, a 签到码, a refusal's reason) live in ``user_data`` under
-:data:`AWAIT_KEY`; a message filter routes the user's next private text here only while one is
-open. A leave reason that reads like a question is answered as a question, not stored.
+Open steps (a leave reason, a 签到码, a refusal's reason) are kept in the database
+(``meeting_steps``, one per person, 30 minutes), so a restart does not forget them; a message
+filter routes the user's next private text here only while one is open. A leave reason that
+reads like a question is answered as a question, not stored.
 """
 
 from __future__ import annotations
@@ -30,13 +31,12 @@ from bot.inbox.typed import classify
 from bot.numbers import read_number
 from bot.people.roles import PermissionDenied
 from bot.reply import Button, Reply
-from handlers.common import AwaitingStep, caller, is_private, services
+from handlers.common import SERVICES_KEY, caller, is_private, services
 from handlers.privacy import acknowledge
 from handlers.render import escape, send_reply
 
 log = logging.getLogger(__name__)
 
-AWAIT_KEY = "meetings.awaiting"  # {"what": "reason" | "code" | "refuse", "until": …, …}
 PENDING_REASON = "meetings.typed_reason"  # a typed leave's reason while the member picks the meeting
 STEP_TTL = 30 * 60
 SKIP_REASON = [[Button("不填写原因", "m:q")]]
@@ -52,17 +52,30 @@ def wake_outbox(context_or_app: Any) -> None:
         sender.wake()
 
 
-def _await(context: ContextTypes.DEFAULT_TYPE, what: str, **values: Any) -> None:
-    context.user_data[AWAIT_KEY] = {"what": what, "until": time.monotonic() + STEP_TTL, **values}
+def _await(update: Update, context: ContextTypes.DEFAULT_TYPE, what: str, **values: Any) -> None:
+    services(context).storage.set_meeting_step(update.effective_user.id, what, values, time.time() + STEP_TTL)
 
 
-def _state(context: ContextTypes.DEFAULT_TYPE) -> dict:
-    state = context.user_data.get(AWAIT_KEY) or {}
-    return state if state and time.monotonic() < state["until"] else {}
+def _state(update: Update, context: ContextTypes.DEFAULT_TYPE) -> dict:
+    return services(context).storage.meeting_step(update.effective_user.id, time.time()) or {}
 
 
-def _done(context: ContextTypes.DEFAULT_TYPE) -> None:
-    context.user_data.pop(AWAIT_KEY, None)
+def _done(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    services(context).storage.clear_meeting_step(update.effective_user.id)
+
+
+class _Awaiting(filters.MessageFilter):
+    """A private message from someone with an open meeting step (kept in the database)."""
+
+    def __init__(self, app: Application):
+        super().__init__(name="meetings.awaiting")
+        self.app = app
+
+    def filter(self, message: Message) -> bool:
+        user = message.from_user
+        if user is None or not is_private(message):
+            return False
+        return self.app.bot_data[SERVICES_KEY].storage.meeting_step(user.id, time.time()) is not None
 
 
 def _admins(context: ContextTypes.DEFAULT_TYPE) -> frozenset[int]:
@@ -145,7 +158,7 @@ async def answer_meeting(
         await _say(message, f"已为您回复{outcome.meeting.label}：{_answer_word(outcome)}\n{outcome.toast}")
     if outcome.ask_reason:
         where = {"chat_id": edit.chat_id, "message_id": edit.message_id} if edit is not None else {}
-        _await(context, "reason", reply_id=outcome.reply.id, **where)
+        _await(update, context, "reason", reply_id=outcome.reply.id, **where)
         await _say(
             message,
             "如需说明请假原因，请直接回复一句话（200字以内）；不需要请点“不填写原因”。",
@@ -191,14 +204,14 @@ async def sign_in(
             admin_ids=_admins(context),
         )
     except CodeNeeded as exc:
-        _await(context, "code", event_id=event_id)
+        _await(update, context, "code", event_id=event_id)
         await _say(message, exc.message, [[Button("取消", "m:q")]])
         return
     except MeetingError as exc:
         await _refuse(message, exc.message)
         return
-    if _state(context).get("what") == "code":
-        _done(context)
+    if _state(update, context).get("what") == "code":
+        _done(update, context)
     await _say(message, result.text)
 
 
@@ -293,8 +306,8 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     number = read_number(rest)
     try:
         if verb == "q":
-            state = _state(context)
-            _done(context)
+            state = _state(update, context)
+            _done(update, context)
             await _say(message, "好的，不填写原因。" if state.get("what") == "reason" else "已取消。")
         elif verb == "w":
             await withdraw(update, context, rest, edit=message)
@@ -309,12 +322,12 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await _drop_buttons(message)
         elif verb == "n" and number is not None:
             replies.check_pending(svc.storage, caller(update, context), number)
-            _await(context, "refuse", reply_id=number)
+            _await(update, context, "refuse", reply_id=number)
             await _say(
                 message, "请发送不同意的理由（会转告本人），或点“不写理由”。", [[Button("不写理由", f"m:nx:{number}")]]
             )
         elif verb == "nx" and number is not None:
-            _done(context)
+            _done(update, context)
             await _decide(update, context, number, False)
         elif verb == "v":
             await show_detail(message, context, update, rest)
@@ -338,14 +351,14 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def awaited_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The next private text of a user with an open step (see AwaitingStep)."""
+    """The next private text of a user with an open step (see _Awaiting)."""
     message = update.effective_message
-    state = _state(context)
+    state = _state(update, context)
     text = (message.text or "").strip()
     svc = services(context)
     now = svc.storage.now()
     if text == "取消":
-        _done(context)
+        _done(update, context)
         await _say(message, "已取消。")
         return
     try:
@@ -354,7 +367,7 @@ async def awaited_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             if typed is not None and typed.intent != "leave":  # 收到 / 参加 / 签到 / 撤回请假: not a reason
                 from handlers import inbox  # late: handlers/inbox builds on this module
 
-                _done(context)
+                _done(update, context)
                 if not await inbox.typed_reply(update, context):  # nothing open: an ordinary message
                     await send_reply(message, svc.dialogue.ask(text))
                 return
@@ -366,7 +379,7 @@ async def awaited_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             outcome = replies.set_reason(
                 svc.storage, state["reply_id"], update.effective_user.id, text, now=now, admin_ids=_admins(context)
             )
-            _done(context)
+            _done(update, context)
             wake_outbox(context)
             if "message_id" in state:
                 await edit_invitation(context, state["chat_id"], state["message_id"], outcome)
@@ -374,7 +387,7 @@ async def awaited_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         elif state.get("what") == "code":
             await sign_in(update, context, state["event_id"], code=text)
         elif state.get("what") == "refuse":
-            _done(context)
+            _done(update, context)
             await _decide(update, context, state["reply_id"], False, note=text)
     except (MeetingError, PermissionDenied) as exc:
         await _refuse(message, exc.message)
@@ -383,6 +396,4 @@ async def awaited_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 def register(app: Application) -> None:
     new_messages = filters.UpdateType.MESSAGE
     app.add_handler(CallbackQueryHandler(button, pattern=r"^m:"))
-    app.add_handler(
-        MessageHandler(new_messages & filters.TEXT & ~filters.COMMAND & AwaitingStep(app, AWAIT_KEY), awaited_text)
-    )
+    app.add_handler(MessageHandler(new_messages & filters.TEXT & ~filters.COMMAND & _Awaiting(app), awaited_text))

@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from bot.calendar.events import add_event
+from bot.people.roles import CLI_CALLER
 from bot.storage import Storage
 from handlers.app import build_application
 from tests.conftest import ADMIN_ID, make_settings, running
@@ -161,3 +163,32 @@ async def test_a_meeting_that_counts_with_restarts_between_steps(tg, tmp_path, k
         assert [(r.member_id, r.kind, r.source) for r in records] == [(1, "活动", "event"), (2, "活动", "event")]
         assert storage.event_outcomes(1) == {1: "attended", 2: "attended", 3: "absent", 4: "leave", 5: "absent"}
     assert sum("已结束" in (m.plain_text or "") for m in tg.sent_messages(ADMIN_ID)) == 1
+
+
+async def test_a_leave_reason_asked_for_before_a_restart_is_still_awaited_after_it(tg, tmp_path, knowledge):
+    db = tmp_path / "cppcc.db"
+    with Storage(db) as storage:
+        (a,) = add_members(storage, 1)
+        day = storage.today() + timedelta(days=3)
+        add_event(storage, CLI_CALLER, kind="协商活动", title="营商环境协商会", date=day, audience="全体委员")
+
+    async def ask_leave(app):
+        listing = await say(tg, a, "/events", expect="近期活动")
+        shown = await press_on(tg, a, listing, f"详情：营商环境协商会（{day:%m-%d}）", expect="营商环境协商会")
+        asked = await press_on(tg, a, shown, "请假", expect="如需说明请假原因")
+        assert asked.button_texts == ["不填写原因"]
+
+    await step(tg, db, ask_leave)
+
+    async def give_reason(app):
+        mark = tg.mark()
+        saved = await say(tg, a, "家里有事", expect="已记录请假原因")
+        assert "家里有事" in saved.plain_text
+        told = await reply_containing(tg, ADMIN_ID, "补充了", since=mark, timeout=10)
+        assert "委员0001 补充了" in told.plain_text and "请假原因：家里有事" in told.plain_text
+        plain = await say(tg, a, "单位有接待")  # the step is over: an ordinary message now
+        assert "已记录请假原因" not in plain.plain_text
+
+    await step(tg, db, give_reason)
+    with Storage(db) as storage:
+        assert storage.meeting_reply("event:1", "member:1").reason == "家里有事"

@@ -16,6 +16,8 @@ Tables:
   approval (pending → approved | rejected, or withdrawn). A meeting is ``event:<id>`` or, for a
   meeting notice without an event, ``notice:<id>``.
 * ``event_attendance``: who signed in (button, typed, code) or was marked by a secretary.
+* ``meeting_steps``: the one value the assistant waits for from a person (a leave reason, a
+  签到码, a refusal's reason) until ``until`` (epoch seconds), so a restart does not forget it.
 * ``event_outcomes``: written once when an event ends (``events.closed_at``): each invited
   member attended, was on approved leave or was absent; the duty statistics count these.
 """
@@ -139,6 +141,17 @@ CALENDAR_MIGRATIONS: tuple[Migration, ...] = (
             "UPDATE events SET closed_at = local_now()"  # CPPCC_TZ (bot/storage/core.py)
             " WHERE closed_at IS NULL AND start_date < local_today()"
             " AND NOT EXISTS (SELECT 1 FROM event_attendance AS a WHERE a.event_id = events.id)",
+        ),
+    ),
+    Migration(
+        "the meeting step a person is asked for (a leave reason, a 签到码, a refusal's reason)",
+        (
+            """CREATE TABLE meeting_steps (
+                telegram_id INTEGER PRIMARY KEY,
+                what TEXT NOT NULL,
+                data TEXT NOT NULL DEFAULT '{}',
+                until REAL NOT NULL
+            )""",
         ),
     ),
 )
@@ -375,6 +388,24 @@ class CalendarStore:
         ).fetchone()[0]
 
     # ---- meeting replies and leave ---------------------------------------------
+
+    def set_meeting_step(self, telegram_id: int, what: str, data: dict[str, Any], until: float) -> None:
+        self.db.execute(
+            "INSERT INTO meeting_steps (telegram_id, what, data, until) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (telegram_id) DO UPDATE"
+            " SET what = excluded.what, data = excluded.data, until = excluded.until",
+            (telegram_id, what, json.dumps(data, ensure_ascii=False), until),
+        )
+
+    def meeting_step(self, telegram_id: int, now: float) -> dict[str, Any] | None:
+        """{"what": …, **data} of the person's open step, or None (none, or past ``until``)."""
+        rows = self._rows(
+            "SELECT what, data FROM meeting_steps WHERE telegram_id = ? AND until > ?", (telegram_id, now)
+        )
+        return {"what": rows[0]["what"], **json.loads(rows[0]["data"])} if rows else None
+
+    def clear_meeting_step(self, telegram_id: int) -> None:
+        self.db.execute("DELETE FROM meeting_steps WHERE telegram_id = ?", (telegram_id,))
 
     def meeting_reply(self, meeting: str, recipient_key: str) -> MeetingReplyRow | None:
         rows = list(
