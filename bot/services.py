@@ -142,7 +142,33 @@ class Services:
         return (
             f"已启用《{plan.document.get('title') or pending['source']}》：{len(plan.tasks)} 项任务，"
             f"问答、/item、/unit、任务台账和提醒从现在起按这份方案。\n"
-            "上一份方案已保留，可用 cppcc-bot plan restore 恢复。"
+            "上一份方案已保留：发送 /plan 可恢复（或在服务器上运行 cppcc-bot plan restore）。"
+        )
+
+    def restore_plan(self, actor: int | None = None) -> str:
+        """Swap the plan in force with the previous one (as `cppcc-bot plan restore`), now and
+        after restarts. Returns the reply; UserError when there is nothing to restore or the
+        previous plan cannot be used (then the plan in force stays)."""
+        from bot.errors import UserError
+        from bot.plan.model import load_plan_in_force
+        from bot.plan.store import PlanStore
+
+        store = PlanStore.at(self.settings.db_path)
+        try:
+            store.restore()
+        except (ValueError, OSError) as exc:  # PlanStoreError: nothing to restore, damaged state
+            raise UserError(f"{exc}。") from exc
+        try:
+            plan = load_plan_in_force(self.settings.db_path)
+            self.use_plan(plan)
+        except (ValueError, OSError) as exc:
+            store.restore()  # swap back: the plan in force stays
+            raise UserError(f"无法恢复上一份方案：{exc}。现行方案不变。") from exc
+        self.plan_stamp = store.stamp()
+        self.storage.audit(actor, "plan_restored", {"file": store.in_force().name, "tasks": len(plan.tasks)})
+        return (
+            f"已恢复上一份方案《{plan.document.get('title')}》：{len(plan.tasks)} 项任务，问答、/item、/unit、"
+            "任务台账和提醒从现在起按这份方案。再次恢复可回到刚才的方案。"
         )
 
     def check_feature_files(self) -> None:

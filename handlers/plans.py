@@ -5,7 +5,8 @@ header names a task column and a unit column (knowledge/plan_tables.json), is re
 bot/plan/importer.py; the preview is the one `cppcc-bot plan build` prints, with a button to
 merge each new unit into the known unit it may be (like `plan build --same`). [启用] puts the plan
 in force through Services.activate_plan (the plan in force changes only then; the previous one
-is kept for `cppcc-bot plan restore`); [取消] and a second file change nothing.
+is kept); [取消] and a second file change nothing. `/plan` shows the plan in force and the
+previous one with [恢复上一版] (Services.restore_plan, like `cppcc-bot plan restore`).
 
 A switch made on the command line while the bot runs (`cppcc-bot plan use|restore`) is picked
 up within FOLLOW_SECONDS: a job looks at plans/state.json (one stat call) and puts the plan it
@@ -16,19 +17,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from telegram.ext import Application, ContextTypes
+from telegram import BotCommand, Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot.config import knowledge_dir
-from bot.people.roles import Caller, authorize
+from bot.errors import UserError
+from bot.people.roles import Caller, PermissionDenied, authorize
 from bot.plan import tables as plan_tables
 from bot.plan.importer import Knowledge, import_plan
 from bot.plan.store import PlanStore
+from bot.reply import Button, Reply
 from bot.services import Services
 from handlers import files
-from handlers.common import services
+from handlers.common import caller, is_private, services
+from handlers.privacy import acknowledge
+from handlers.render import send_reply
 
 COMMANDS: list = []
-SECRETARY_COMMANDS: list = []
+SECRETARY_COMMANDS = [BotCommand("plan", "现行实施方案，恢复上一版（政协办秘书）")]
+PRIVATE_ONLY = "请在与我的私聊中发送 /plan。"
+STALE = "这个按钮已失效（方案已经切换过），请重新发送 /plan 查看。"
 TEXT_SUFFIXES = (".docx", ".txt")
 MAX_MERGES = 5  # 并入 buttons offered at once
 FOLLOW_SECONDS = 10
@@ -79,8 +87,52 @@ def _act(svc: Services, who: Caller, state: Pending, action: str) -> files.Step:
 PLAN_KIND = files.FileKind("plan", "实施方案", (*TEXT_SUFFIXES, *files.SPREADSHEETS), _is_plan, _preview, _act)
 
 
+def _status(store: PlanStore) -> Reply:
+    previous = store.previous()
+    text = f"现行方案：{store.describe(store.in_force())}"
+    if previous is None:
+        text += "\n还没有启用过导入的方案，没有可恢复的上一份。在私聊中发送方案文件（.docx、.txt、.xlsx）即可导入。"
+        return Reply(text, personal=True)
+    text += f"\n上一份：{store.describe(previous)}\n点[恢复上一版]换回上一份方案（再次恢复可换回来）。"
+    return Reply(text, [[Button("恢复上一版", f"pl:back:{store.version()}")]], personal=True)
+
+
+async def plan_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """`/plan`: the plan in force and the previous one, with [恢复上一版] (secretaries)."""
+    message = update.effective_message
+    if not is_private(message):
+        await send_reply(message, Reply(PRIVATE_ONLY, refusal=True))
+        return
+    svc = services(context)
+    try:
+        authorize(svc.storage, caller(update, context), "import_plan")
+        reply = _status(PlanStore.at(svc.settings.db_path))
+    except (PermissionDenied, ValueError) as exc:  # PlanStoreError: a damaged state.json
+        await send_reply(message, Reply(getattr(exc, "message", str(exc)), refusal=True))
+        return
+    await send_reply(message, reply)
+
+
+async def plan_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    await acknowledge(query)
+    svc = services(context)
+    who = caller(update, context)
+    try:
+        authorize(svc.storage, who, "import_plan")
+        if (query.data or "").split(":")[-1] != PlanStore.at(svc.settings.db_path).version():
+            raise UserError(STALE)
+        text = svc.restore_plan(who.telegram_id)
+    except (PermissionDenied, UserError) as exc:
+        await send_reply(query.message, Reply(exc.message, refusal=True))
+        return
+    await send_reply(query.message, Reply(text, personal=True))
+
+
 def register(app: Application) -> None:
     files.register_kind(PLAN_KIND)
+    app.add_handler(CommandHandler("plan", plan_command))
+    app.add_handler(CallbackQueryHandler(plan_button, pattern=r"^pl:back:"))
 
 
 async def _follow(context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -190,3 +190,35 @@ async def test_a_running_bot_follows_plan_use_and_restore_from_the_command_line(
         assert "加强服务保障力量建设" in item.plain_text
     actions = [e.action for e in Storage(db).audit_entries() if e.action.startswith("plan_follow")]
     assert actions == ["plan_followed", "plan_followed", "plan_follow_failed"]
+
+
+async def test_a_secretary_restores_the_previous_plan_with_a_button(county, tg):
+    fixture = FIXTURES["yishi-paragraphs"]
+    db = county / "cppcc.db"
+    app = build_application(make_settings(tg, db))
+    async with running(app):
+        status = await _say(tg, ADMIN_ID, "/plan")
+        assert "现行方案：《" in status.plain_text and "没有可恢复" in status.plain_text
+        assert status.button_texts == []
+        refused = await _say(tg, MEMBER, "/plan")
+        assert "只有政协办秘书" in refused.plain_text
+
+        preview = await _send(tg, ADMIN_ID, fixture.filename, fixture.data())
+        done = await _press(tg, ADMIN_ID, "启用", preview)
+        assert "/plan" in done.plain_text
+        status = await _say(tg, ADMIN_ID, "/plan")
+        assert f"{fixture.tasks} 项任务" in status.plain_text.splitlines()[0]
+        assert "上一份：《" in status.plain_text and "45 项任务" in status.plain_text
+        restored = await _press(tg, ADMIN_ID, "恢复上一版", status)
+        assert "已恢复上一份方案" in restored.plain_text and "45 项任务" in restored.plain_text
+        again = await _press(tg, ADMIN_ID, "恢复上一版", status)  # a double press changes nothing
+        assert "已失效" in again.plain_text
+        item = await _say(tg, MEMBER, "/item 45")
+        assert "加强服务保障力量建设" in item.plain_text
+        status = await _say(tg, ADMIN_ID, "/plan")  # and back again
+        assert "45 项任务" in status.plain_text.splitlines()[0]
+        await _press(tg, ADMIN_ID, "恢复上一版", status)
+        item = await _say(tg, MEMBER, f"/item {fixture.task}")
+        assert fixture.snippet in item.plain_text
+    assert [e.action for e in Storage(db).audit_entries() if e.action == "plan_restored"] == ["plan_restored"] * 2
+    assert PlanStore.at(db).previous() is not None

@@ -98,6 +98,7 @@ COMMANDS = {
     "inbox": [("", ALL_PRIVATE)],
     "codes": [("", ALL_GROUP), ("xlsx", ALL_GROUP)],
     "admins": [("", ALL_GROUP)],
+    "plan": [("", ALL_GROUP)],
     "unbind": [(str(LI), ALL_PRIVATE), ("", {MEMBER: PRIVATE, CONTACT: PRIVATE, SECRETARY: PRIVATE})],
 }
 # The private content each personal answer must bring (role → text), where it is predictable.
@@ -160,6 +161,7 @@ BUTTONS = [
     "e:q",
     "fi:00000000:ok",
     "ad:rm:1",
+    "pl:back:00000000",
     "r:k:提案",
     "r:rp:{record}",
     "r:ry:{record}",

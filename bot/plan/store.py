@@ -13,6 +13,7 @@ so the plan before the last switch comes back (null meaning the knowledge direct
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -94,6 +95,24 @@ class PlanStore:
         if state["active"] is None and state["previous"] is None:
             return None
         return self._file(state["previous"]) or knowledge_dir() / "plan.json"
+
+    def version(self) -> str:
+        """A short token of which plans are active and previous (a [恢复上一版] button carries it,
+        so a press after another switch changes nothing)."""
+        state = self.state()
+        return hashlib.sha256(f"{state['active']}|{state['previous']}".encode()).hexdigest()[:8]
+
+    @staticmethod
+    def describe(path: Path | None) -> str:
+        """《title》（N 项任务） of a plan file, for people; the file name when it cannot be read."""
+        if path is None:
+            return "无"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            title = data["document"].get("title") or path.name
+            return f"《{title}》（{len(data['tasks'])} 项任务）"
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return f"{path.name}（无法读取）"
 
     # ---- pending imports -------------------------------------------------------------------
 
