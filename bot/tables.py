@@ -439,6 +439,7 @@ def _sheet(name: str, rows: list[tuple[int, list[str]]], merges: list[tuple[int,
     """Fill cells merged down a column with the merge's value, mark rows merged across most of the
     table as headings, and leave out blank rows."""
     by_number = dict(rows)
+    blank = {number for number, cells in rows if not any(cells)}  # stay blank inside a merge too
     width = max((len(cells) for cells in by_number.values()), default=0)
     headings: set[int] = set()
     for first_row, last_row, first_col, last_col in merges:
@@ -451,7 +452,7 @@ def _sheet(name: str, rows: list[tuple[int, list[str]]], merges: list[tuple[int,
             continue
         for number in range(first_row + 1, last_row + 1):
             cells = by_number.get(number)
-            if cells is None:
+            if cells is None or number in blank:
                 continue
             while len(cells) <= first_col:
                 cells.append("")

@@ -49,6 +49,18 @@ def test_merged_cells_fill_down_and_section_rows_are_skipped():
     ]
 
 
+def test_a_blank_row_inside_a_merged_cell_stays_blank():
+    rows = [
+        ["姓名", "手机号", "界别"],
+        ["张三", "13812345678", "教育界"],
+        [None, None, None],
+        ["王五", "13700002222", None],
+    ]
+    found, problems = read_rows(xlsx(rows, merges=("C3:C5",)), ("姓名", "手机号"))
+    assert not problems
+    assert [(r.line, r.get("姓名"), r.get("界别")) for r in found] == [(3, "张三", "教育界"), (5, "王五", "教育界")]
+
+
 def test_blank_rows_notes_repeated_headers_full_width_and_spaces():
     rows = [
         ["说明：请按表填写", None],
