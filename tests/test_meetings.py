@@ -332,6 +332,11 @@ def test_a_changed_or_cancelled_meeting_tells_its_invitees_once(storage, chats, 
     cancelled = storage.outbox_rows(CHANGE_SOURCE)[4:]
     assert told == 4 and all(r.text.startswith("【活动取消】《营商环境专题协商会》") for r in cancelled)
     assert all(not r.buttons for r in cancelled)
+    # a meeting that is no longer a meeting kind: told, without reply buttons
+    other = add_event(storage, CLI_CALLER, kind="培训", date=START.date(), audience="全体委员", now=BEFORE)
+    changed, told = change_and_tell(storage, CLI_CALLER, other.id, now=BEFORE, admin_ids=admins, kind="提案截止")
+    last = storage.outbox_rows(CHANGE_SOURCE)[-1]
+    assert changed.kind == "提案截止" and told == 4 and "类型：培训 → 提案截止" in last.text and not last.buttons
 
 
 def test_the_upgrade_reads_today_in_the_configured_time_zone_not_the_machines(tmp_path):

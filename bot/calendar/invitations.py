@@ -157,14 +157,16 @@ def tell_change(
         head = f"【活动取消】《{before.title}》（{when_text(before)}）已取消，无需参加。"
     else:
         head = "\n".join([f"【活动变更】《{before.title}》有变动：", *lines])
-    meeting = None if cancelled else meeting_of(storage, f"e{after.id}", config)
+    meeting = meeting_of(storage, f"e{after.id}", config) if not cancelled and config.is_meeting(after.kind) else None
     messages = []
     for person in people:
         chat = chat_of(storage, person.key) or person.chat_id
         if chat is None:
             continue
         text, buttons = head, []
-        if meeting is not None:
+        if meeting is None and not cancelled:  # no longer a meeting: nothing to reply to
+            text = f"{head}\n\n{describe(after, with_id=False)}"
+        elif meeting is not None:
             body, buttons = invitation(meeting, storage.meeting_reply(meeting.ref, person.key), storage.tz, now)
             text = f"{head}\n\n{body}"
         messages.append(Outgoing(person.key, chat, text, buttons))
