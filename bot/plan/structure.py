@@ -28,7 +28,7 @@ class PlanParseError(ValueError):
         self.line = line
         self.message = message
         prefix = where or (f"第{line}行" if line else "")
-        super().__init__(f"{prefix}: {message}" if prefix else message)
+        super().__init__(f"{prefix}：{message}" if prefix else message)
 
 
 @dataclass
