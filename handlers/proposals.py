@@ -9,17 +9,31 @@
   and file handlers and their filters only take messages from someone with an open step.
 * Everything the core decides for other people goes through the outbox; after a change the
   sender is woken so it goes out at once.
+* The latest guided step wins: when an update opens or moves another feature's typed step (a
+  leave reason, a notice being composed, an /event draft) while a proposals step is open, the
+  proposals step ends (the draft stays; 继续编辑 resumes it), so the next text goes where the
+  person was last asked — the proposals handlers come first and would otherwise take it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
+import time
 from datetime import datetime
 
 from telegram import BotCommand, InputFile, Message, Update
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 
 from bot.numbers import read_number
 from bot.people.roles import Caller, PermissionDenied
@@ -51,6 +65,8 @@ DONE_VERBS = {"sb", "ya", "yn", "la", "cv", "oa", "or", "as", "rq", "rv"}
 # the buttons and typed steps that end a review: then every secretary's card loses its buttons
 REVIEW_DECISIONS = {"la", "cv", "rc", "oa", "or", "reject", "return", "not_adopt"}
 SWEEP_SECONDS = 60
+BEFORE_GROUP, AFTER_GROUP = -3, 2  # around every other handler (privacy -2, guards -1, settle 1)
+_other_steps: contextvars.ContextVar[dict | None] = contextvars.ContextVar("proposals_other_steps", default=None)
 
 
 def desk_of(bot_data: dict) -> Desk:
@@ -215,6 +231,40 @@ async def _files(message: Message, context: ContextTypes.DEFAULT_TYPE, who: Call
         await send_file(message, file["file_id"], caption=file.get("name", "附件"))
 
 
+# ---- the latest step wins --------------------------------------------------------------------
+
+
+def _steps_elsewhere(app: Application, telegram_id: int) -> dict:
+    """Other features' open typed steps: user_data entries with an "until" (handlers/common.py
+    AwaitingStep) and the meeting step kept in the database."""
+    found = {
+        key: value.get("until")
+        for key, value in app.user_data.get(telegram_id, {}).items()
+        if isinstance(value, dict) and "until" in value
+    }
+    found["meeting"] = app.bot_data[SERVICES_KEY].storage.meeting_step(telegram_id, time.time())
+    return found
+
+
+async def _note_steps(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Before the update: if a proposals step is open, what other steps are open."""
+    user = update.effective_user if isinstance(update, Update) else None
+    open_here = user is not None and flow.awaiting(_desk(context), user.id) is not None
+    _other_steps.set(_steps_elsewhere(context.application, user.id) if open_here else None)
+
+
+async def _yield_step(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """After the update: another feature opened or moved a step, so the proposals step ends."""
+    before = _other_steps.get()
+    if before is None or not isinstance(update, Update) or update.effective_user is None:
+        return
+    _other_steps.set(None)
+    user_id = update.effective_user.id
+    after = _steps_elsewhere(context.application, user_id)
+    if any(value is not None and before.get(key) != value for key, value in after.items()):
+        _desk(context).storage.proposal_input_clear(user_id)
+
+
 # ---- the periodic pass -----------------------------------------------------------------------
 
 
@@ -244,6 +294,8 @@ def register(app: Application) -> None:
     )
     files = filters.Document.ALL | filters.PHOTO
     app.add_handler(MessageHandler(new & private & files & _Awaiting(app, document=True), document))
+    app.add_handler(TypeHandler(Update, _note_steps), group=BEFORE_GROUP)
+    app.add_handler(TypeHandler(Update, _yield_step), group=AFTER_GROUP)
 
 
 async def startup(app: Application) -> None:

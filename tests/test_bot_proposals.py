@@ -399,3 +399,27 @@ async def test_units_lists_refusals_and_opinion_decisions_through_telegram(tg, b
     told = await bot.received(LI, "未被采用")
     assert "广场舞噪音" in told.plain_text and "已由街道协调解决" in told.plain_text
     assert bot.count(ZHANG, "已立案") == 1 and bot.count(LI, "已报送上级政协") == 1
+
+
+async def test_the_latest_guided_step_wins_over_an_open_proposals_step(tg, bot):
+    """A secretary asked for the 主办单位 starts composing a notice instead: the next text goes
+    to the notice (the step asked last), not to the proposal as a unit name. The proposal
+    waits and is taken up again from /review."""
+    await bot.say(ZHANG, "/propose")
+    await bot.say(ZHANG, "关于增设公交站点的建议")
+    body = await bot.say(ZHANG, "建议在工业园区增设站点。")
+    preview = await bot.press(ZHANG, await bot.press(ZHANG, body, "正文完成"), "不联名")
+    await bot.press(ZHANG, preview, "提交")
+    card = await bot.received(ADMIN_ID, "【提案审查】")
+    asked = await bot.press(ADMIN_ID, card, "立案")
+    assert "请发送主办单位名称" in asked.plain_text
+    await bot.say(ADMIN_ID, "/notice")
+    audience = await bot.say(ADMIN_ID, "常委")
+    assert "单位目录中没有" not in audience.plain_text and "请发送通知正文" in audience.plain_text
+    # the proposal waits, and the secretary goes on from /review (处理 → 选择承办单位并交办)
+    review = await bot.say(ADMIN_ID, "/review")
+    assert "待交办" in review.plain_text
+    detail = await bot.press(ADMIN_ID, review, next(b for b in review.button_texts if b.startswith("处理")))
+    again = await bot.press(ADMIN_ID, detail, "选择承办单位并交办")
+    assert "主办单位名称" in again.plain_text
+    assert "主办单位：水务局" in (await bot.say(ADMIN_ID, "水务局")).plain_text
