@@ -89,6 +89,25 @@ def test_plan_check_names_the_plan_in_force(county, capsys):
     assert main(["plan", "check"]) == 0
     out = capsys.readouterr().out
     assert f"现行方案：{county / 'plans'}" in out and "任务 6" in out
+    assert "None" not in out  # a plan without 文号 or dates prints none
+
+
+def test_plan_use_refuses_a_plan_the_engine_or_reminder_rules_refuse(county, capsys, monkeypatch):
+    from bot.calendar import reminders
+
+    fixture = FIXTURES["flat-lines"]
+    source = county / fixture.filename
+    source.write_bytes(fixture.data())
+    assert main(["plan", "build", str(source), "-o", str(county / "p.json")]) == 0
+    capsys.readouterr()
+
+    def refuse(**_):
+        raise reminders.ReminderError("reminders.json：规则 x 引用的任务不存在")
+
+    monkeypatch.setattr(reminders, "load_rules", refuse)
+    assert main(["plan", "use", str(county / "p.json")]) == 1
+    assert "这份方案不能启用：reminders.json：规则 x 引用的任务不存在。现行方案不变。" in capsys.readouterr().err
+    assert PlanStore.at(county / "cppcc.db").state()["active"] is None
 
 
 def test_restore_swaps_back_and_forth_and_needs_a_previous_plan(tmp_path):

@@ -61,8 +61,12 @@ def cmd_plan_check(args: argparse.Namespace) -> int:
     if not args.path:
         print(f"现行方案：{PlanStore.at().in_force()}")
     doc = plan.document
-    print(f"{doc.get('title')}（{doc.get('doc_number')}）")
-    print(f"印发 {doc.get('issued_date')}，发布 {doc.get('published_date')}，{doc.get('issuer')}")
+    print((doc.get("title") or "（无标题）") + (f"（{doc['doc_number']}）" if doc.get("doc_number") else ""))
+    issued = [
+        f"{label} {doc[key]}" for key, label in (("issued_date", "印发"), ("published_date", "发布")) if doc.get(key)
+    ]
+    if issued or doc.get("issuer"):
+        print("，".join([*issued, *([doc["issuer"]] if doc.get("issuer") else [])]))
     counts = plan.summary()
     print(
         f"任务大类 {counts['areas']} · 分组 {counts['groups']} · 任务 {counts['tasks']} · "
@@ -84,10 +88,31 @@ def cmd_plan_use(args: argparse.Namespace) -> int:
         plan = load_plan(args.path, departments=knowledge_dir() / "departments.json")
     except PlanError as exc:
         return _fail(str(exc))
+    problem = _unusable(plan)
+    if problem:
+        return _fail(f"这份方案不能启用：{problem}。现行方案不变。")
     activation = PlanStore.at().activate(plan.data)
     print(f"已启用 {args.path}（保存为 {activation.path}）；上一份方案可用 cppcc-bot plan restore 恢复。")
     print("正在运行的机器人在 10 秒内改用新方案，并告知各位秘书。")
     return 0
+
+
+def _unusable(plan) -> str | None:
+    """Why the answers engine or the reminder rules refuse ``plan`` (what the bot checks on
+    [启用] and at start-up), or None."""
+    from bot.answers.engine import Engine
+    from bot.calendar.reminders import load_rules
+    from bot.plan.model import use_plan
+
+    try:
+        use_plan(plan)
+        Engine.from_knowledge()
+        load_rules(plan=plan)
+    except ValueError as exc:  # VocabularyError, CatalogueError, ReminderError, ConfigError …
+        return str(exc)
+    finally:
+        use_plan(None)
+    return None
 
 
 def cmd_plan_restore(args: argparse.Namespace) -> int:
