@@ -384,3 +384,15 @@ def test_a_line_naming_the_responsible_leader_is_neither_task_text_nor_a_unit():
     tasks = parse_plan(text)["tasks"]
     assert tasks[0]["text"] == "每年听取1次县政协党组工作汇报。"
     assert roles(tasks[0]) == [("县委办公室", "lead"), ("县政协办公室", "support")]
+
+
+def test_a_task_at_a_headings_level_heads_its_own_area():
+    text = (
+        "某县政协工作任务清单\n"
+        "（一）强化党的领导。一是健全党组工作制度（县政协党组负责）；二是落实联系制度（县政协党组牵头，各专委会配合）。\n"
+        "（二）加强保障。保障委员活动经费（县财政局负责，长期坚持）。\n"
+    )
+    plan = parse_plan(text)
+    assert [a["title"] for a in plan["areas"]] == ["强化党的领导", "加强保障"]
+    assert [t["area"] for t in plan["tasks"]] == [1, 1, 2]
+    assert plan["tasks"][2]["time_limit"]["kind"] == "ongoing"

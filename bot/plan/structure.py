@@ -252,8 +252,10 @@ def build_structure(document: dict, preamble: list[str], items: list[Item], sour
     default_title = wrapper.task_text if wrapper else (document.get("title") or "工作任务")
     for number, task in enumerate(tasks, start=1):
         chain = _ancestors(task)
-        area_item = next((a for a in chain if a.rank == area_rank and a is not wrapper), None)
-        group_item = next((a for a in chain if a.rank == group_rank and a is not wrapper), None)
+        # A task at a heading's level among headings (“（三）加强保障。保障经费（财政局负责）”) heads itself.
+        own = [task] if task.rank in (area_rank, group_rank) and _split_title(task.task_text)[1] else []
+        area_item = next((a for a in [*chain, *own] if a.rank == area_rank and a is not wrapper), None)
+        group_item = next((a for a in [*chain, *own] if a.rank == group_rank and a is not wrapper), None)
         area_key = id(area_item) if area_item else 0
         if area_key not in area_of:
             areas.append({"number": len(areas) + 1, "title": _heading_title(area_item) if area_item else default_title})
