@@ -248,9 +248,15 @@ def _steps_elsewhere(app: Application, telegram_id: int) -> dict:
 
 async def _note_steps(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Before the update: if a proposals step is open, what other steps are open."""
+    _other_steps.set(None)
     user = update.effective_user if isinstance(update, Update) else None
-    open_here = user is not None and flow.awaiting(_desk(context), user.id) is not None
-    _other_steps.set(_steps_elsewhere(context.application, user.id) if open_here else None)
+    if user is None:
+        return
+    try:  # a bookkeeping hook: a failure here must not turn into an error reply
+        if flow.awaiting(_desk(context), user.id) is not None:
+            _other_steps.set(_steps_elsewhere(context.application, user.id))
+    except Exception:
+        log.exception("proposals: could not look at the open steps")
 
 
 async def _yield_step(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -260,9 +266,12 @@ async def _yield_step(update: object, context: ContextTypes.DEFAULT_TYPE) -> Non
         return
     _other_steps.set(None)
     user_id = update.effective_user.id
-    after = _steps_elsewhere(context.application, user_id)
-    if any(value is not None and before.get(key) != value for key, value in after.items()):
-        _desk(context).storage.proposal_input_clear(user_id)
+    try:
+        after = _steps_elsewhere(context.application, user_id)
+        if any(value is not None and before.get(key) != value for key, value in after.items()):
+            _desk(context).storage.proposal_input_clear(user_id)
+    except Exception:
+        log.exception("proposals: could not end the open step")
 
 
 # ---- the periodic pass -----------------------------------------------------------------------
