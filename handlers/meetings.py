@@ -5,7 +5,7 @@ periodic pass that closes ended events and sends [签到] (scheduler/meetings.py
 A meeting notice's own 参加 / 请假 buttons (``n:a`` / ``n:l``) come here too (handlers/notices.py
 hands them over), so a leave from a notice and from an event take the same path.
 
-Open steps (a leave reason, a 签到码, a refusal's reason) are kept in the database
+Open steps (a leave reason, a 签到码, a refusal's reason, names to mark) are kept in the database
 (``meeting_steps``, one per person, 30 minutes), so a restart does not forget them; a message
 filter routes the user's next private text here only while one is open. A leave reason that
 reads like a question is answered as a question, not stored.
@@ -339,7 +339,13 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await _say(message, f"已再次提醒 {queued} 位未回复的人员。")
         elif verb == "k":
             rows = attendance.marking_buttons(svc.storage, caller(update, context), rest, _admins(context))
-            await _say(message, "点姓名补登签到（没有手机的人员），或撤销误签：", rows)
+            _await(update, context, "mark", token=rest)
+            shown = f"（只列出前 {len(rows)} 人）" if len(rows) >= attendance.MARKING_BUTTONS else ""
+            text = (
+                f"点姓名补登签到（没有手机的人员），或撤销误签{shown}；也可以直接发送姓名，"
+                "多个用“、”分隔，撤销写“撤销 姓名”："
+            )
+            await _say(message, text, rows)
         elif verb in ("p", "r"):
             await _mark(update, context, rest, verb == "p")
         elif verb in ("c0", "c1"):
@@ -386,6 +392,15 @@ async def awaited_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             await _say(message, outcome.toast)
         elif state.get("what") == "code":
             await sign_in(update, context, state["event_id"], code=text)
+        elif state.get("what") == "mark":
+            _done(update, context)
+            token = state["token"]
+            number = read_number(token[1:]) if token.startswith("e") else None
+            if number is None:
+                raise MeetingError("签到只能为活动标记。")
+            who = caller(update, context)
+            lines = signin.mark_names(svc.storage, who, number, text, now=now, admin_ids=_admins(context))
+            await _say(message, "\n".join(lines), [[Button("继续标记", f"m:k:{token}")]])
         elif state.get("what") == "refuse":
             _done(update, context)
             await _decide(update, context, state["reply_id"], False, note=text)

@@ -192,3 +192,26 @@ async def test_a_leave_reason_asked_for_before_a_restart_is_still_awaited_after_
     await step(tg, db, give_reason)
     with Storage(db) as storage:
         assert storage.meeting_reply("event:1", "member:1").reason == "家里有事"
+
+
+async def test_a_secretary_marks_people_without_phones_by_typing_their_names(tg, tmp_path, knowledge):
+    db = tmp_path / "cppcc.db"
+    with Storage(db) as storage:
+        add_members(storage, 1, unbound=1)  # 委员0002 has no phone with Telegram
+        start = storage.now() + timedelta(minutes=10)
+        add_event(storage, CLI_CALLER, kind="视察调研", title="乡村振兴视察", date=start.date(), audience="全体委员")
+    move_event(db, 1, start)
+
+    async def mark(app):
+        shown = await say(tg, ADMIN_ID, "/event 1", expect="乡村振兴视察")
+        roll = await press_on(tg, ADMIN_ID, shown, "回复与出勤", expect="回复情况")
+        names = await press_on(tg, ADMIN_ID, roll, "标记签到 / 更正", expect="直接发送姓名")
+        assert names.button_texts == ["签到：委员0001", "签到：委员0002"]
+        done = await say(tg, ADMIN_ID, "委员0002、张冠李", expect="已补登")
+        assert "已补登 委员0002 的签到" in done.plain_text and "张冠李：不在这次会议的参会范围内" in done.plain_text
+        plain = await say(tg, ADMIN_ID, "委员0001")  # one message per step: this is not marked
+        assert "已补登" not in plain.plain_text
+
+    await step(tg, db, mark)
+    with Storage(db) as storage:
+        assert set(storage.attendance(1)) == {"member:2"}

@@ -352,3 +352,20 @@ def test_the_upgrade_reads_today_in_the_configured_time_zone_not_the_machines(tm
             assert bool(event.closed_at) is closed
             if closed:
                 assert datetime.fromisoformat(event.closed_at).utcoffset() == timedelta(hours=14)
+
+
+def test_secretaries_mark_people_by_typed_names(storage, chats, event):
+    from bot.calendar.signin import mark_names
+
+    lines = mark_names(storage, SECRETARY, event.id, "委员0002、无名氏，委员0002", now=START)
+    assert lines == [
+        "已补登 委员0002 的签到：《营商环境专题协商会》（2027-03-10（周三）14:30–16:30）。",
+        "无名氏：不在这次会议的参会范围内。",
+    ]
+    assert storage.attendance(event.id)["member:2"].method == "secretary"
+    (undone,) = mark_names(storage, SECRETARY, event.id, "撤销 委员0002", now=START)
+    assert undone.startswith("已撤销 委员0002 的签到") and "member:2" not in storage.attendance(event.id)
+    with pytest.raises(MeetingError, match="请发送姓名"):
+        mark_names(storage, SECRETARY, event.id, "撤销", now=START)
+    with pytest.raises(PermissionDenied):
+        mark_names(storage, Caller(chats[0], "委员0001", "member", member_id=1), event.id, "委员0002", now=START)

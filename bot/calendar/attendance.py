@@ -25,6 +25,7 @@ from bot.storage import Storage, stamp
 from bot.storage.calendar import AttendanceRow, EventRow, MeetingReplyRow
 
 CLOSE_SOURCE = "attendance"  # outbox: the summary to the secretaries when an event closes
+MARKING_BUTTONS = 90  # names listed as buttons (Telegram allows about 100); others are typed
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,7 @@ def marking_buttons(storage: Storage, caller: Caller, token: str, admin_ids: fro
     meeting = meeting_of(storage, token)
     present = roll(storage, meeting, admin_ids)
     rows = []
-    for person in present.invited[:90]:
+    for person in present.invited[:MARKING_BUTTONS]:
         signed = person.key in present.signed
         verb, label = ("r", "撤销") if signed else ("p", "签到")
         rows.append([Button(f"{label}：{person.name}", f"m:{verb}:{meeting.token}:{person.key}")])

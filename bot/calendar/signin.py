@@ -9,6 +9,7 @@ closed to corrections.
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -186,6 +187,41 @@ def mark(
             now,
         )
     return f"已{'补登' if present else '撤销'} {person.name} 的签到：{meeting.label}。"
+
+
+_NAME_SEPARATORS = re.compile(r"[、,，;；/\s]+")
+
+
+def mark_names(
+    storage: Storage,
+    caller: Caller,
+    event_id: int,
+    text: str,
+    *,
+    now: datetime,
+    admin_ids: frozenset[int] = frozenset(),
+    config: MeetingConfig | None = None,
+) -> list[str]:
+    """Names typed by a secretary (“张三、李四”; “撤销 张三” to undo a sign-in): each one marked
+    as :func:`mark` does; one line per name (also for a name that is not invited or not unique)."""
+    authorize(storage, caller, "manage_events")
+    config = config or default_config()
+    present = not text.strip().startswith("撤销")
+    names = [n for n in _NAME_SEPARATORS.split(text.strip().removeprefix("撤销")) if n]
+    if not names:
+        raise MeetingError("请发送姓名，多个姓名用“、”分隔；撤销签到请写“撤销 姓名”。")
+    people = invitees(storage, _event_meeting(storage, event_id, config), admin_ids)
+    lines = []
+    for name in dict.fromkeys(names):
+        found = [r for r in people if r.name == name]
+        if len(found) != 1:
+            problem = "不在这次会议的参会范围内" if not found else "参会人员中有重名，请在名单中点选"
+            lines.append(f"{name}：{problem}。")
+            continue
+        lines.append(
+            mark(storage, caller, event_id, found[0].key, present, now=now, admin_ids=admin_ids, config=config)
+        )
+    return lines
 
 
 def set_code(
