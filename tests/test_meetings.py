@@ -369,3 +369,19 @@ def test_secretaries_mark_people_by_typed_names(storage, chats, event):
         mark_names(storage, SECRETARY, event.id, "撤销", now=START)
     with pytest.raises(PermissionDenied):
         mark_names(storage, Caller(chats[0], "委员0001", "member", member_id=1), event.id, "委员0002", now=START)
+
+
+def test_an_ended_meeting_cannot_be_moved_or_change_its_kind(storage, chats, event):
+    from bot.calendar.events import EventError, change_event
+
+    close_ended(storage, now=START + timedelta(hours=3))
+    with pytest.raises(EventError, match="已经结束"):
+        change_event(
+            storage, CLI_CALLER, event.id, now=START + timedelta(hours=3), date=START.date() + timedelta(days=7)
+        )
+    with pytest.raises(EventError, match="已经结束"):
+        change_event(storage, CLI_CALLER, event.id, now=START + timedelta(hours=3), kind="培训")
+    renamed = change_event(
+        storage, CLI_CALLER, event.id, now=START + timedelta(hours=3), title="营商环境协商会（第一场）"
+    )
+    assert renamed.title == "营商环境协商会（第一场）" and renamed.closed_at

@@ -388,6 +388,8 @@ def preview_change(storage: Storage, event_id: int, *, now: datetime, **changes:
     event = _existing(storage, event_id)
     if event.status == "cancelled":
         raise EventError(f"活动（编号 {event_id}）已取消，不能修改")
+    if event.closed_at and any(key in changes for key in ("kind", "date", "time", "end_date", "end_time")):
+        raise EventError(f"活动（编号 {event_id}）已经结束，出勤已登记，不能再改期或改类型；如需再次安排请新建活动")
     merged = {**_as_input(event), **changes}
     if "time" in changes and "end_time" not in changes:
         merged["end_time"] = None  # a new time brings its own end ("14:30-16:30") or none
