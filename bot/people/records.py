@@ -440,9 +440,7 @@ def preview_records(storage: Storage, caller: Caller, table: Table, today: date,
     """What importing ``table`` would do, changing nothing (the bot's and the CLI's dry run)."""
     authorize(storage, caller, "manage_records")
     rows, problems = read_record_rows(storage, table, today, plan)
-    known = sum(
-        1 for r in rows if storage.find_record(r["member_id"], r["kind"], r["title"], r["date"]) is not None
-    )
+    known = sum(1 for r in rows if storage.find_record(r["member_id"], r["kind"], r["title"], r["date"]) is not None)
     return RecordsPreview(rows, known, problems.by_line())
 
 
