@@ -113,3 +113,22 @@ async def test_a_typed_reply_during_the_reason_step_is_not_a_reason(app_and_tg):
         assert leave.response == "leave" and leave.reason is None
         plain = await say(tg, a, "在外地出差")  # the step is over: an ordinary message now
         assert "已记录请假原因" not in plain.plain_text
+
+
+async def test_typed_received_to_a_meeting_notice_names_the_event_and_an_answered_one_says_so(app_and_tg):
+    from bot.calendar.invitations import send_with_notice
+
+    tg, db = app_and_tg
+    async with running(build_application(make_settings(tg, db, flood_limit=1000))) as app:
+        storage = storage_of(app)
+        (a,) = add_members(storage, 1)
+        day = (storage.now() + timedelta(days=3)).date()
+        event = add_event(storage, CLI_CALLER, kind="协商活动", title="营商环境协商会", date=day, audience="全体委员")
+        send_with_notice(storage, CLI_CALLER, event.id, now=storage.now())
+        (notice,) = await tg.wait_for_messages(a, 1)
+        received = await say(tg, a, "收到", expect="已为您回复")
+        assert received.plain_text == "已为您回复《营商环境协商会》：收到"
+        tg.inject_callback(a, notice.callback_data("参加"), notice)
+        await tg.wait_for(lambda: storage.meeting_reply(f"event:{event.id}", "member:1") is not None)
+        again = await say(tg, a, "好的", expect="您已回复")
+        assert again.plain_text == "您已回复《营商环境协商会》：参加，无需再回复。"

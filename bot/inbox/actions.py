@@ -27,6 +27,12 @@ def _title(text: str) -> str:
     return first if len(first) <= 30 else first[:30] + "…"
 
 
+def _notice_title(storage: Storage, notice) -> str:
+    """The event's title for a notice sent with an event, else the notice's first line."""
+    event = storage.event_of_notice(notice.id) if notice.kind == "meeting" else None
+    return event.title if event is not None else _title(notice.text)
+
+
 def notice_view(storage: Storage, telegram_id: int, notice_id: int, *, now: datetime) -> NoticeView:
     """A notice addressed to the person, as they should see it now."""
     key = person_key(storage, telegram_id)
@@ -73,7 +79,7 @@ def confirm_notice(storage: Storage, telegram_id: int, notice_id: int, *, now: d
         new = storage.receipt_confirm(notice_id, key, stamp(now))
         if new:
             storage.audit(telegram_id, "notice_confirmed", {"notice_id": notice_id, "typed_or_inbox": True}, now)
-    return _title(notice.text), new
+    return _notice_title(storage, notice), new
 
 
 def answered(storage: Storage, telegram_id: int, notice_id: int) -> str:
@@ -90,4 +96,4 @@ def answered(storage: Storage, telegram_id: int, notice_id: int) -> str:
         word = "参加"
     elif reply is not None:
         word = f"请假（{LEAVE_LABELS[reply.leave_status or 'pending']}）"
-    return f"您已回复《{_title(notice.text)}》：{word}，无需再回复。"
+    return f"您已回复《{_notice_title(storage, notice)}》：{word}，无需再回复。"
