@@ -494,6 +494,13 @@ def test_co_signers_see_the_proposal_until_it_is_accepted(world):
     assert f"pp:vw:{pid}" in [b.data for row in mine(world.desk(), world.who(ZHANG)).buttons for b in row]
 
 
+def test_co_signer_names_with_a_title_or_full_width_spaces(world):
+    pid = write(world, cosigners=None)
+    world.press(ZHANG, f"pp:ec:{pid}")
+    listed = world.say(ZHANG, "李四委员\u3000王五同志")
+    assert "李四（待邀请）、王五（待邀请）" in listed.text and "名册中没有" not in listed.text
+
+
 def test_names_shared_by_two_members_get_buttons(world):
     import_members(world.storage, CLI_CALLER, (MEMBERS + "李四,13700005555,工商联界,,,,\n").encode())
     from bot.proposals.drafts import start

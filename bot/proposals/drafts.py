@@ -8,6 +8,7 @@ have answered is a row of ``proposal_inputs``; both survive restarts.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
@@ -34,6 +35,7 @@ from bot.storage.proposals import ProposalRow
 
 _NAME_SEPARATORS = re.compile(r"[、,，;；/\s]+")
 FUZZY_CUTOFF = 50  # two-character names: one character wrong
+NAME_TITLES = ("委员", "同志")
 MAX_COSIGNERS = 20
 
 
@@ -277,9 +279,17 @@ def _cosigner_prompt(p: ProposalRow) -> Reply:
     )
 
 
+def _bare_name(name: str) -> str:
+    """“李四委员” → 李四 (a title people add; kept when only one character would be left)."""
+    for title in NAME_TITLES:
+        if name.endswith(title) and len(name) - len(title) >= 2:
+            return name[: -len(title)]
+    return name
+
+
 def on_cosigner_names(desk: Desk, caller: Caller, p: ProposalRow, text: str) -> Reply:
     """Match typed names against the roster (exact, then fuzzy); ambiguous names get buttons."""
-    names = [n for n in _NAME_SEPARATORS.split(text.strip()) if n]
+    names = [_bare_name(n) for n in _NAME_SEPARATORS.split(unicodedata.normalize("NFKC", text).strip()) if n]
     if not names:
         return Reply("请发送联名委员的姓名，或点“不联名”。", [[button("不联名", "nc", p.id)]], personal=True)
     members = [m for m in desk.storage.people("member", active=True)]
