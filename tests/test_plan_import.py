@@ -396,3 +396,28 @@ def test_a_task_at_a_headings_level_heads_its_own_area():
     assert [a["title"] for a in plan["areas"]] == ["强化党的领导", "加强保障"]
     assert [t["area"] for t in plan["tasks"]] == [1, 1, 2]
     assert plan["tasks"][2]["time_limit"]["kind"] == "ongoing"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("由县财政局牵头负责", [("县财政局", "lead")]),
+        ("县政协办公室具体负责", [("县政协办公室", "responsible")]),
+        ("县委统战部会同县政协办公室负责", [("县委统战部", "lead"), ("县政协办公室", "support")]),
+        ("县委组织部、县人社局等按职责分工负责", [("县委组织部", "responsible"), ("县人社局", "responsible")]),
+    ],
+)
+def test_more_parenthesis_wordings(content, expected):
+    units, first_is_lead = from_parenthesis(content)
+    ordered = units.ordered(first_is_lead)
+    assert list(zip(ordered.labels, ordered.roles, strict=True)) == expected
+
+
+def test_first_listed_is_lead_said_in_brackets_on_a_unit_line():
+    text = "某县任务清单\n1.甲任务。\n责任单位：县委组织部、县委统战部（列第一位的为牵头单位）\n"
+    text += "2.乙任务。\n责任单位：县财政局、县政协办\n"
+    tasks = parse_plan(text)["tasks"]
+    assert roles(tasks[0]) == [("县委组织部", "lead"), ("县委统战部", "support")]
+    assert roles(tasks[1]) == [("县财政局", "responsible"), ("县政协办", "responsible")]  # not 下同
+    tasks = parse_plan(text.replace("牵头单位）", "牵头单位，下同）"))["tasks"]
+    assert roles(tasks[1]) == [("县财政局", "lead"), ("县政协办", "support")]

@@ -122,7 +122,13 @@ def read_items(text: str) -> tuple[dict, list[str], list[Item]]:
         if responsibility.LINE_RE.match(line.norm):
             if current is None:
                 raise PlanParseError(line.number, f"“{line.norm[:6]}”行前面没有任务")
-            units = responsibility.from_line(line.raw.strip())
+            raw = line.raw.strip()
+            note = responsibility.LEAD_NOTE_RE.search(raw)
+            if note:  # 责任单位：县委组织部、县委统战部（列第一位的为牵头单位）
+                raw = (raw[: note.start()] + raw[note.end() :]).strip()
+                current.first_is_lead = True
+                document["first_is_lead"] = document.get("first_is_lead", False) or "下同" in note.group(0)
+            units = responsibility.from_line(raw)
             if not units:
                 raise PlanParseError(line.number, f"{_name(current)}的“{line.norm[:4]}”为空")
             current.units.extend(units)

@@ -42,6 +42,7 @@ _SUFFIX_ROLES = (
     ("牵头负责", "lead"),
     ("牵头", "lead"),
     ("负责落实", "responsible"),
+    ("具体负责", "responsible"),
     ("负责", "responsible"),
     ("落实", "responsible"),
     ("配合", "support"),
@@ -50,6 +51,8 @@ _SUFFIX_ROLES = (
     ("参与", "support"),
 )
 _SUFFIX_NOISE = re.compile(r"(按职责分工|按职责|分别|共同|等单位|等部门|等)$")
+# “（列第一位的为牵头单位，下同）” closing a unit line: the rule for this task (and later ones).
+LEAD_NOTE_RE = re.compile(r"[(（]\s*(?:列第一位|排名第一)(?:的|者)?为牵头单位[^)）]*[)）]")
 _MARKED_RE = re.compile(r"[(（](牵头|配合|协办|参与)[)）]$")
 _MARKED_ROLES = {"牵头": "lead", "配合": "support", "协办": "support", "参与": "support"}
 FIRST_IS_LEAD_RE = re.compile(r"[，,。;；]?\s*(?:列第一位(?:的|者)?为牵头单位|排名第一(?:的|者)?为牵头单位)[^)）]*$")
@@ -101,7 +104,11 @@ def split_labels(text: str) -> list[str]:
     """'县委办、政府办；政协办' → labels; trailing 等 and a final 。 dropped."""
     labels = []
     for part in SPLIT_RE.split(text.strip().rstrip("。.")):
-        part = _SUFFIX_NOISE.sub("", part.strip())
+        part = part.strip()
+        while _SUFFIX_NOISE.search(part):  # 县人社局等按职责分工
+            part = _SUFFIX_NOISE.sub("", part)
+        if part.startswith("由") and looks_like_unit(part[1:]):  # 由县财政局牵头负责
+            part = part[1:]
         if part:
             labels.append(part)
     return labels
@@ -142,7 +149,12 @@ def parse_units(text: str, default_role: str) -> tuple[Units, bool]:
                 break
         for label in split_labels(clause):
             marked = _MARKED_RE.search(label)
-            if marked and marked.start() > 0:
+            first, joint, second = label.partition("会同")  # 县委统战部会同县政协办公室负责
+            if joint and looks_like_unit(first) and looks_like_unit(second):
+                units.add(first, "lead")
+                units.add(second, "support")
+                keyworded = True
+            elif marked and marked.start() > 0:
                 units.add(label[: marked.start()], _MARKED_ROLES[marked.group(1)])
                 keyworded = True
             else:
