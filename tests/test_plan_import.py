@@ -219,6 +219,7 @@ def test_closing_parenthesis_split():
     assert split_closing_parenthesis("建立目录（县委办牵头）。") == ("建立目录。", "县委办牵头")
     assert split_closing_parenthesis("建立目录。（县委办牵头）") == ("建立目录。", "县委办牵头")
     assert split_closing_parenthesis("建立（试点）目录") is None
+    assert split_closing_parenthesis("一是建立目录（县委办负责）；") == ("一是建立目录。", "县委办负责")
 
 
 @pytest.mark.parametrize(

@@ -237,5 +237,5 @@ def split_closing_parenthesis(text: str) -> tuple[str, str] | None:
                 content = stripped[index + 1 : -1]
                 if (body and body[-1] in "。.；;") or not tail:
                     return body, content
-                return body + tail[:1], content
+                return body + ("。" if tail[0] in "；;" else tail[:1]), content  # 一是…（…）；二是…
     return None
