@@ -422,3 +422,22 @@ def test_first_listed_is_lead_said_in_brackets_on_a_unit_line():
     assert roles(tasks[1]) == [("县财政局", "responsible"), ("县政协办", "responsible")]  # not 下同
     tasks = parse_plan(text.replace("牵头单位）", "牵头单位，下同）"))["tasks"]
     assert roles(tasks[1]) == [("县财政局", "lead"), ("县政协办", "support")]
+
+
+def test_a_plan_inside_its_printing_notice_keeps_title_number_and_sections():
+    text = (
+        "中共某某县委办公室文件\n某党办发〔2024〕12号\n"
+        "关于印发《某某县政协工作任务分工方案》的通知\n各乡镇党委：\n现将方案印发给你们，请认真贯彻落实。\n"
+        "中共某某县委办公室\n2024年3月1日\n某某县政协工作任务分工方案\n为加强政协工作，制定本方案。\n"
+        "一、总体要求\n坚持党的领导。\n二、重点任务\n（一）加强党的领导\n"
+        "1.县委每年召开1次政协工作会议。（县委办公室牵头，县政协办公室配合）\n"
+        "2.县委常委会每年听取县政协党组工作汇报。（县委办公室负责）\n"
+        "三、保障措施\n（一）加强组织领导。各乡镇要高度重视。\n"
+    )
+    plan = parse_plan(text)
+    document = plan["document"]
+    assert (document["title"], document["doc_number"]) == ("某某县政协工作任务分工方案", "某党办发〔2024〕12号")
+    assert document["issued_date"] == "2024-03-01"
+    assert [s["title"] for s in plan["general_requirements"]] == ["总体要求"]
+    assert [s["title"] for s in plan["work_requirements"]] == ["保障措施"]
+    assert len(plan["tasks"]) == 2

@@ -73,7 +73,8 @@ def _metadata(lines: list[_Line]) -> dict:
     keywords = find(r"关\s*键\s*词\s*(\S+)")
     return {
         "notice_title": notice_title,
-        "doc_number": find(r"文\s*号\s*(\S+号)"),
+        "doc_number": find(r"文\s*号\s*(\S+号)")
+        or next((line.norm for line in lines if DOC_NUMBER_RE.fullmatch(line.norm)), None),
         "index_number": find(r"索引号\s*(\S+)"),
         "issuer": find(r"发布机构\s*(\S+)"),
         "issued_date": issued,
@@ -81,6 +82,9 @@ def _metadata(lines: list[_Line]) -> dict:
         "approved_by": find(r"已经(.+?)审议通过"),
         "keywords": [k for k in re.split(r"[;；,，]", keywords) if k] if keywords else [],
     }
+
+
+DOC_NUMBER_RE = re.compile(r"\S{1,12}[〔\[［(（]\d{4}[〕\]］)）]\d{1,4}号")  # 某党办发〔2024〕12号 on its own line
 
 
 def _find_body_start(lines: list[_Line]) -> int:
