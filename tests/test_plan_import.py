@@ -441,3 +441,13 @@ def test_a_plan_inside_its_printing_notice_keeps_title_number_and_sections():
     assert [s["title"] for s in plan["general_requirements"]] == ["总体要求"]
     assert [s["title"] for s in plan["work_requirements"]] == ["保障措施"]
     assert len(plan["tasks"]) == 2
+
+
+def test_another_countys_plan_never_shows_this_countys_full_unit_names():
+    text = "临川县政协工作任务清单\n1.召开政协工作会议。（县委办公室牵头，县政协办公室配合）\n"
+    result = import_plan(text.encode(), "清单.txt", Knowledge.load(knowledge_dir()), obligations=False)
+    fulls = {unit["id"]: unit["full"] for unit in result.plan["units"]}
+    assert fulls["party_office"] == "县委办公室" and fulls["cppcc_office"] == "县政协办公室"
+    assert not any("贺兰" in full for full in fulls.values())
+    helan = import_plan(text.replace("临川县", "贺兰县").encode(), "清单.txt", Knowledge.load(knowledge_dir()))
+    assert {u["id"]: u["full"] for u in helan.plan["units"]}["party_office"] == "中共贺兰县委办公室"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,7 +101,7 @@ def build_from_parsed(
     plan = {
         "schema": SCHEMA_VERSION,
         **parsed,
-        "units": plan_units,
+        "units": _local_names(plan_units, parsed, matches),
         "compounds": {
             label: list(ids)
             for label, ids in cat.compounds.items()
@@ -108,6 +110,33 @@ def build_from_parsed(
         "obligations": _check_obligations(obligations, parsed["tasks"]) if obligations else [],
     }
     return Built(plan, matches)
+
+
+_PLACE = re.compile(r"^(?:中共|政协|中国)?(?P<place>[\u4e00-\u9fff]{2,3}?[县市区旗])")
+
+
+def _local_names(units: list[dict], parsed: dict, matches: dict[str, Match]) -> list[dict]:
+    """Another county's plan over this catalogue: a known unit's full name that names the
+    catalogue's county (中共贺兰县委办公室) is replaced by the name the plan printed (县委办公室),
+    so answers never name the wrong county. A plan that names the county keeps them all."""
+    places = Counter(m.group("place") for u in units if (m := _PLACE.match(u["full"])))
+    if not places:
+        return units
+    place, count = places.most_common(1)[0]
+    document = parsed.get("document", {})
+    said = " ".join(str(document.get(key) or "") for key in ("title", "notice_title", "issuer", "preamble"))
+    if count * 2 < len(units) or place in said or place[:-1] in said:
+        return units
+    printed: dict[str, str] = {}
+    for label, match in matches.items():
+        for unit_id in match.ids if match.new is None else ():
+            printed.setdefault(unit_id, label)
+    local = []
+    for unit in units:
+        if place in unit["full"] and unit["id"] in printed:
+            unit = {**unit, "full": printed[unit["id"]]}
+        local.append(unit)
+    return local
 
 
 def _match(resolver: Resolver, label: str, same: dict[str, str]) -> Match:
