@@ -325,6 +325,7 @@ def test_a_changed_or_cancelled_meeting_tells_its_invitees_once(storage, chats, 
     # the notice's own buttons now show the meeting as it is
     answered = reply(storage, f"n{notice_id}", chats[1], "attend", now=BEFORE, admin_ids=admins)
     assert "15:00–17:00" in answered.message and "14:30–16:30" not in answered.message
+    assert "时间：2027-03-10（周三）15:00–17:00\n地点：二楼会议室" in storage.notice(notice_id).text
     # notes are not worth a message; the same change is never told twice
     _, quiet = change_and_tell(storage, CLI_CALLER, event.id, now=BEFORE, admin_ids=admins, notes="请带材料")
     assert quiet == 0 and len(storage.outbox_rows(CHANGE_SOURCE)) == 4

@@ -184,10 +184,14 @@ def change_and_tell(
     admin_ids: frozenset[int] = frozenset(),
     **changes,
 ) -> tuple[EventRow, int]:
-    """Change an event and, for a meeting, tell its invitees (one transaction); (event, told)."""
+    """Change an event and, for a meeting, tell its invitees (one transaction); (event, told).
+    The meeting notice sent with the event is rewritten to match, so every later view of it
+    (收到, a 提醒, the report) shows the event as it now is."""
     with storage.atomic():
         before = storage.event(event_id)
         after = change_event(storage, caller, event_id, now=now, **changes)
+        if after.notice_id:
+            storage.notice_transition(after.notice_id, ("sending", "done"), {"text": describe(after, with_id=False)})
         told = tell_change(storage, before, after, now=now, admin_ids=admin_ids)
     return after, told
 
