@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from datetime import date, datetime
 
 import pytest
@@ -180,3 +181,17 @@ def test_any_small_workbook_is_read_or_refused_with_a_message(rows):
         assert refused.problems
     else:
         assert all(row.line >= 2 for row in found)
+
+
+def test_an_xls_workbook_is_read_like_an_xlsx():
+    # tests/data/roster.xls: written by xlwt (not a dependency): a merged title row, 手机号码 as
+    # numbers and as text, √ and 是, a row with empty trailing cells.
+    data = (Path(__file__).parent / "data" / "roster.xls").read_bytes()
+    found, problems = read_rows(data, ("姓名", "手机号"), filename="名册.xls")
+    assert not problems
+    assert [(r.line, r.get("姓名"), r.get("手机号"), r.get("是否常委")) for r in found] == [
+        (3, "张三", "13809510001", "√"),
+        (4, "李四", "13809510002", ""),
+        (5, "王五", "13809510003", "是"),
+        (6, "赵六", "13809510004", ""),
+    ]
