@@ -386,3 +386,15 @@ def test_an_ended_meeting_cannot_be_moved_or_change_its_kind(storage, chats, eve
         storage, CLI_CALLER, event.id, now=START + timedelta(hours=3), title="营商环境协商会（第一场）"
     )
     assert renamed.title == "营商环境协商会（第一场）" and renamed.closed_at
+
+
+def test_a_meeting_moved_after_its_sign_in_prompt_gets_a_new_one(storage, chats, event):
+    from bot.calendar.events import change_event
+
+    reply(storage, f"e{event.id}", chats[0], "attend", now=BEFORE)
+    assert push_signin(storage, now=START - timedelta(minutes=10)) == 1
+    change_event(storage, CLI_CALLER, event.id, now=START - timedelta(minutes=9), date=START.date() + timedelta(days=1))
+    assert push_signin(storage, now=START - timedelta(minutes=5)) == 0  # not in the new window yet
+    later = START + timedelta(days=1)
+    assert push_signin(storage, now=later - timedelta(minutes=10)) == 1
+    assert push_signin(storage, now=later - timedelta(minutes=5)) == 0

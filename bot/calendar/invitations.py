@@ -113,7 +113,8 @@ def push_signin(
                 text += "本次会议需要签到码，请留意会场公布的签到码。"
             messages.append(Outgoing(reply.recipient_key, reply.chat_id, text, [[Button("签到", f"m:s:e{event.id}")]]))
         if messages:
-            queued += enqueue(storage, source_kind=SIGNIN_SOURCE, source_id=str(event.id), messages=messages, now=now)
+            source = f"{event.id}@{start.isoformat()}"  # a meeting moved after its prompt gets a new one
+            queued += enqueue(storage, source_kind=SIGNIN_SOURCE, source_id=source, messages=messages, now=now)
     return queued
 
 

@@ -23,7 +23,7 @@ from bot.people.roles import Caller, authorize
 from bot.storage import Storage, actor_label, stamp
 from bot.storage.calendar import EventRow
 
-SIGNIN_SOURCE = "signin"  # outbox: the [签到] message when the window opens (source id: event id)
+SIGNIN_SOURCE = "signin"  # outbox: the [签到] message when the window opens (source id: "<event id>@<start>")
 
 
 class CodeNeeded(MeetingError):
