@@ -7,8 +7,8 @@ hands them over), so a leave from a notice and from an event take the same path.
 
 Open steps (a leave reason, a 签到码, a refusal's reason, names to mark) are kept in the database
 (``meeting_steps``, one per person, 30 minutes), so a restart does not forget them; a message
-filter routes the user's next private text here only while one is open. A leave reason that
-reads like a question is answered as a question, not stored.
+filter routes the user's next private text here only while one is open; a command ends it. A
+leave reason that reads like a question is answered as a question, not stored.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 PENDING_REASON = "meetings.typed_reason"  # a typed leave's reason while the member picks the meeting
 STEP_TTL = 30 * 60
+STEP_GROUP = -4  # before every other handler group (proposals -3, privacy -2, guards -1)
 SKIP_REASON = [[Button("不填写原因", "m:q")]]
 QUESTION_MARKS = ("?", "？", "吗", "么", "什么", "怎么", "如何", "谁", "哪", "多少", "几", "是否", "能否", "可以不")
 
@@ -408,7 +409,16 @@ async def awaited_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await _refuse(message, exc.message)
 
 
+async def command_ends_step(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A command while a step is open ends the step (the command then runs as usual), so text
+    typed after another flow is never taken as a forgotten leave reason."""
+    _done(update, context)
+
+
 def register(app: Application) -> None:
     new_messages = filters.UpdateType.MESSAGE
     app.add_handler(CallbackQueryHandler(button, pattern=r"^m:"))
     app.add_handler(MessageHandler(new_messages & filters.TEXT & ~filters.COMMAND & _Awaiting(app), awaited_text))
+    app.add_handler(
+        MessageHandler(new_messages & filters.COMMAND & _Awaiting(app), command_ends_step), group=STEP_GROUP
+    )

@@ -215,3 +215,23 @@ async def test_a_secretary_marks_people_without_phones_by_typing_their_names(tg,
     await step(tg, db, mark)
     with Storage(db) as storage:
         assert set(storage.attendance(1)) == {"member:2"}
+
+
+async def test_a_command_ends_an_open_leave_reason_step(tg, tmp_path, knowledge):
+    db = tmp_path / "cppcc.db"
+    with Storage(db) as storage:
+        (a,) = add_members(storage, 1)
+        day = storage.today() + timedelta(days=3)
+        add_event(storage, CLI_CALLER, kind="协商活动", title="营商环境协商会", date=day, audience="全体委员")
+
+    async def body(app):
+        listing = await say(tg, a, "/events", expect="近期活动")
+        shown = await press_on(tg, a, listing, f"详情：营商环境协商会（{day:%m-%d}）", expect="营商环境协商会")
+        await press_on(tg, a, shown, "请假", expect="如需说明请假原因")
+        await say(tg, a, "/inbox", expect="我的通知")  # another command: the reason is no longer awaited
+        plain = await say(tg, a, "家里有事")
+        assert "已记录请假原因" not in plain.plain_text
+
+    await step(tg, db, body)
+    with Storage(db) as storage:
+        assert storage.meeting_reply("event:1", "member:1").reason is None
