@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from bot.calendar.events import add_event
+from bot.calendar.invitations import send_with_notice
 from bot.people.roles import CLI_CALLER
 from bot.storage import Storage
 from handlers.app import build_application
@@ -75,7 +76,7 @@ async def test_a_meeting_that_counts_with_restarts_between_steps(tg, tmp_path, k
     await step(tg, db, arrange)
     notice = {chat: tg.sent_messages(chat)[0] for chat in chats}
     assert notice[a].plain_text.startswith("【政协办会议通知】\n【协商活动】营商环境专题协商会")
-    assert notice[a].button_texts == ["收到", "参加", "请假"]
+    assert notice[a].button_texts == ["收到", "参加", "请假", "加入手机日历"]
 
     # 2. Three members press 参加 on the notice.
     async def attend(app):
@@ -235,3 +236,33 @@ async def test_a_command_ends_an_open_leave_reason_step(tg, tmp_path, knowledge)
     await step(tg, db, body)
     with Storage(db) as storage:
         assert storage.meeting_reply("event:1", "member:1").reason is None
+
+
+async def test_a_meeting_notice_offers_the_phone_calendar_before_any_reply(tg, tmp_path, knowledge):
+    db = tmp_path / "cppcc.db"
+    with Storage(db) as storage:
+        (a,) = add_members(storage, 1)
+        day = storage.today() + timedelta(days=3)
+        event = add_event(storage, CLI_CALLER, kind="协商活动", title="营商环境协商会", date=day, audience="全体委员")
+        send_with_notice(storage, CLI_CALLER, event.id, now=storage.now())
+
+    async def body(app):
+        await tg.wait_for(lambda: tg.sent_messages(a), timeout=10)
+        (notice,) = tg.sent_messages(a)
+        assert notice.button_texts == ["收到", "参加", "请假", "加入手机日历"]
+        assert all(len(notice.callback_data(label).encode()) <= 64 for label in notice.button_texts)
+        mark = tg.mark()
+        tg.inject_callback(a, notice.callback_data("加入手机日历"), notice)
+        (document,) = await tg.wait_for_requests("sendDocument", 1, since=mark)
+        assert int(document.chat_id) == a  # into the private chat
+        sent = next(iter(document.files.values()))
+        assert sent.filename == f"cppcc-event-{event.id}.ics"
+        assert b"BEGIN:VEVENT" in sent.content and "营商环境协商会".encode() in sent.content
+        # 收到 keeps 参加 / 请假 and the calendar on the message
+        mark = tg.mark()
+        tg.inject_callback(a, notice.callback_data("收到"), notice)
+        await tg.wait_for(lambda: tg.requests("editMessageText", chat_id=a, since=mark), timeout=10)
+        markup = tg.message(a, notice.message_id)["reply_markup"]["inline_keyboard"]
+        assert [b["text"] for row in markup for b in row] == ["参加", "请假", "加入手机日历"]
+
+    await step(tg, db, body)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.config import ConfigError, knowledge_dir
 from bot.errors import UserError
@@ -21,6 +21,10 @@ from bot.notices.audience import (
 from bot.notices.outbox import DeliverySettings
 from bot.reply import Button
 from bot.textsplit import TELEGRAM_LIMIT, utf16_len
+
+if TYPE_CHECKING:
+    from bot.storage import Storage
+    from bot.storage.outbox import NoticeRecord
 
 SOURCE = "notice"  # outbox source kind of a notice's messages (source id: the notice id)
 NUDGE_SOURCE = "notice_nudge"  # source id "<notice id>.<nudge number>"
@@ -38,7 +42,7 @@ TEMPLATE_FIELDS = {
     "done": {"id", "total", "sent", "unreachable", "failed", "unbound"},
     "done_uncertain": {"uncertain"},
 }
-BUTTONS = ("received", "attend", "leave")
+BUTTONS = ("received", "attend", "leave", "calendar")
 KIND_LABELS = {"notice": "普通通知", "meeting": "会议通知"}
 
 
@@ -203,12 +207,24 @@ def max_text_length(kind: str, config: NoticeConfig) -> int:
     return TELEGRAM_LIMIT - overhead
 
 
-def receipt_buttons(notice_id: int, kind: str, config: NoticeConfig) -> list[list[Button]]:
+def receipt_buttons(notice_id: int, kind: str, config: NoticeConfig, event_id: int | None = None) -> list[list[Button]]:
+    """收到 (and 参加 / 请假 for a meeting notice), plus 加入手机日历 when it was sent with an event."""
     labels = config.buttons
     row = [Button(labels["received"], f"n:r:{notice_id}")]
     if kind == "meeting":
         row += [Button(labels["attend"], f"n:a:{notice_id}"), Button(labels["leave"], f"n:l:{notice_id}")]
-    return [row]
+    return [row, *calendar_buttons(event_id, config)]
+
+
+def linked_event_id(storage: Storage, notice: NoticeRecord) -> int | None:
+    """The event a meeting notice was sent with (同时发送会议通知), if any."""
+    event = storage.event_of_notice(notice.id) if notice.kind == "meeting" else None
+    return event.id if event is not None else None
+
+
+def calendar_buttons(event_id: int | None, config: NoticeConfig) -> list[list[Button]]:
+    """加入手机日历 for a notice sent with an event (the calendar feature answers ``e:i:<id>``)."""
+    return [[Button(config.buttons["calendar"], f"e:i:{event_id}")]] if event_id else []
 
 
 def clean_text(text: str) -> str:

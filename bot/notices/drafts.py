@@ -26,6 +26,7 @@ from bot.notices.config import (
     escaped_length,
     format_time,
     guess_kind,
+    linked_event_id,
     max_text_length,
     notice_message,
     receipt_buttons,
@@ -278,10 +279,16 @@ class Confirmation:
         return text
 
 
-def _outgoing(notice: NoticeRecord, recipients: list[Recipient], config: NoticeConfig, when: datetime | None):
+def _outgoing(
+    notice: NoticeRecord,
+    recipients: list[Recipient],
+    config: NoticeConfig,
+    when: datetime | None,
+    event_id: int | None,
+):
     attachment = Attachment.from_json(notice.attachment)
     message = notice_message(notice.text, notice.kind, config)
-    buttons = receipt_buttons(notice.id, notice.kind, config)
+    buttons = receipt_buttons(notice.id, notice.kind, config, event_id)
     for r in recipients:
         if r.chat_id is None:
             continue
@@ -325,7 +332,7 @@ def confirm(
             storage,
             source_kind=SOURCE,
             source_id=str(notice_id),
-            messages=list(_outgoing(notice, recipients, config, send_at)),
+            messages=list(_outgoing(notice, recipients, config, send_at, linked_event_id(storage, notice))),
             now=now,
         )
         reachable = [r for r in recipients if r.chat_id is not None]

@@ -14,8 +14,10 @@ from bot.notices.config import (
     SOURCE,
     NoticeConfig,
     NoticeError,
+    calendar_buttons,
     default_config,
     format_time,
+    linked_event_id,
     local_time,
     notice_message,
     receipt_buttons,
@@ -107,7 +109,7 @@ def _after_receipt(storage: Storage, notice: NoticeRecord, key: str, config: Not
             buttons.append(Button(labels["attend"], f"n:a:{notice.id}"))
         if receipt.attendance != "leave":
             buttons.append(Button(labels["leave"], f"n:l:{notice.id}"))
-    return message, [buttons] if buttons else []
+    return message, ([buttons] if buttons else []) + calendar_buttons(linked_event_id(storage, notice), config)
 
 
 def _recipient(storage: Storage, notice_id: int, telegram_id: int) -> tuple[NoticeRecord, str]:
@@ -172,7 +174,7 @@ def nudge(
         raise NoticeError("已送达的接收人都已确认，无需提醒。")
     chats = {r.recipient_key: r.chat_id for r in storage.notice_recipients(notice_id)}
     message = config.templates["nudge"].format(message=notice_message(notice.text, notice.kind, config))
-    buttons = receipt_buttons(notice_id, notice.kind, config)
+    buttons = receipt_buttons(notice_id, notice.kind, config, linked_event_id(storage, notice))
     number = notice.nudges + 1
     with storage.atomic():
         if not storage.notice_count_nudge(notice_id, notice.nudges, stamp(now)):
