@@ -27,10 +27,10 @@ from telegram.warnings import PTBUserWarning
 from bot.dates import DateError, parse_when
 from bot.numbers import NumberError, parse_number
 from bot.people.identity import BindingTaken, PeopleError, bind_by_code, bind_by_contact, unbind, whoami
-from bot.people.progress import general_rule_text, progress_csv, progress_table
+from bot.people.progress import general_rule_text
 from bot.people.records import RECORD_KIND_CHOICES, RecordError, add_record, valid_date
 from bot.people.roles import Caller, PermissionDenied, authorize
-from bot.people.statistics import duty_statistics, format_statistics, statistics_xlsx
+from bot.people.statistics import duty_statistics, format_statistics, statistics_csv, statistics_xlsx
 from bot.reply import Button, Reply
 from handlers.common import caller, is_private, permitted, services
 from handlers.privacy import acknowledge, send_file
@@ -178,16 +178,15 @@ async def progress(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     words = [w for w in words if not (years and w == str(years[0]))]
     year = years[0] if years else svc.storage.today().year  # /progress 2026
     filters_given = _progress_filters(svc, words)
-    rows = progress_table(svc.storage, year, **filters_given)
-    if as_csv:
-        data = progress_csv(rows).encode("utf-8-sig")
+    stats = duty_statistics(svc.storage, year, **filters_given, plan=svc.plan)
+    if as_csv:  # the same columns as the xlsx
+        data = statistics_csv(stats).encode("utf-8-sig")
         await send_file(
             update.effective_message,
             InputFile(io.BytesIO(data), filename=f"progress-{year}.csv"),
             caption=_text(context, "progress_csv_caption", year=year),
         )
         return
-    stats = duty_statistics(svc.storage, year, **filters_given, plan=svc.plan)
     if "xlsx" in (a.lower() for a in args):  # the duty statistics of (34) as a workbook
         await send_file(
             update.effective_message,

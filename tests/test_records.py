@@ -5,15 +5,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import replace
 from datetime import date, timedelta
 
+import openpyxl
 import pytest
 from people_support import ADMIN, GUEST, NOW, dump, member_caller, member_id, run_cli, seeded
 
 from bot.config import ConfigError
 from bot.csvfile import ImportProblems
 from bot.dates import add_months, parse_date
-from bot.people.progress import format_progress, general_rule_text, member_progress, progress_csv, progress_table
+from bot.people.progress import format_progress, general_rule_text, member_progress
 from bot.people.records import (
     RecordError,
     accept_proposal,
@@ -27,6 +29,7 @@ from bot.people.records import (
     reply_proposal,
 )
 from bot.people.roles import CLI_CALLER, PermissionDenied
+from bot.people.statistics import duty_statistics, statistics_csv, statistics_xlsx
 from bot.plan.model import default_plan
 from bot.plan.term import TermSettings, load_term_settings
 
@@ -367,31 +370,33 @@ def test_general_rule_text_explains_33_and_binding():
     assert "/start" in text and "/bind" in text
 
 
-def test_progress_table_filters_sorts_and_exports_csv(tmp_path):
+def test_duty_statistics_filter_and_export_the_same_columns_as_csv_and_xlsx(tmp_path):
     storage = seeded(tmp_path)
     _history(storage)
     add_record(storage, member_caller(storage, "王五"), "提案", "王五的提案", "2024-02-01", now=NOW)
-    rows = progress_table(storage, 2024, today=TODAY, term_settings=TERM)
-    assert [(row.member.name, len(row.missing)) for row in rows] == [("李四", 4), ("王五", 3), ("张三", 1)]
-    unsorted = progress_table(storage, 2024, sort_behind=False, today=TODAY, term_settings=TERM)
-    assert [row.member.name for row in unsorted] == ["张三", "李四", "王五"]
-    committee = progress_table(storage, 2024, committee="提案委", today=TODAY, term_settings=TERM)
-    assert [row.member.name for row in committee] == ["王五", "张三"]
-    assert [r.member.name for r in progress_table(storage, 2024, township="立岗镇", today=TODAY)] == ["李四"]
-    assert progress_table(storage, 2024, sector="无此界别", today=TODAY) == []
-    table = list(csv.reader(io.StringIO(progress_csv(rows))))
+    stats = duty_statistics(storage, 2024, today=TODAY, term_settings=TERM)
+    assert [row.member.name for row in stats.rows] == ["张三", "李四", "王五"]
+    committee = duty_statistics(storage, 2024, committee="提案委", today=TODAY, term_settings=TERM)
+    assert [row.member.name for row in committee.rows] == ["张三", "王五"]
+    assert [r.member.name for r in duty_statistics(storage, 2024, township="立岗镇", today=TODAY).rows] == ["李四"]
+    assert duty_statistics(storage, 2024, sector="无此界别", today=TODAY).rows == []
+    table = list(csv.reader(io.StringIO(statistics_csv(stats))))
+    book = openpyxl.load_workbook(io.BytesIO(statistics_xlsx(stats)))
+    sheet = [[c.value for c in row] for row in book["履职统计"].iter_rows()]
+    assert table[0] == sheet[0]  # one definition of the columns for both formats
     assert table[0] == [
-        "姓名",
-        "界别",
-        "专委会",
-        "乡镇街道",
-        "提案",
-        "社情民意",
-        "会议或视察调研",
-        "培训（本届）",
-        "未完成",
-    ]
-    assert table[3] == ["张三", "经济界", "提案委", "习岗镇", "1", "0", "2", "1", "社情民意"]
+        "姓名", "界别", "专委会", "乡镇街道", "提案", "社情民意", "会议或视察调研", "培训",
+        "联名提案", "应出席", "出席", "请假", "未请假缺席", "出勤率", "全部达标", "一项未完成", "未完成项",
+    ]  # fmt: skip
+    assert table[1] == ["张三", "经济界", "提案委", "习岗镇", "1", "0", "2", "0"] + ["0"] * 5 + ["", "", "", "社情民意"]
+    assert table[2][-3:] == ["", "是", "提案、社情民意、会议或视察调研、培训（本届）"]
+    assert [len(row) for row in table] == [len(row) for row in sheet] == [17] * 4
+    # attendance: 1 of 2 meetings, one absence without leave → 50% in both formats
+    met = replace(stats.rows[0], attended=1, absent=1)
+    one = replace(stats, rows=[met])
+    assert list(csv.reader(io.StringIO(statistics_csv(one))))[1][9:14] == ["2", "1", "0", "1", "50%"]
+    cells = next(openpyxl.load_workbook(io.BytesIO(statistics_xlsx(one)))["履职统计"].iter_rows(min_row=2))
+    assert [c.value for c in cells][9:14] == [2, 1, 0, 1, 0.5] and cells[13].number_format == "0%"
 
 
 def test_term_settings_file_is_validated(tmp_path):

@@ -176,16 +176,14 @@ def cmd_proposal_step(args: argparse.Namespace, settings: Settings, storage: Sto
 
 
 def cmd_progress(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    from bot.people.progress import progress_csv, progress_table
-    from bot.people.statistics import duty_statistics, format_statistics, statistics_xlsx
+    from bot.people.statistics import duty_statistics, format_statistics, statistics_csv, statistics_xlsx
 
     year = args.year or storage.today().year
     chosen = {"committee": args.committee, "sector": args.sector, "township": args.township}
-    if args.format == "csv":
-        sys.stdout.write(progress_csv(progress_table(storage, year, **chosen)))
-        return 0
     stats = duty_statistics(storage, year, **chosen)
-    if args.format == "xlsx":
+    if args.format == "csv":  # the same columns as the xlsx
+        sys.stdout.write(statistics_csv(stats))
+    elif args.format == "xlsx":
         path = Path(args.output or f"duties-{year}.xlsx")
         path.write_bytes(statistics_xlsx(stats))
         print(f"已导出 {year} 年委员履职统计：{path}（{len(stats.rows)} 人）")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date
 
@@ -12,7 +10,7 @@ from bot.people.records import STATUS_LABELS, unit_names
 from bot.people.roles import BIND_HINT
 from bot.plan.model import Obligation, Plan, default_plan
 from bot.plan.term import Term, TermSettings, default_term_settings
-from bot.storage import Member, Storage
+from bot.storage import Storage
 
 
 @dataclass(frozen=True)
@@ -158,61 +156,3 @@ def format_progress(progress: Progress) -> str:
 def general_rule_text(plan: Plan | None = None) -> str:
     """The members' requirements and how to bind, for users who are not yet identified."""
     return "\n".join([*duty_lines(plan or default_plan()), f"想查看本人的完成情况，{BIND_HINT}"])
-
-
-# ---- all members, for secretaries --------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ProgressRow:
-    member: Member
-    requirements: tuple[Requirement, ...]
-
-    @property
-    def missing(self) -> list[str]:
-        return [r.label for r in self.requirements if not r.met]
-
-
-def progress_table(
-    storage: Storage,
-    year: int,
-    *,
-    committee: str | None = None,
-    sector: str | None = None,
-    township: str | None = None,
-    sort_behind: bool = True,
-    today: date | None = None,
-    plan: Plan | None = None,
-    term_settings: TermSettings | None = None,
-) -> list[ProgressRow]:
-    """Every active member (optionally filtered) with their counts; most unmet items first."""
-    today = today or storage.today()
-    obligations = member_obligations(plan or default_plan())
-    term = _term_for(year, today, term_settings or default_term_settings())
-    year_counts = storage.record_counts(date(year, 1, 1), date(year + 1, 1, 1))
-    term_counts = storage.record_counts(term.start, term.end)
-    wanted = {"committee": committee, "sector": sector, "township": township}
-    rows = [
-        ProgressRow(member, _requirements(obligations, year_counts.get(member.id, {}), term_counts.get(member.id, {})))
-        for member in storage.people("member", active=True)
-        if all(value is None or getattr(member, field) == value for field, value in wanted.items())
-    ]
-    if sort_behind:
-        rows.sort(key=lambda row: -len(row.missing))
-    return rows
-
-
-def progress_csv(rows: list[ProgressRow], plan: Plan | None = None) -> str:
-    """CSV text (encode as utf-8-sig so Excel shows the Chinese correctly)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    labels = [r.label for r in _requirements(member_obligations(plan or default_plan()), {}, {})]
-    writer.writerow(["姓名", "界别", "专委会", "乡镇街道", *labels, "未完成"])
-    for row in rows:
-        m = row.member
-        writer.writerow(
-            [m.name, m.sector or "", m.committee or "", m.township or ""]
-            + [r.done for r in row.requirements]
-            + ["、".join(row.missing)]
-        )
-    return out.getvalue()

@@ -11,6 +11,7 @@ default) ranks members.
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from dataclasses import dataclass
@@ -198,18 +199,14 @@ def format_statistics(stats: DutyStatistics, *, limit: int = 60) -> str:
     return "\n".join(lines)
 
 
-def statistics_xlsx(stats: DutyStatistics) -> bytes:
-    """An .xlsx workbook: 履职统计 (one row per member) and 名单 (the two lists)."""
-    from openpyxl import Workbook
+RATE_COLUMN = "出勤率"
 
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "履职统计"
-    labels = [LABELS[k] for k in LABELS]
-    header = [*HEADERS, *labels, "联名提案", "应出席", "出席", "请假", "未请假缺席", "出勤率", "全部达标", "一项未完成"]
-    if stats.points_on:
-        header.append("履职积分")
-    sheet.append(header)
+
+def statistics_table(stats: DutyStatistics) -> list[list[Any]]:
+    """The one definition of the exported columns (xlsx and csv): a header, then a row per member."""
+    header = [*HEADERS, *(LABELS[k] for k in LABELS), "联名提案", "应出席", "出席", "请假", "未请假缺席"]
+    header += [RATE_COLUMN, "全部达标", "一项未完成", "未完成项"] + (["履职积分"] if stats.points_on else [])
+    table = [header]
     for row in stats.rows:
         m = row.member
         values = [m.name, m.sector or "", m.committee or "", m.township or ""]
@@ -219,10 +216,39 @@ def statistics_xlsx(stats: DutyStatistics) -> bytes:
             round(row.rate, 4) if row.rate is not None else None,
             "是" if row.all_met else "",
             "是" if row.none_met else "",
+            "、".join(r.label for r in row.requirements if not r.met),
         ]
         if stats.points_on:
             values.append(row.points)
+        table.append(values)
+    return table
+
+
+def statistics_csv(stats: DutyStatistics) -> str:
+    """The 履职统计 sheet as CSV text (encode as utf-8-sig so Excel shows the Chinese correctly)."""
+    table = statistics_table(stats)
+    rate = table[0].index(RATE_COLUMN)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(table[0])
+    for values in table[1:]:
+        writer.writerow(["" if v is None else f"{v:.0%}" if i == rate else v for i, v in enumerate(values)])
+    return out.getvalue()
+
+
+def statistics_xlsx(stats: DutyStatistics) -> bytes:
+    """An .xlsx workbook: 履职统计 (one row per member, :func:`statistics_table`) and 名单 (the two lists)."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "履职统计"
+    table = statistics_table(stats)
+    for values in table:
         sheet.append(values)
+    rate = table[0].index(RATE_COLUMN) + 1
+    for (cell,) in sheet.iter_rows(min_row=2, min_col=rate, max_col=rate):
+        cell.number_format = "0%"
     lists = book.create_sheet("名单")
     lists.append(["全部达到最低要求", "一项也未完成（谈话提醒）"])
     done, none = stats.all_met, stats.none_met
