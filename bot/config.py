@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.numbers import read_number, shown
@@ -21,6 +23,17 @@ def knowledge_dir() -> Path:
     """Directory with plan.json and the other data files (CPPCC_KNOWLEDGE overrides)."""
     override = os.environ.get("CPPCC_KNOWLEDGE")
     return Path(override) if override else Path(__file__).resolve().parent.parent / "knowledge"
+
+
+def read_json(path: Path | str, error: type[Exception], what: str) -> Any:
+    """A knowledge data file's JSON, or ``error`` with one line naming ``what`` (文件 …) and the path."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise error(f"找不到{what} {path}") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise error(f"{what} {path} 已损坏，无法读取：{exc}") from exc
 
 
 def default_db_path() -> Path:

@@ -6,7 +6,6 @@ Validated at load; every problem is one line naming the file and the entry.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
@@ -14,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.calendar.events import EVENT_KINDS
-from bot.config import ConfigError, knowledge_dir
+from bot.config import ConfigError, knowledge_dir, read_json
 from bot.storage import RECORD_KINDS
 
 TYPED_INTENTS = ("received", "attend", "leave", "signin", "withdraw")
@@ -75,12 +74,7 @@ def config_from_dict(data: Any, where: str = "attendance.json") -> MeetingConfig
 
 def load_config(path: Path | str | None = None) -> MeetingConfig:
     path = Path(path) if path else knowledge_dir() / "attendance.json"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise MeetingConfigError(f"找不到会议出勤配置文件 {path}") from exc
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MeetingConfigError(f"{path}: 无法读取：{exc}") from exc
+    data = read_json(path, MeetingConfigError, "会议出勤配置文件")
     return config_from_dict(data, str(path))
 
 

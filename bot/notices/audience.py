@@ -29,7 +29,7 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from bot.config import knowledge_dir
+from bot.config import knowledge_dir, read_json
 from bot.errors import UserError
 from bot.plan.model import Plan, default_plan
 from bot.storage import Member, Storage, UnitContact
@@ -122,10 +122,7 @@ def default_vocabulary() -> Vocabulary:
 
 
 def load_vocabulary(path: Path) -> Vocabulary:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise AudienceError(f"{path}: 无法读取：{exc}") from exc
+    data = read_json(path, AudienceError, "通知配置文件")
     return Vocabulary.from_dict(data.get("audience") if isinstance(data, dict) else None, f"{path} audience")
 
 

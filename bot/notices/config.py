@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import json
 import string
 import unicodedata
 from dataclasses import dataclass
@@ -12,7 +11,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.config import ConfigError, knowledge_dir
+from bot.config import ConfigError, knowledge_dir, read_json
 from bot.errors import UserError
 from bot.notices.audience import (
     AudienceError,
@@ -145,12 +144,7 @@ def config_from_dict(data: Any, where: str = "notices.json") -> NoticeConfig:
 
 def load_config(path: Path | str | None = None) -> NoticeConfig:
     path = Path(path) if path else knowledge_dir() / "notices.json"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise NoticeConfigError(f"找不到通知配置文件 {path}") from exc
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise NoticeConfigError(f"{path}: 无法读取：{exc}") from exc
+    data = read_json(path, NoticeConfigError, "通知配置文件")
     return config_from_dict(data, str(path))
 
 

@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-from bot.config import ConfigError, knowledge_dir
+from bot.config import ConfigError, knowledge_dir, read_json
 from bot.people.duties import LABELS, member_obligations
 from bot.people.progress import Requirement, _requirements, _term_for
 from bot.plan.model import Plan, default_plan
@@ -57,11 +55,7 @@ def points_from_dict(data: Any, where: str = "attendance.json") -> PointsRule:
 
 @cache
 def _points_at(path: str) -> PointsRule:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PointsError(f"{path}: 无法读取：{exc}") from exc
-    return points_from_dict(data, path)
+    return points_from_dict(read_json(path, PointsError, "会议出勤配置文件"), path)
 
 
 def default_points() -> PointsRule:

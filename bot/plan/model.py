@@ -5,11 +5,10 @@ Other code never reads plan.json directly; it asks a :class:`Plan`.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.config import knowledge_dir
+from bot.config import knowledge_dir, read_json
 from bot.plan.responsibility import ROLE_NAMES
 from bot.plan.units import CatalogueError, Unit, UnitCatalogue
 
@@ -253,13 +252,7 @@ class Plan:
 
 
 def _read(path: Path) -> dict:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except FileNotFoundError as exc:
-        raise PlanError(f"找不到方案数据文件 {path}") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise PlanError(f"方案数据文件 {path} 已损坏：{exc}") from exc
+    return read_json(path, PlanError, "方案数据文件")
 
 
 def load_plan(path: Path | str | None = None, departments: Path | None = None) -> Plan:

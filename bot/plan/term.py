@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from pathlib import Path
 
-from bot.config import ConfigError, knowledge_dir
+from bot.config import ConfigError, knowledge_dir, read_json
 from bot.dates import add_months
 
 
@@ -39,12 +38,7 @@ class TermSettings:
 def load_term_settings(path: Path | str | None = None) -> TermSettings:
     """Read and validate settings.json; raise ConfigError naming the file and the field."""
     path = Path(path) if path else knowledge_dir() / "settings.json"
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"找不到设置文件 {path}") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"设置文件 {path} 已损坏：{exc}") from exc
+    data = read_json(path, ConfigError, "设置文件")
     if not isinstance(data, dict) or data.get("version") != 1:
         raise ConfigError(f"{path}: 不支持的 version {data.get('version') if isinstance(data, dict) else None!r}")
     try:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from bot.config import ConfigError, knowledge_dir
+from bot.config import ConfigError, knowledge_dir, read_json
 
 FILE = "proposals.json"
 _INTS = (
@@ -152,12 +151,7 @@ def _templates(raw: object, fail) -> tuple[tuple[str, str], ...]:
 
 def load_config(path: Path | str | None = None) -> ProposalConfig:
     path = Path(path) if path else knowledge_dir() / FILE
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ProposalConfigError(f"找不到提案设置文件 {path}") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ProposalConfigError(f"提案设置文件 {path} 已损坏：{exc}") from exc
+    data = read_json(path, ProposalConfigError, "提案设置文件")
     return ProposalConfig.from_dict(data, str(path))
 
 

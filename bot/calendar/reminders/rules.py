@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.calendar.events import EVENT_KINDS
-from bot.config import ConfigError, knowledge_dir
+from bot.config import ConfigError, knowledge_dir, read_json
 from bot.errors import UserError
 from bot.people.roles import Caller, authorize
 from bot.plan.model import Plan, default_plan
@@ -414,12 +414,7 @@ def parse_rules(data: Any, source: str, plan: Plan | None = None) -> RuleSet:
 
 def read_rules_file(path: Path | str | None = None) -> tuple[dict, str]:
     path = Path(path) if path else knowledge_dir() / RULES_FILE
-    try:
-        return json.loads(path.read_text(encoding="utf-8")), str(path)
-    except FileNotFoundError as exc:
-        raise ConfigError(f"找不到提醒规则文件 {path}") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"提醒规则文件 {path} 已损坏：{exc}") from exc
+    return read_json(path, ConfigError, "提醒规则文件"), str(path)
 
 
 def apply_overrides(data: dict, overrides: Iterable[tuple[str, str, Any]], source: str) -> dict:
