@@ -18,8 +18,7 @@ import logging
 import time
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.constants import ParseMode
+from telegram import Message, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
@@ -33,7 +32,7 @@ from bot.people.roles import PermissionDenied
 from bot.reply import Button, Reply
 from handlers.common import SERVICES_KEY, caller, is_private, services
 from handlers.privacy import acknowledge
-from handlers.render import escape, send_reply
+from handlers.render import edit_text, send_reply
 
 log = logging.getLogger(__name__)
 
@@ -92,24 +91,9 @@ async def _refuse(message: Message, text: str) -> None:
     await send_reply(message, Reply(text, refusal=True))
 
 
-def _markup(rows: list[list[Button]]) -> InlineKeyboardMarkup | None:
-    if not rows:
-        return None
-    return InlineKeyboardMarkup([[InlineKeyboardButton(b.text, callback_data=b.data) for b in row] for row in rows])
-
-
 async def edit_invitation(context: ContextTypes.DEFAULT_TYPE, chat_id: int, message_id: int, outcome) -> None:
     """The invitee's meeting message now shows their answer and the buttons still useful."""
-    try:
-        await context.bot.edit_message_text(
-            escape(outcome.message),
-            chat_id=chat_id,
-            message_id=message_id,
-            parse_mode=ParseMode.HTML,
-            reply_markup=_markup(outcome.buttons),
-        )
-    except BadRequest as exc:  # "message is not modified", or the message is gone
-        log.info("meeting message edit skipped: %s", exc.message)
+    await edit_text(context.bot, chat_id, message_id, outcome.message, outcome.buttons)
 
 
 def looks_like_question(context: ContextTypes.DEFAULT_TYPE, text: str) -> bool:

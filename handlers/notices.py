@@ -24,8 +24,6 @@ from typing import Any
 from telegram import (
     Bot,
     BotCommand,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
     InputFile,
     Message,
     Update,
@@ -62,7 +60,7 @@ from handlers import meetings
 from handlers.common import SERVICES_KEY, AwaitingStep, caller, is_private, permitted, services
 from handlers.privacy import acknowledge, send_file
 from handlers.ratelimit import BROADCAST_ARGS, retry_after_seconds
-from handlers.render import escape, send_reply
+from handlers.render import edit_text, escape, inline_markup, send_reply
 
 log = logging.getLogger(__name__)
 
@@ -98,12 +96,6 @@ def _wake(context: ContextTypes.DEFAULT_TYPE) -> None:
         sender.wake()
 
 
-def _markup(rows: list[list[Button]]) -> InlineKeyboardMarkup | None:
-    if not rows:
-        return None
-    return InlineKeyboardMarkup([[InlineKeyboardButton(b.text, callback_data=b.data) for b in row] for row in rows])
-
-
 class OutboxTransport:
     """Sends one outbox row through the application's bot, as a broadcast in the shared send
     budget (handlers/ratelimit.py); maps Telegram errors to bot.notices.outbox's."""
@@ -112,7 +104,7 @@ class OutboxTransport:
         self.bot = bot
 
     async def __call__(self, row: OutboxRow) -> int:
-        markup = _markup(row.buttons)
+        markup = inline_markup(row.buttons)
         try:
             if row.attachment is None:
                 sent = await self.bot.send_message(
@@ -369,18 +361,8 @@ async def _confirm_guessed_time(message: Message, context: ContextTypes.DEFAULT_
 
 
 async def _edit(bot: Bot, chat_id: int, message_id: int, outcome: notices.ReceiptOutcome) -> None:
-    if outcome.message is None:
-        return
-    try:
-        await bot.edit_message_text(
-            escape(outcome.message),
-            chat_id=chat_id,
-            message_id=message_id,
-            parse_mode=ParseMode.HTML,
-            reply_markup=_markup(outcome.buttons),
-        )
-    except BadRequest as exc:  # "message is not modified", or the message is gone
-        log.info("receipt edit skipped: %s", exc.message)
+    if outcome.message is not None:
+        await edit_text(bot, chat_id, message_id, outcome.message, outcome.buttons)
 
 
 # ---- /notices ------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import logging
 
 from telegram import (
     Bot,
@@ -14,9 +15,12 @@ from telegram import (
     ReplyKeyboardRemove,
 )
 from telegram.constants import ParseMode
+from telegram.error import BadRequest
 
-from bot.reply import Reply
+from bot.reply import Button, Reply
 from bot.textsplit import TELEGRAM_LIMIT, split_message, utf16_len
+
+log = logging.getLogger(__name__)
 
 
 def escape(text: str) -> str:
@@ -33,11 +37,28 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | Reply
         return ReplyKeyboardMarkup([[button]], resize_keyboard=True, one_time_keyboard=True)
     if reply.remove_keyboard:
         return ReplyKeyboardRemove()
-    if reply.buttons:
-        return InlineKeyboardMarkup(
-            [[InlineKeyboardButton(b.text, callback_data=b.data) for b in row] for row in reply.buttons]
+    return inline_markup(reply.buttons)
+
+
+def inline_markup(rows: list[list[Button]]) -> InlineKeyboardMarkup | None:
+    if not rows:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton(b.text, callback_data=b.data) for b in row] for row in rows])
+
+
+async def edit_text(bot: Bot, chat_id: int, message_id: int, text: str, rows: list[list[Button]]) -> None:
+    """Rewrite a message the bot sent (text and buttons); a message that is gone or unchanged is
+    left as it is (BadRequest), which is what every caller wants."""
+    try:
+        await bot.edit_message_text(
+            escape(text),
+            chat_id=chat_id,
+            message_id=message_id,
+            parse_mode=ParseMode.HTML,
+            reply_markup=inline_markup(rows),
         )
-    return None
+    except BadRequest as exc:  # "message is not modified", or the message is gone
+        log.info("message edit skipped: %s", exc.message)
 
 
 def parts(reply: Reply) -> list[str]:
