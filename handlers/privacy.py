@@ -62,9 +62,16 @@ COMMAND_SCREENS = {
     "inbox": "inbox",
     "ask": "duties",  # the only personal answer to a question: one's own duty progress
 }
-BUTTON_SCREENS = {"q": "duties", "n": "notices", "lg": "mytasks", "e": "events", "r": "mine"}
+BUTTON_SCREENS = {
+    "q": "duties",
+    "n": "notices",
+    "lg": "mytasks",
+    "e": "events",
+    "r": "mine",
+    "m": "events",
+    "i": "inbox",
+}
 BUTTON_SCREENS["pp"] = "myproposals"  # proposals and 社情民意 (handlers/proposals.py)
-BUTTON_SCREENS |= {"m": "events", "i": "inbox"}  # meetings (handlers/meetings.py) and the inbox
 TEXT_SCREEN = "duties"
 
 PRIVATE_ONLY = "个人信息请私聊我查看：{link}"  # the one public line in a group
