@@ -279,7 +279,8 @@ def test_plan_bound_data_is_not_used_with_another_plan():
     assert UnitPhrases.load(other.catalogue, "某党办〔2025〕1号").aliases == {}
     topics = ScopeTopics.from_intents(ENGINE.cues, {t.number for t in other.tasks}, "某党办〔2025〕1号")
     assert all(topic.related in ((), "best") for topic in topics.topics)
-    assert ScopeTopics.from_intents(ENGINE.cues, {45}, "贺党办〔2023〕70号").find("误工费").related == (45,)
+    own = ScopeTopics.from_intents(ENGINE.cues, {t.number for t in PLAN.tasks}, "贺党办〔2023〕70号")
+    assert own.find("误工费").related == (45,)
 
 
 def test_no_plan_question_matches_an_out_of_scope_topic_or_a_personal_route():

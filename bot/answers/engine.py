@@ -99,6 +99,8 @@ class Engine:
         self.examples = ExampleIndex.build(plan, vocabulary, examples or {}, self.t.examples)
         self.units = UnitMatcher(plan, unit_phrases)
         self.personal_cues = PersonalCues.from_intents(intents)
+        appended = unit_phrases.appended if unit_phrases else ()
+        self._unit_question_phrases = sorted({*intents["unit_question"], *appended}, key=lambda p: (-len(p), p))
         doc_number = plan.document.get("doc_number")
         self.scope = ScopeTopics.from_intents(intents, {task.number for task in plan.tasks}, doc_number)
         self._quantified = sorted({o.task for o in plan.obligations})
@@ -171,11 +173,11 @@ class Engine:
         best = Ranked(self.plan.tasks[top], text_scores[top])  # the out-of-scope checks look at the text alone
         if self._is_greeting(norm, best):
             return Answer(self.text("greeting"), "greeting")
+        hit = self.units.find(norm)
+        if hit and self._is_unit_question(norm, hit.start, hit.start + len(hit.name)):
+            return self.unit_answer(hit.unit_id)  # before duties: 我是人社局的，要完成哪些任务
         if self._is_duties(norm):
             return self.duties_answer(personal)
-        hit = self.units.find(norm)
-        if hit and self._is_unit_question(norm, hit.start, hit.end):
-            return self.unit_answer(hit.unit_id)
         topic = self.scope.find(norm)
         if topic is not None:
             return self.scope_answer(topic, best, query)
@@ -226,9 +228,10 @@ class Engine:
         )
 
     def _is_unit_question(self, norm: str, start: int, end: int) -> bool:
-        """Besides the unit's name the question holds only 'what does it do' words."""
+        """Besides the unit's name the question holds only 'what does it do' words, words people
+        append to unit names (那头, 上 …) and the asker's frame (我是…的联络员, 跟我们有关, 列一下)."""
         rest = norm[:start] + " " + norm[end:]
-        for phrase in sorted(self.cues["unit_question"], key=len, reverse=True):
+        for phrase in self._unit_question_phrases:
             rest = rest.replace(phrase, " ")
         rest = self.vocabulary.strip_question(rest)
         generic = set(self.cues["unit_generic"]) | self.vocabulary.stop_chars

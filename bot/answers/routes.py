@@ -19,6 +19,9 @@ from bot.config import ConfigError
 PROGRESS, PROPOSALS, BINDING = "progress", "proposals", "binding"
 BEST = "best"  # ScopeTopic.related: the best-ranked task
 PERSONAL_KEYS = ("personal_owner", "personal_topic", "personal_strong", "personal_proposals", "binding", "personal_not")
+PERSONAL_KEYS += ("personal_items", "binding_not")
+OWNER_KEYS = ("personal_pronouns", "personal_that", "personal_submitted")
+OWNER_GAP = 6  # characters allowed between 我 and 提的 (去年, 前阵子, 上个月 …)
 
 
 def _phrases(value: object, where: str) -> re.Pattern[str]:
@@ -35,6 +38,14 @@ def _has(norm: str, phrases: re.Pattern[str]) -> bool:
     return phrases.search(norm) is not None
 
 
+def _owned(data: dict, where: str) -> re.Pattern[str]:
+    """A particular item of the asker's: 我那条, 俺那个 (a pronoun and a demonstrative), or 我去年交的,
+    俺前阵子提的 (a pronoun, at most OWNER_GAP characters, a verb of handing in and 的); not 我们."""
+    pronoun, that, submitted = (_phrases(data.get(key), f"{where} {key}").pattern for key in OWNER_KEYS)
+    gap = rf"[^,，。;；?？!！]{{0,{OWNER_GAP}}}?"
+    return re.compile(rf"(?:{pronoun})(?!们)(?:(?:{that})|{gap}(?:{submitted}))")
+
+
 @dataclass(frozen=True)
 class PersonalCues:
     owner: re.Pattern[str]
@@ -43,19 +54,22 @@ class PersonalCues:
     proposals: re.Pattern[str]
     binding: re.Pattern[str]
     rules: re.Pattern[str]  # 标准, 规定 …: a question about the rules, not the asker's record
+    items: re.Pattern[str]  # 提案, 社情民意, 建议 …: what a member hands in
+    binding_not: re.Pattern[str]  # app, 密码 …: another system's login, not binding to the assistant
+    owned: re.Pattern[str]  # 我那条, 俺去年交的 …: see _owned
 
     @classmethod
     def from_intents(cls, data: dict, where: str = "intents.json") -> PersonalCues:
-        return cls(*(_phrases(data.get(key), f"{where} {key}") for key in PERSONAL_KEYS))
+        return cls(*(_phrases(data.get(key), f"{where} {key}") for key in PERSONAL_KEYS), _owned(data, where))
 
     def route(self, norm: str) -> str | None:
         """binding | proposals | progress for a question about the asker themself, else None."""
-        if _has(norm, self.binding):
+        if _has(norm, self.binding) and not _has(norm, self.binding_not):
             return BINDING
         if _has(norm, self.rules):
             return None
         owner = _has(norm, self.owner)
-        if owner and ("提案" in norm or "社情民意" in norm) and _has(norm, self.proposals):
+        if (owner or _has(norm, self.owned)) and _has(norm, self.items) and _has(norm, self.proposals):
             return PROPOSALS
         if _has(norm, self.strong) or (owner and _has(norm, self.topic)):
             return PROGRESS
