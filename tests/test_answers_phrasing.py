@@ -40,6 +40,10 @@ PLAN = ENGINE.plan
         ("组织部口有啥任务", "organization_dept"),
         ("人社局那头需要落实哪些", "hr_bureau"),
         ("财政上要干啥", "finance_bureau"),
+        ("请把组织部的任务列出来", "organization_dept"),
+        ("我是政府办的，帮我看看我们要干的事", "gov_office"),  # 看看我们: not the asker's progress
+        ("我单位是编办，有关的条款有哪些", "staffing_office"),
+        ("我是党校的老师，方案对我们有什么要求", "party_school"),
     ],
 )
 def test_unit_questions_around_the_asker_list_all_of_the_units_tasks(question, unit_id):
@@ -74,6 +78,12 @@ def test_a_unit_named_in_a_question_about_one_matter_still_gets_that_task(questi
         "我今年交的提案立案了没有",
         "我反映的那条社情民意信息报上去了吗",
         "本人上次提交的提案办理进度",
+        "我上次提的那个提案现在谁在负责",
+        "俺报的那条社情民意用上没有",
+        "我前几天交上去的提案立上案了吗",
+        "我提交的提案被哪个单位承办了",
+        "我那提案咋没动静",
+        "我提的那件事政府回复了吗",
     ],
 )
 def test_a_particular_proposal_of_the_askers_goes_to_their_proposals(question):
@@ -119,6 +129,12 @@ def test_proposal_rules_stay_plan_questions(question, task):
         "提案不予立案可以申诉吗",
         "对提案答复不满意怎么申诉",
         "提案被退回能不能复议",
+        "今年的提案要在几号前交",  # not member duties
+        "今年社情民意要交到什么时候",
+        "政协云手机上怎么装",
+        "委员履职积分一次会议记多少",
+        "我能不能加入民进",
+        "对承办单位的答复有意见能投诉吗",
     ],
 )
 def test_what_the_plan_does_not_settle_cites_no_task(question):

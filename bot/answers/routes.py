@@ -32,6 +32,7 @@ def _phrases(value: object, where: str) -> re.Pattern[str]:
 
 
 NOTHING = re.compile(r"(?!)")  # matches nothing
+_PLURAL = re.compile("我们|俺们|咱们")
 
 
 def _has(norm: str, phrases: re.Pattern[str]) -> bool:
@@ -63,7 +64,9 @@ class PersonalCues:
         return cls(*(_phrases(data.get(key), f"{where} {key}") for key in PERSONAL_KEYS), _owned(data, where))
 
     def route(self, norm: str) -> str | None:
-        """binding | proposals | progress for a question about the asker themself, else None."""
+        """binding | proposals | progress for a question about the asker themself, else None.
+        我们, 俺们, 咱们 speak for a unit or all members, not for the asker (看看我们要干的事)."""
+        norm = _PLURAL.sub("众", norm)
         if _has(norm, self.binding) and not _has(norm, self.binding_not):
             return BINDING
         if _has(norm, self.rules):
