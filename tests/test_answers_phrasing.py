@@ -44,6 +44,9 @@ PLAN = ENGINE.plan
         ("我是政府办的，帮我看看我们要干的事", "gov_office"),  # 看看我们: not the asker's progress
         ("我单位是编办，有关的条款有哪些", "staffing_office"),
         ("我是党校的老师，方案对我们有什么要求", "party_school"),
+        ("你帮我查查编办的任务", "staffing_office"),  # 帮我查: a unit question, not the asker's progress
+        ("和统战部挂钩的任务", "united_front_dept"),
+        ("俺是人社局办公室的，看下有俺们啥事", "hr_bureau"),
     ],
 )
 def test_unit_questions_around_the_asker_list_all_of_the_units_tasks(question, unit_id):
@@ -84,6 +87,7 @@ def test_a_unit_named_in_a_question_about_one_matter_still_gets_that_task(questi
         "我提交的提案被哪个单位承办了",
         "我那提案咋没动静",
         "我提的那件事政府回复了吗",
+        "咱交的那份社情民意有回音没",
     ],
 )
 def test_a_particular_proposal_of_the_askers_goes_to_their_proposals(question):
@@ -164,6 +168,11 @@ def test_points_and_fees_name_the_related_task_as_a_button_only():
     assert "方案没有规定" in points.reply and points.related == [34] and points.items == []
     fees = ENGINE.answer("提案被采用有稿费吗")
     assert fees.related == [45] and fees.items == []
+
+
+def test_a_unit_question_is_not_routed_to_the_asker():
+    assert ENGINE.personal_route("你帮我查查编办的任务") is None
+    assert ENGINE.personal_route("帮我查一下") == "progress"
 
 
 def test_an_app_login_is_not_the_binding_step_but_binding_still_is():

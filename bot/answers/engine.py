@@ -15,7 +15,7 @@ from functools import cache
 from bot.answers.examples import ExampleIndex, load_examples
 from bot.answers.matching import Query, Ranked, TaskIndex, UnitMatcher, Vocabulary, ranked, spread
 from bot.answers.normalize import extract_task_number, is_meaningless, normalize
-from bot.answers.routes import BEST, PersonalCues, ScopeTopic, ScopeTopics
+from bot.answers.routes import BEST, BINDING, PersonalCues, ScopeTopic, ScopeTopics
 from bot.answers.unitphrases import UnitPhrases
 from bot.config import ConfigError, knowledge_dir
 from bot.people.duties import duty_lines, member_obligations
@@ -154,7 +154,21 @@ class Engine:
         if not norm or is_meaningless(norm):
             return None
         norm = self.vocabulary.rewrite(norm)
-        return None if extract_task_number(norm) is not None else self.personal_cues.route(norm)
+        return None if extract_task_number(norm) is not None else self._route(norm)
+
+    def _route(self, norm: str) -> str | None:
+        """The personal route, unless the question only asks what a named unit does (帮我查查编办的任务)."""
+        route = self.personal_cues.route(norm)
+        if route in (None, BINDING) or self._unit_question(norm) is None:
+            return route
+        return None
+
+    def _unit_question(self, norm: str) -> str | None:
+        """The unit id when the question names a unit and otherwise asks only what it does."""
+        hit = self.units.find(norm)
+        if hit and self._is_unit_question(norm, hit.start, hit.start + len(hit.name)):
+            return hit.unit_id
+        return None
 
     def _answer(self, norm: str, personal: Callable[[], str | None] | None) -> Answer:
         if not norm or is_meaningless(norm):
@@ -163,7 +177,7 @@ class Engine:
         number = extract_task_number(norm)
         if number is not None:
             return self.task_answer(number)
-        route = self.personal_cues.route(norm)
+        route = self._route(norm)
         if route:
             return self.personal_answer(route, personal)
         query = self.index.query(norm)
@@ -173,9 +187,9 @@ class Engine:
         best = Ranked(self.plan.tasks[top], text_scores[top])  # the out-of-scope checks look at the text alone
         if self._is_greeting(norm, best):
             return Answer(self.text("greeting"), "greeting")
-        hit = self.units.find(norm)
-        if hit and self._is_unit_question(norm, hit.start, hit.start + len(hit.name)):
-            return self.unit_answer(hit.unit_id)  # before duties: 我是人社局的，要完成哪些任务
+        unit_id = self._unit_question(norm)
+        if unit_id is not None:
+            return self.unit_answer(unit_id)  # before duties: 我是人社局的，要完成哪些任务
         if self._is_duties(norm):
             return self.duties_answer(personal)
         topic = self.scope.find(norm)
