@@ -88,6 +88,8 @@ def test_a_unit_named_in_a_question_about_one_matter_still_gets_that_task(questi
         "我那提案咋没动静",
         "我提的那件事政府回复了吗",
         "咱交的那份社情民意有回音没",
+        "我那篇社情民意领导看了吗",
+        "我前天报的提案审核通过没",
     ],
 )
 def test_a_particular_proposal_of_the_askers_goes_to_their_proposals(question):
@@ -139,6 +141,7 @@ def test_proposal_rules_stay_plan_questions(question, task):
         "委员履职积分一次会议记多少",
         "我能不能加入民进",
         "对承办单位的答复有意见能投诉吗",
+        "履职积分满分多少",
     ],
 )
 def test_what_the_plan_does_not_settle_cites_no_task(question):
