@@ -121,6 +121,14 @@ def test_member_duties_in_plain_words():
     assert "验证身份" in answer.reply  # not bound: explains how to bind
 
 
+@pytest.mark.parametrize("question", ["俺一年得干啥", "我一年要干啥", "俺今年得做些啥"])
+def test_member_duties_in_dialect_show_the_askers_own_progress(question):
+    """Issue 14: “俺一年得干啥” is a member asking what they must do; the answer carries their progress."""
+    answer = ENGINE.answer(question, personal=lambda: "提案 1/1 ✅\n社情民意 0/1 ❗")
+    assert answer.intent == "duties" and answer.items[0] == 33, answer.reply
+    assert "社情民意 0/1 ❗" in answer.reply
+
+
 def test_member_duties_include_personal_progress_when_known():
     answer = ENGINE.answer("我今年要提交什么", personal=lambda: "提案 1/1 ✅\n社情民意 0/1 ❗")
     assert "社情民意 0/1 ❗" in answer.reply and "验证身份" not in answer.reply
