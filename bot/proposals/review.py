@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from rapidfuzz import fuzz
 
@@ -279,28 +279,42 @@ def reject_start(desk: Desk, caller: Caller, proposal_id: int) -> Reply:
     return Reply(f"不予立案{name_of(p)}：请点选理由，或直接发送理由。", buttons, personal=True)
 
 
-def reject(desk: Desk, caller: Caller, proposal_id: int, reason: str) -> Reply:
+@dataclass(frozen=True)
+class Refusal:
+    """A decision that closes a submission under review with a reason (不予立案, 不予采用)."""
+
+    kind: str  # "proposal" | "opinion"
+    action: str  # audit and timeline action
+    label: str
+    status: str
+    template: str  # the member's message in knowledge/proposals.json
+
+
+def _refuse(desk: Desk, caller: Caller, proposal_id: int, reason: str, refusal: Refusal) -> Reply:
     reason = reason.strip()
     if not reason:
-        return Reply("理由不能为空，请发送不予立案的理由。", personal=True)
-    p = _secretary(desk, caller, proposal_id, ("review",), "proposal")
+        return Reply(f"理由不能为空，请发送{refusal.label}的理由。", personal=True)
+    p = _secretary(desk, caller, proposal_id, ("review",), refusal.kind)
     with desk.storage.atomic():
         p = change(
             desk,
             caller,
             p,
-            "reject",
-            f"不予立案：{reason}",
-            {"status": "rejected", "reason": reason},
+            refusal.action,
+            f"{refusal.label}：{reason}",
+            {"status": refusal.status, "reason": reason},
             when=("review",),
             notices=to_member(
-                desk.storage,
-                p.member_id,
-                desk.config.text("rejected", title=p.title, reason=reason),
+                desk.storage, p.member_id, desk.config.text(refusal.template, title=p.title, reason=reason)
             ),
         )
         desk.storage.proposal_input_clear(caller.telegram_id)
-    return Reply(f"已不予立案：{name_of(p)}（理由：{reason}），已通知提案人。", personal=True)
+    person = "提案人" if refusal.kind == "proposal" else "反映人"
+    return Reply(f"已{refusal.label}：{name_of(p)}（理由：{reason}），已通知{person}。", personal=True)
+
+
+def reject(desk: Desk, caller: Caller, proposal_id: int, reason: str) -> Reply:
+    return _refuse(desk, caller, proposal_id, reason, Refusal("proposal", "reject", "不予立案", "rejected", "rejected"))
 
 
 def reject_category(desk: Desk, caller: Caller, proposal_id: int, index: int) -> Reply:
@@ -400,25 +414,8 @@ def not_adopt_start(desk: Desk, caller: Caller, proposal_id: int) -> Reply:
 
 
 def not_adopt(desk: Desk, caller: Caller, proposal_id: int, reason: str) -> Reply:
-    reason = reason.strip()
-    if not reason:
-        return Reply("理由不能为空，请发送不予采用的理由。", personal=True)
-    p = _secretary(desk, caller, proposal_id, ("review",), "opinion")
-    with desk.storage.atomic():
-        p = change(
-            desk,
-            caller,
-            p,
-            "not_adopt",
-            f"不予采用：{reason}",
-            {"status": "not_adopted", "reason": reason},
-            when=("review",),
-            notices=to_member(
-                desk.storage, p.member_id, desk.config.text("opinion_not_adopted", title=p.title, reason=reason)
-            ),
-        )
-        desk.storage.proposal_input_clear(caller.telegram_id)
-    return Reply(f"已记录不予采用：{name_of(p)}，已通知反映人。", personal=True)
+    refusal = Refusal("opinion", "not_adopt", "不予采用", "not_adopted", "opinion_not_adopted")
+    return _refuse(desk, caller, proposal_id, reason, refusal)
 
 
 def instruction_start(desk: Desk, caller: Caller, proposal_id: int) -> Reply:
