@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 import unicodedata
 import zipfile
@@ -38,7 +37,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from bot.config import ConfigError, knowledge_dir
+from bot.config import ConfigError, knowledge_dir, read_json
 from bot.csvfile import CsvRow, ImportProblems, Problems, decode
 
 MAX_BYTES = 20 * 1024 * 1024  # also what a bot may download from Telegram
@@ -113,10 +112,7 @@ def header_key(text: str) -> str:
 @cache
 def default_headers() -> Headers:
     path = Path(knowledge_dir()) / "headers.json"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"{path}: 无法读取（{exc}）") from exc
+    data = read_json(path, ConfigError, "表头配置文件")
     return Headers.from_dict(data, str(path))
 
 

@@ -7,7 +7,6 @@ transport escapes them); answers cite tasks as （33） with their units.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import cache
@@ -17,7 +16,7 @@ from bot.answers.matching import Query, Ranked, TaskIndex, UnitMatcher, Vocabula
 from bot.answers.normalize import extract_task_number, is_meaningless, normalize
 from bot.answers.routes import BEST, BINDING, PersonalCues, ScopeTopic, ScopeTopics
 from bot.answers.unitphrases import UnitPhrases
-from bot.config import ConfigError, knowledge_dir
+from bot.config import ConfigError, knowledge_dir, read_json
 from bot.people.duties import duty_lines, member_obligations
 from bot.plan.model import Plan, Task, default_plan
 
@@ -68,11 +67,7 @@ INTENT_KEYS += ("unit_question", "unit_generic")
 def _load_json(name: str, required: tuple[str, ...]) -> dict:
     """A knowledge file that must be a JSON object with ``required`` keys (ConfigError otherwise)."""
     path = knowledge_dir() / name
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: 无法读取（{exc}）") from exc
+    data = read_json(path, ConfigError, "数据文件")
     missing = [key for key in required if not isinstance(data, dict) or key not in data]
     if missing:
         raise ConfigError(f"{path}: 缺少字段 {', '.join(missing)}")

@@ -10,13 +10,12 @@ the task text, so the examples cannot make a stranger question look in scope.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.answers.matching import BM25, Vocabulary, spread
 from bot.answers.normalize import normalize
-from bot.config import ConfigError, knowledge_dir
+from bot.config import ConfigError, knowledge_dir, read_json
 from bot.plan.model import Plan
 
 FILE = "examples.json"
@@ -27,11 +26,7 @@ def load_examples(plan: Plan, path: Path | None = None) -> dict[int, tuple[str, 
     path = path or knowledge_dir() / FILE
     if not path.exists():
         return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: 无法读取（{exc}）") from exc
-    return parse_examples(data, plan, str(path))
+    return parse_examples(read_json(path, ConfigError, "示例问题文件"), plan, str(path))
 
 
 def parse_examples(data: object, plan: Plan, where: str = FILE) -> dict[int, tuple[str, ...]]:

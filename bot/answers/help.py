@@ -9,7 +9,6 @@ exactly or with rapidfuzz against the topic's phrasings.
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -21,7 +20,7 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from bot.answers.matching import VocabularyError
-from bot.config import knowledge_dir
+from bot.config import knowledge_dir, read_json
 
 ROLES = ("guest", "member", "unit_contact", "admin")
 ROLE_TITLES = {"guest": "尚未验证身份", "member": "政协委员", "unit_contact": "单位联络员", "admin": "政协办秘书"}
@@ -152,8 +151,5 @@ class HelpBook:
 @cache
 def default_help() -> HelpBook:
     path = Path(knowledge_dir()) / "help.json"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise HelpError(f"{path}: 无法读取（{exc}）") from exc
+    data = read_json(path, HelpError, "帮助文件")
     return HelpBook.from_dict(data, str(path))

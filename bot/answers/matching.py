@@ -9,7 +9,6 @@ Unit names are found by exact alias match first and rapidfuzz second.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections import Counter
@@ -19,7 +18,7 @@ from pathlib import Path
 from rapidfuzz.distance import Levenshtein
 
 from bot.answers.unitphrases import UnitPhrases
-from bot.config import knowledge_dir
+from bot.config import knowledge_dir, read_json
 from bot.plan.model import Plan, Task
 
 _DIGITS = dict(zip("一二两三四五六七八九", "1223456789", strict=True))  # the plan writes 1次, 1遍
@@ -41,10 +40,7 @@ class Vocabulary:
     @classmethod
     def load(cls, path: Path | None = None) -> Vocabulary:
         path = path or knowledge_dir() / "synonyms.json"
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise VocabularyError(f"{path}: {exc}") from exc
+        data = read_json(path, VocabularyError, "同义词文件")
         return cls.from_dict(data, str(path))
 
     @classmethod

@@ -9,11 +9,10 @@ whose catalogue it refers to ("plan": document number); with another plan it is 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.config import ConfigError, knowledge_dir
+from bot.config import ConfigError, knowledge_dir, read_json
 from bot.plan.units import UnitCatalogue
 
 FILE = "unit_phrases.json"
@@ -30,10 +29,7 @@ class UnitPhrases:
         path = path or knowledge_dir() / FILE
         if not path.exists():
             return cls({}, {}, ())
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: 无法读取（{exc}）") from exc
+        data = read_json(path, ConfigError, "单位说法文件")
         if isinstance(data, dict) and data.get("plan") not in (None, doc_number):
             return cls({}, {}, ())  # written for another plan's catalogue
         return cls.from_dict(data, catalogue, str(path))
