@@ -32,10 +32,14 @@ _SEPARATORS = re.compile(r"[、,，;；/\s]+")
 UNIT_CUTOFF = 60
 
 
-def _secretary(desk: Desk, caller: Caller, proposal_id: int, statuses: tuple[str, ...], kind: str) -> ProposalRow:
+def _secretary(
+    desk: Desk, caller: Caller, proposal_id: int, statuses: tuple[str, ...], kind: str | None
+) -> ProposalRow:
+    """The submission a secretary acts on, refused unless it is in ``statuses`` (and of ``kind``,
+    when one is given)."""
     authorize(desk.storage, caller, "review_proposal")
     p = get(desk, proposal_id)
-    if p.kind != kind or p.status not in statuses:
+    if (kind is not None and p.kind != kind) or p.status not in statuses:
         raise ProposalError(f"{name_of(p)}当前为“{label(p)}”，{STALE}")
     return p
 
@@ -341,10 +345,7 @@ def convert(desk: Desk, caller: Caller, proposal_id: int) -> Reply:
 
 
 def return_start(desk: Desk, caller: Caller, proposal_id: int) -> Reply:
-    authorize(desk.storage, caller, "review_proposal")
-    p = get(desk, proposal_id)
-    if p.status != "review":
-        raise ProposalError(f"{name_of(p)}当前为“{label(p)}”，{STALE}")
+    p = _secretary(desk, caller, proposal_id, ("review",), None)
     _ask(desk, caller, "return", p)
     return Reply(f"退回修改{name_of(p)}：请发送修改意见（将转告提案人）。", personal=True)
 
@@ -353,10 +354,7 @@ def return_for_revision(desk: Desk, caller: Caller, proposal_id: int, comment: s
     comment = comment.strip()
     if not comment:
         return Reply("修改意见不能为空，请发送修改意见。", personal=True)
-    authorize(desk.storage, caller, "review_proposal")
-    p = get(desk, proposal_id)
-    if p.status != "review":
-        raise ProposalError(f"{name_of(p)}当前为“{label(p)}”，{STALE}")
+    p = _secretary(desk, caller, proposal_id, ("review",), None)
     with desk.storage.atomic():
         p = change(
             desk,
