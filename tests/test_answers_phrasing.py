@@ -47,6 +47,14 @@ PLAN = ENGINE.plan
         ("你帮我查查编办的任务", "staffing_office"),  # 帮我查: a unit question, not the asker's progress
         ("和统战部挂钩的任务", "united_front_dept"),
         ("俺是人社局办公室的，看下有俺们啥事", "hr_bureau"),
+        # the third round (tests/test_answers_framing.py): a unit_ask phrase in a colloquial frame
+        ("我是编办的，麻烦帮我看看涉及我们的有几条", "staffing_office"),
+        ("财政上要干的活帮我列列，大概就行", "finance_bureau"),
+        ("纪检那头有啥任务，是不是盯着换届", "discipline_commission"),
+        ("我是政协办的，分给我们的活列一下", "cppcc_office"),
+        ("县委宣传那边有啥任务没", "propaganda_dept"),
+        ("机构编制那边摊上啥活了", "staffing_office"),
+        ("我们是县直部门，方案里对县直各单位有啥要求", "county_departments"),
     ],
 )
 def test_unit_questions_around_the_asker_list_all_of_the_units_tasks(question, unit_id):

@@ -190,22 +190,26 @@ def test_held_out_sets_stay_reasonable(name):
 
 def test_the_third_blind_set_keeps_what_it_measured_once():
     """questions_holdout3.jsonl was written blind and measured once after issue 16's work (README):
-    87.9 % overall, 91.6 % paraphrases, 7 of 28 out-of-scope questions citing a task. Never tuned
-    on; these floors only stop the figures from getting worse."""
+    87.9 % overall, 91.6 % paraphrases, 7 of 28 out-of-scope questions citing a task. Its kinds of
+    miss then guided the second round, so it counts as tuned on: 94.4 % and no false citation now;
+    these floors stop the figures from getting worse."""
     report = evaluate(ENGINE, load_questions(DATA / "questions_holdout3.jsonl"))
-    assert report.accuracy() >= 0.85, report.render()
+    assert report.accuracy() >= 0.93, report.render()
     assert report.accuracy("paraphrase") >= 0.88, report.render()
-    assert report.cited_out_of_scope <= 7, report.render()
+    assert report.accuracy("unit") == 1.0 and report.accuracy("personal") == 1.0, report.render()
+    assert report.cited_out_of_scope == 0, report.render()
 
 
 def test_the_fourth_blind_set_keeps_what_it_measured_once():
     """questions_holdout4.jsonl was written blind and measured once after the engine's second round
-    (README): 80.0 % overall, 88.0 % paraphrases, 3 of 30 out-of-scope questions citing a task.
-    Never tuned on; these floors only stop the figures from getting worse."""
+    (README): 80.0 % overall, 88.0 % paraphrases, 53.3 % units, 3 of 30 out-of-scope questions
+    citing a task. Its misses then guided the third round (unit questions with a unit_ask phrase,
+    a task that stands out, new out-of-scope topics), so it counts as tuned on now: 98.5 %."""
     report = evaluate(ENGINE, load_questions(DATA / "questions_holdout4.jsonl"))
-    assert report.accuracy() >= 0.78, report.render()
-    assert report.accuracy("paraphrase") >= 0.86, report.render()
-    assert report.cited_out_of_scope <= 3, report.render()
+    assert report.accuracy() >= 0.96, report.render()
+    assert report.accuracy("paraphrase") >= 0.92, report.render()
+    assert report.accuracy("unit") == 1.0 and report.accuracy("personal") == 1.0, report.render()
+    assert report.cited_out_of_scope == 0, report.render()
 
 
 # ---- bad input -------------------------------------------------------------
@@ -302,6 +306,19 @@ def test_chat_uses_the_dialogue_with_buttons():
 def test_eval_command_prints_accuracy():
     result = _cli("eval")
     assert result.returncode == 0 and "总计" in result.stdout and "paraphrase" in result.stdout
+
+
+def test_a_reader_that_goes_away_gets_no_traceback():
+    """cppcc-bot eval | head -1: the pipe closes while the report is printed."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "eval", str(DATA / "questions_holdout3.jsonl")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    process.stdout.close()  # before anything is read: the first write meets a broken pipe
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 1
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr
 
 
 def test_corrupt_plan_json_is_one_clear_line(tmp_path):

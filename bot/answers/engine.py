@@ -7,6 +7,7 @@ transport escapes them); answers cite tasks as （33） with their units.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import cache
@@ -22,6 +23,7 @@ from bot.plan.model import Plan, Task, default_plan
 
 MAX_QUESTION = 500  # characters considered; longer text is cut (and the reply says so)
 SNIPPET = 46  # characters of a task shown in lists
+_CLAUSE = re.compile(r"[,，。.?？!！;；:：\s]+")
 
 
 @dataclass
@@ -53,6 +55,11 @@ class Thresholds:
     tie: float = 0.88  # second best within this share of the best → ask which
     numbers_margin: float = 0.6  # a quantified task must score this share of the best
     examples: float = 0.5  # weight of the z-scored example score blended into the task-text score
+    # a task that stands out (score ≥ dominant × weak and ≥ lead × the runner-up) needs to explain
+    # only this share of the question: long colloquial questions carry many words no task has
+    dominant: float = 2.5
+    lead: float = 1.6
+    dominant_explained: float = 0.35
 
 
 MESSAGE_KEYS = ("welcome", "help", "examples", "greeting", "out_of_scope", "empty", "too_long", "no_such_task")
@@ -61,7 +68,7 @@ MESSAGE_KEYS += ("personal_progress", "personal_proposals", "personal_binding", 
 MESSAGE_KEYS += ("out_of_scope_related",)
 INTENT_KEYS = ("greeting", "greeting_filler", "duty_phrases", "duty_period", "duty_need", "duty_subject")
 INTENT_KEYS += ("not_duty", "duty_ignore", "numbers", "numbers_vague", "numbers_period")
-INTENT_KEYS += ("unit_question", "unit_generic")
+INTENT_KEYS += ("unit_question", "unit_generic", "unit_ask", "unit_ask_loose")
 
 
 def _load_json(name: str, required: tuple[str, ...]) -> dict:
@@ -159,11 +166,38 @@ class Engine:
         return None
 
     def _unit_question(self, norm: str) -> str | None:
-        """The unit id when the question names a unit and otherwise asks only what it does."""
+        """The unit id when the question names a unit and asks what it does: nothing else in it
+        (宣传部有啥任务); or a unit_ask phrase and nothing else about a task (我是统战口的联络员，
+        麻烦把涉及我们的几条列一下); or a unit_ask phrase in a clause of its own and, elsewhere, a
+        guess at one of the unit's own tasks (纪委那边管啥？是不是换届的时候要出意见). A matter in the
+        same clause (提案委在引导委员履职方面负责啥) asks about that task."""
         hit = self.units.find(norm)
-        if hit and self._is_unit_question(norm, hit.start, hit.start + len(hit.name)):
+        if hit is None:
+            return None
+        if self._is_unit_question(norm, hit.start, hit.start + len(hit.name)):
             return hit.unit_id
-        return None
+        if not hit.exact:
+            return None
+        unit_id = hit.unit_id
+        about = self._rest_about(norm, unit_id)
+        if about is None:
+            return unit_id if self._has(norm, "unit_ask") or self._has(norm, "unit_ask_loose") else None
+        if about not in self.plan.tasks_of_unit(unit_id).all_numbers:
+            return None
+        asking = [c for c in _CLAUSE.split(norm) if self._has(c, "unit_ask")]
+        return unit_id if any(self._rest_about(c, unit_id) is None for c in asking) else None
+
+    def _rest_about(self, norm: str, unit_id: str) -> int | None:
+        """The task the question is about (in scope on the task text) once the unit's names and
+        the unit-question words are taken out, or None (麻烦把涉及我们的几条列一下)."""
+        rest = self.units.without(norm, unit_id)
+        for phrase in self._unit_question_phrases:
+            rest = rest.replace(phrase, " ")
+        query = self.index.query(rest)
+        scores = self.index.scores(query)
+        top = max(range(len(scores)), key=scores.__getitem__)
+        best = Ranked(self.plan.tasks[top], scores[top])
+        return best.task.number if self._in_scope(best, query) else None
 
     def _answer(self, norm: str, personal: Callable[[], str | None] | None) -> Answer:
         if not norm or is_meaningless(norm):
@@ -190,7 +224,8 @@ class Engine:
         topic = self.scope.find(norm)
         if topic is not None:
             return self.scope_answer(topic, best, query)
-        if not self._in_scope(best, query):
+        runner_up = max(score for index, score in enumerate(text_scores) if index != top)
+        if not self._in_scope(best, query, runner_up) and not self._in_scope(best, self._without_unit(norm), runner_up):
             return Answer(self.text("out_of_scope"), "out_of_scope", score=round(best.score, 3))
         boosts = self.examples.boosts(weighted, spread(text_scores)[1])
         order = ranked(self.plan.tasks, [s + b for s, b in zip(text_scores, boosts, strict=True)])
@@ -206,9 +241,22 @@ class Engine:
 
     # ---- intent tests --------------------------------------------------
 
-    def _in_scope(self, best: Ranked, query: Query) -> bool:
-        """On the task text alone: the best task scores well and explains most of the question."""
-        return best.score >= self.t.weak and self.index.explained(query, best.task) >= self.t.explained
+    def _in_scope(self, best: Ranked, query: Query, runner_up: float | None = None) -> bool:
+        """On the task text alone: the best task scores well and explains most of the question, or
+        stands out from the runner-up and explains a good part of it."""
+        if best.score < self.t.weak:
+            return False
+        explained = self.index.explained(query, best.task)
+        if explained >= self.t.explained:
+            return True
+        stands_out = runner_up is not None and best.score >= max(self.t.dominant * self.t.weak, self.t.lead * runner_up)
+        return stands_out and explained >= self.t.dominant_explained
+
+    def _without_unit(self, norm: str) -> Query:
+        """The question without the unit it names (统战部门在界别设置上要干啥 asks who does 界别设置):
+        the unit's name is no part of the topic a task has to explain."""
+        hit = self.units.find(norm)
+        return self.index.query(self.units.without(norm, hit.unit_id) if hit and hit.exact else "")
 
     def _numbers_margin(self, norm: str) -> float | None:
         """How close a quantified task must score for a numbers answer; None: not a numbers question.

@@ -253,6 +253,14 @@ class UnitMatcher:
                     return self._with_appended(norm, UnitHit(self.names[name], name, start, end, False))
         return None
 
+    def without(self, norm: str, unit_id: str) -> str:
+        """``norm`` with every name and clipped form of the unit blanked out."""
+        forms = [n for n in self._by_length if self.names[n] == unit_id]
+        forms += [f for f in self._clipped if self.phrases.clipped[f] == unit_id]
+        for form in sorted(forms, key=len, reverse=True):
+            norm = norm.replace(form, " ")
+        return norm
+
     def _exact(self, norm: str) -> UnitHit | None:
         for name in self._by_length:
             start = norm.find(name)

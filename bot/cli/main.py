@@ -6,6 +6,7 @@ Imports are deferred into each command so that `cppcc-bot ask` starts fast.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -301,6 +302,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
+    except BrokenPipeError:
+        # The reader went away (cppcc-bot eval | head): stop quietly like other command-line tools;
+        # stdout goes to devnull so that the interpreter's final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except Exception as exc:
         # A broken knowledge file or database is the operator's to fix: one line naming it, no traceback.
         from bot.answers.matching import VocabularyError
