@@ -88,6 +88,11 @@ def test_plan_questions_near_the_new_topics_stay_answered(question, task):
         ("履职进度在哪查", "progress"),
         ("我跟老王联名的提案有信儿没", "proposals"),
         ("我报的社情明意采用没", "proposals"),
+        ("俺今年履职够数了没", "progress"),
+        ("我一年下来干了些啥", "progress"),
+        ("我前两天提交的那条信息被采用没有", "proposals"),
+        ("怎么证明我是委员", "binding"),
+        ("机器人不认识我咋办", "binding"),
     ],
 )
 def test_the_askers_own_matters_route_to_their_screens(question, route):
@@ -98,3 +103,8 @@ def test_the_askers_own_matters_route_to_their_screens(question, route):
 def test_a_rule_question_about_ones_proposal_is_not_personal():
     answer = ENGINE.answer("俺提的建议部门办完了得不得给个回话")
     assert answer.intent != "personal" and 18 in answer.items[:3]
+
+
+@pytest.mark.parametrize("question", ["我今年要交几件提案", "我今年第一次当委员，要做些啥", "俺一年得干啥"])
+def test_what_every_member_must_do_stays_member_duties(question):
+    assert ENGINE.answer(question).intent == "duties"
