@@ -61,6 +61,9 @@ def test_a_task_that_stands_out_needs_to_explain_less_of_the_question():
         "去年一共收到多少件社情民意",
         "那个协商节目在哪个频道看",
         "今年专题协商定的是啥题目",
+        "常委会议一般开多长时间",
+        "政协委员的工资谁发",
+        "协商会上能抽烟不",
     ],
 )
 def test_facts_the_plan_does_not_hold_cite_no_task(question):

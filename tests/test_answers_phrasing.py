@@ -48,6 +48,9 @@ PLAN = ENGINE.plan
         ("和统战部挂钩的任务", "united_front_dept"),
         ("俺是人社局办公室的，看下有俺们啥事", "hr_bureau"),
         # the third round (tests/test_answers_framing.py): a unit_ask phrase in a colloquial frame
+        ("组织部门的活有几件", "organization_dept"),
+        ("财政局是不是只管给钱", "finance_bureau"),
+        ("县委办在这个方案里牵头几件事", "party_office"),
         ("我是编办的，麻烦帮我看看涉及我们的有几条", "staffing_office"),
         ("财政上要干的活帮我列列，大概就行", "finance_bureau"),
         ("纪检那头有啥任务，是不是盯着换届", "discipline_commission"),
