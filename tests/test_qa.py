@@ -151,7 +151,7 @@ def test_numbers_come_from_structured_obligations(question, task, phrase):
 
 
 def test_weak_or_tied_match_offers_candidates():
-    answer = ENGINE.answer("协商会议谁组织")
+    answer = ENGINE.answer("新委员有没有培训")
     assert answer.intent == "candidates" and len(answer.items) >= 2
     assert "您是想问" in answer.reply
 
@@ -295,11 +295,11 @@ def test_ask_reads_questions_from_stdin():
 
 
 def test_chat_uses_the_dialogue_with_buttons():
-    result = _cli("chat", stdin="协商会议谁组织\n!1\n/unit 财政局\n/quit\n")
+    result = _cli("chat", stdin="新委员有没有培训\n!1\n/unit 财政局\n/quit\n")
     assert result.returncode == 0
     assert "您好，我是政协履职助手" in result.stdout
-    assert "[!1] 第（5）项" in result.stdout
-    assert "方案第（5）项" in result.stdout  # the button press
+    assert "[!1] 第（32）项" in result.stdout
+    assert "方案第（32）项" in result.stdout  # the button press
     assert "财政局（贺兰县财政局）是方案中 1 项任务的责任单位" in result.stdout
 
 

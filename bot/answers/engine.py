@@ -7,13 +7,14 @@ transport escapes them); answers cite tasks as （33） with their units.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import cache
 
 from bot.answers.examples import ExampleIndex, load_examples
-from bot.answers.matching import Query, Ranked, TaskIndex, UnitMatcher, Vocabulary, ranked, spread
+from bot.answers.matching import Query, Ranked, TaskIndex, UnitHit, UnitMatcher, Vocabulary, ranked, spread
 from bot.answers.normalize import extract_task_number, is_meaningless, normalize
 from bot.answers.routes import BEST, BINDING, PersonalCues, ScopeTopic, ScopeTopics
 from bot.answers.unitphrases import UnitPhrases
@@ -23,6 +24,7 @@ from bot.plan.model import Plan, Task, default_plan
 
 MAX_QUESTION = 500  # characters considered; longer text is cut (and the reply says so)
 SNIPPET = 46  # characters of a task shown in lists
+_JOINED = re.compile(r"和|与|跟|及|、|还是|同|或")
 _CLAUSE = re.compile(r"[,，。.?？!！;；:：\s]+")
 
 
@@ -179,6 +181,8 @@ class Engine:
         if not hit.exact:
             return None
         unit_id = hit.unit_id
+        if self._two_units(norm, hit):
+            return None  # 编办和人社局各管啥: one matter, two units
         about = self._rest_about(norm, unit_id)
         if about is None:
             return unit_id if self._has(norm, "unit_ask") or self._has(norm, "unit_ask_loose") else None
@@ -186,6 +190,19 @@ class Engine:
             return None
         asking = [c for c in _CLAUSE.split(norm) if self._has(c, "unit_ask")]
         return unit_id if any(self._rest_about(c, unit_id) is None for c in asking) else None
+
+    def _two_units(self, norm: str, hit: UnitHit) -> bool:
+        """Two of the units named are joined by 和, 与, 、 … (编办和人社局各管啥); 专委会的功能型党支部
+        names one."""
+        starts, rest = [hit.start], self.units.without(norm, hit.unit_id)
+        for _ in range(3):
+            other = self.units.find(rest)
+            if other is None or not other.exact:
+                break
+            starts.append(other.start)
+            rest = self.units.without(rest, other.unit_id)
+        starts.sort()
+        return any(_JOINED.search(norm[a:b]) for a, b in itertools.pairwise(starts))
 
     def _rest_about(self, norm: str, unit_id: str) -> int | None:
         """The task the question is about (in scope on the task text) once the unit's names and

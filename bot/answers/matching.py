@@ -254,11 +254,12 @@ class UnitMatcher:
         return None
 
     def without(self, norm: str, unit_id: str) -> str:
-        """``norm`` with every name and clipped form of the unit blanked out."""
+        """``norm`` with every name and clipped form of the unit blanked out (same length, so
+        positions still refer to ``norm``)."""
         forms = [n for n in self._by_length if self.names[n] == unit_id]
         forms += [f for f in self._clipped if self.phrases.clipped[f] == unit_id]
         for form in sorted(forms, key=len, reverse=True):
-            norm = norm.replace(form, " ")
+            norm = norm.replace(form, " " * len(form))
         return norm
 
     def _exact(self, norm: str) -> UnitHit | None:
