@@ -111,3 +111,34 @@ def test_a_rule_question_about_ones_proposal_is_not_personal():
 @pytest.mark.parametrize("question", ["我今年要交几件提案", "我今年第一次当委员，要做些啥", "俺一年得干啥"])
 def test_what_every_member_must_do_stays_member_duties(question):
     assert ENGINE.answer(question).intent == "duties"
+
+
+# ---- the fourth round, on the kinds of miss of the fifth blind set (questions written anew) ----
+
+
+@pytest.mark.parametrize(
+    ("question", "intent", "expected"),
+    [
+        ("每季度的协商活动谁来组织", "topic", [6]),  # asks who: no numbers answer
+        ("下回换届挑委员谁把关", "topic", [30]),
+        ("调研老是走过场谁来管", "topic", [15]),
+        ("委员老不参加活动谁管", "topic", [34]),
+        ("专委会联系界别委员的制度谁负责", "topic", [23]),
+        ("上一届政协是哪年换届的", "out_of_scope", []),
+        ("政协章程发我一份", "out_of_scope", []),
+        ("政协机关有几个编制", "out_of_scope", []),
+        ("区政协今年收了多少件提案", "out_of_scope", []),
+    ],
+)
+def test_the_fourth_round(question, intent, expected):
+    answer = ENGINE.answer(question)
+    assert (answer.intent, answer.items[:1]) == (intent, expected), question
+
+
+@pytest.mark.parametrize(
+    ("question", "route"),
+    [("帮我查查我提案的办理结果", "proposals"), ("我这个号咋跟委员身份关联上", "binding")],
+)
+def test_the_fourth_round_about_the_asker(question, route):
+    answer = ENGINE.answer(question)
+    assert (answer.intent, answer.route) == ("personal", route), question

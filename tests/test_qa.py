@@ -212,6 +212,18 @@ def test_the_fourth_blind_set_keeps_what_it_measured_once():
     assert report.cited_out_of_scope == 0, report.render()
 
 
+def test_the_fifth_blind_set_keeps_what_it_measured_once():
+    """questions_holdout5.jsonl (224 questions) was written blind by a helper given only the plan
+    text and measured once after the third round (README): 94.2 % overall, paraphrases 95.6 %,
+    units 100 %, personal 90.0 %, 5 of 34 out-of-scope questions citing a task. Its kinds of miss
+    then guided a fourth round, so it counts as tuned on now: 98.7 %, none citing."""
+    report = evaluate(ENGINE, load_questions(DATA / "questions_holdout5.jsonl"))
+    assert report.accuracy() >= 0.97, report.render()
+    assert report.accuracy("paraphrase") >= 0.95, report.render()
+    assert report.accuracy("unit") == 1.0 and report.accuracy("personal") == 1.0, report.render()
+    assert report.cited_out_of_scope == 0, report.render()
+
+
 # ---- bad input -------------------------------------------------------------
 
 BAD_INPUTS = [

@@ -69,7 +69,7 @@ MESSAGE_KEYS += ("unknown_unit", "candidates", "task_more", "duties_bind_hint", 
 MESSAGE_KEYS += ("personal_progress", "personal_proposals", "personal_binding", "out_of_scope_topic")
 MESSAGE_KEYS += ("out_of_scope_related",)
 INTENT_KEYS = ("greeting", "greeting_filler", "duty_phrases", "duty_period", "duty_need", "duty_subject")
-INTENT_KEYS += ("not_duty", "duty_ignore", "numbers", "numbers_vague", "numbers_period")
+INTENT_KEYS += ("not_duty", "duty_ignore", "numbers", "numbers_vague", "numbers_period", "asks_who")
 INTENT_KEYS += ("unit_question", "unit_generic", "unit_ask", "unit_ask_loose")
 
 
@@ -194,20 +194,16 @@ class Engine:
     def _two_units(self, norm: str, hit: UnitHit) -> bool:
         """Two of the units named are joined by 和, 与, 、 … (编办和人社局各管啥); 专委会的功能型党支部
         names one."""
-        starts, rest = [hit.start], self.units.without(norm, hit.unit_id)
-        for _ in range(3):
-            other = self.units.find(rest)
-            if other is None or not other.exact:
-                break
-            starts.append(other.start)
-            rest = self.units.without(rest, other.unit_id)
-        starts.sort()
+        starts = sorted([hit.start] + [other.start for other in self.units.others(norm, hit.unit_id)])
         return any(_JOINED.search(norm[a:b]) for a, b in itertools.pairwise(starts))
 
     def _rest_about(self, norm: str, unit_id: str) -> int | None:
-        """The task the question is about (in scope on the task text) once the unit's names and
-        the unit-question words are taken out, or None (麻烦把涉及我们的几条列一下)."""
+        """The task the question is about (in scope on the task text) once the units named (also
+        in passing: 专委会的功能型党支部) and the unit-question words are taken out, or None
+        (麻烦把涉及我们的几条列一下)."""
         rest = self.units.without(norm, unit_id)
+        for other in self.units.others(norm, unit_id):
+            rest = self.units.without(rest, other.unit_id)
         for phrase in self._unit_question_phrases:
             rest = rest.replace(phrase, " ")
         query = self.index.query(rest)
@@ -282,7 +278,7 @@ class Engine:
             norm = norm.replace(phrase, " ")
         if self._has(norm, "numbers"):
             return self.t.numbers_margin
-        return 1.0 if self._has(norm, "numbers_period") else None
+        return 1.0 if self._has(norm, "numbers_period") and not self._has(norm, "asks_who") else None
 
     def _is_greeting(self, norm: str, best: Ranked) -> bool:
         if not self._has(norm, "greeting"):

@@ -262,6 +262,18 @@ class UnitMatcher:
             norm = norm.replace(form, " " * len(form))
         return norm
 
+    def others(self, norm: str, unit_id: str, limit: int = 3) -> list[UnitHit]:
+        """Up to ``limit`` other units named by full name in ``norm`` besides ``unit_id``."""
+        hits: list[UnitHit] = []
+        rest = self.without(norm, unit_id)
+        while len(hits) < limit:
+            other = self.find(rest)
+            if other is None or not other.exact:
+                break
+            hits.append(other)
+            rest = self.without(rest, other.unit_id)
+        return hits
+
     def _exact(self, norm: str) -> UnitHit | None:
         for name in self._by_length:
             start = norm.find(name)
