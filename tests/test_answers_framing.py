@@ -142,3 +142,46 @@ def test_the_fourth_round(question, intent, expected):
 def test_the_fourth_round_about_the_asker(question, route):
     answer = ENGINE.answer(question)
     assert (answer.intent, answer.route) == ("personal", route), question
+
+
+# ---- the fifth round, on the kinds of miss of the sixth blind set (questions written anew) ----
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "全国政协开会都说了些啥",
+        "银川市政协的社情民意怎么报",
+        "政协机关明年招不招公务员",
+        "社区居委会换届怎么选",
+        "我要举报一个村干部",
+        "上次常委会的会议纪要在哪看",
+    ],
+)
+def test_the_fifth_round_out_of_scope(question):
+    answer = ENGINE.answer(question)
+    assert answer.intent == "out_of_scope" and answer.items == [], (question, answer.items)
+
+
+@pytest.mark.parametrize(
+    ("question", "intent", "expected"),
+    [
+        ("跟市政协联动协商谁负责", "topic", [39]),  # the plan's own dealings with the city CPPCC
+        ("对承办单位的答复有意见能投诉吗", "out_of_scope", []),  # 承办单位 named, nothing asked of it
+        ("我今年是不是一次协商会都没参加过", "personal", []),
+        ("我年底前还得干点啥", "personal", []),
+        ("我上回那个提案有回复没", "personal", []),
+    ],
+)
+def test_the_fifth_round(question, intent, expected):
+    answer = ENGINE.answer(question)
+    assert (answer.intent, answer.items[:1]) == (intent, expected), (question, answer.intent, answer.items)
+
+
+@pytest.mark.parametrize(
+    ("question", "unit_id"),
+    [("我是编办的，这文件里跟我们有关的有啥", "staffing_office"), ("财政局是不是只管给钱", "finance_bureau")],
+)
+def test_the_fifth_round_units(question, unit_id):
+    answer = ENGINE.answer(question)
+    assert (answer.intent, answer.unit) == ("unit", unit_id), question

@@ -104,7 +104,8 @@ class Engine:
         self.units = UnitMatcher(plan, unit_phrases)
         self.personal_cues = PersonalCues.from_intents(intents)
         appended = unit_phrases.appended if unit_phrases else ()
-        self._unit_question_phrases = sorted({*intents["unit_question"], *appended}, key=lambda p: (-len(p), p))
+        asking = (*intents["unit_question"], *intents["unit_ask"], *intents["unit_ask_loose"], *appended)
+        self._unit_question_phrases = sorted(set(asking), key=lambda p: (-len(p), p))
         doc_number = plan.document.get("doc_number")
         self.scope = ScopeTopics.from_intents(intents, {task.number for task in plan.tasks}, doc_number)
         self._quantified = sorted({o.task for o in plan.obligations})
@@ -186,8 +187,11 @@ class Engine:
         about = self._rest_about(norm, unit_id)
         if about is None:
             return unit_id if self._has(norm, "unit_ask") or self._has(norm, "unit_ask_loose") else None
-        if about not in self.plan.tasks_of_unit(unit_id).all_numbers:
+        own = self.plan.tasks_of_unit(unit_id).all_numbers
+        if about not in own or not self._has(norm, "unit_ask"):
             return None
+        if own == [about]:
+            return unit_id  # 财政局是不是只管给钱: its one task is the matter asked about
         asking = [c for c in _CLAUSE.split(norm) if self._has(c, "unit_ask")]
         return unit_id if any(self._rest_about(c, unit_id) is None for c in asking) else None
 
