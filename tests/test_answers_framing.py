@@ -185,3 +185,54 @@ def test_the_fifth_round(question, intent, expected):
 def test_the_fifth_round_units(question, unit_id):
     answer = ENGINE.answer(question)
     assert (answer.intent, answer.unit) == ("unit", unit_id), question
+
+
+# ---- the sixth round, on the kinds of miss of the seventh blind set (questions written anew) ----
+
+
+@pytest.mark.parametrize(
+    ("question", "unit_id"),
+    [
+        ("统战部负责的条目给我捋一捋", "united_front_dept"),  # a bare question word, little else
+        ("编办牵头或者参与的有哪些", "staffing_office"),
+        ("组织部要为政协干点啥", "organization_dept"),
+    ],
+)
+def test_the_sixth_round_units(question, unit_id):
+    answer = ENGINE.answer(question)
+    assert (answer.intent, answer.unit) == ("unit", unit_id), question
+
+
+@pytest.mark.parametrize(
+    ("question", "intent", "route"),
+    [
+        ("政协机关人员断档了，方案里咋说", "topic", None),  # content besides the unit: not a unit question
+        ("看看我今年报了几条社情民意", "personal", "progress"),  # a count of one's own record
+        ("今年我去过几次调研", "personal", "progress"),
+        ("我是不是今年一个提案都没交", "personal", "progress"),
+        ("年底前我还得补点啥才算完成", "personal", "progress"),
+        ("帮我妈绑一下委员账号", "personal", "binding"),
+    ],
+)
+def test_the_sixth_round_routes(question, intent, route):
+    answer = ENGINE.answer(question)
+    assert (answer.intent, answer.route) == (intent, route), question
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "想当政协委员得交啥材料",
+        "咱们县一共多少个政协委员",
+        "现在政协有几个界别",
+        "入党需要啥条件",
+        "政协章程里规定委员有啥义务",
+    ],
+)
+def test_the_sixth_round_out_of_scope(question):
+    answer = ENGINE.answer(question)
+    assert answer.intent == "out_of_scope" and answer.items == [], (question, answer.items)
+
+
+def test_the_plans_own_words_about_the_charter_stay_answered():
+    assert ENGINE.answer("支持政协依照章程开展工作是谁的事").items[:1] == [36]

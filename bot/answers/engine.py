@@ -70,7 +70,7 @@ MESSAGE_KEYS += ("personal_progress", "personal_proposals", "personal_binding", 
 MESSAGE_KEYS += ("out_of_scope_related",)
 INTENT_KEYS = ("greeting", "greeting_filler", "duty_phrases", "duty_period", "duty_need", "duty_subject")
 INTENT_KEYS += ("not_duty", "duty_ignore", "numbers", "numbers_vague", "numbers_period", "asks_who")
-INTENT_KEYS += ("unit_question", "unit_generic", "unit_ask", "unit_ask_loose")
+INTENT_KEYS += ("unit_question", "unit_generic", "unit_ask", "unit_ask_loose", "unit_wh")
 
 
 def _load_json(name: str, required: tuple[str, ...]) -> dict:
@@ -186,7 +186,12 @@ class Engine:
             return None  # 编办和人社局各管啥: one matter, two units
         about = self._rest_about(norm, unit_id)
         if about is None:
-            return unit_id if self._has(norm, "unit_ask") or self._has(norm, "unit_ask_loose") else None
+            if self._has(norm, "unit_ask") or self._has(norm, "unit_ask_loose"):
+                return unit_id
+            # 县政协党组牵头的事是哪件: a bare question word and at most two other characters, unless
+            # the plan does not say (财政局在哪办公)
+            short = len(self._leftover(norm, hit.start, hit.start + len(hit.name))) <= 2
+            return unit_id if short and self._has(norm, "unit_wh") and self.scope.find(norm) is None else None
         own = self.plan.tasks_of_unit(unit_id).all_numbers
         if about not in own or not self._has(norm, "unit_ask"):
             return None
@@ -304,12 +309,17 @@ class Engine:
     def _is_unit_question(self, norm: str, start: int, end: int) -> bool:
         """Besides the unit's name the question holds only 'what does it do' words, words people
         append to unit names (那头, 上 …) and the asker's frame (我是…的联络员, 跟我们有关, 列一下)."""
+        return not self._leftover(norm, start, end)
+
+    def _leftover(self, norm: str, start: int, end: int) -> str:
+        """The question's characters besides the unit's name, the unit-question phrases and the
+        generic characters (任务, 哪些 …)."""
         rest = norm[:start] + " " + norm[end:]
         for phrase in self._unit_question_phrases:
             rest = rest.replace(phrase, " ")
         rest = self.vocabulary.strip_question(rest)
         generic = set(self.cues["unit_generic"]) | self.vocabulary.stop_chars
-        return all(is_meaningless(ch) or ch in generic for ch in rest)
+        return "".join(ch for ch in rest if not (is_meaningless(ch) or ch in generic))
 
     # ---- answers -------------------------------------------------------
 

@@ -21,6 +21,7 @@ BEST = "best"  # ScopeTopic.related: the best-ranked task
 PERSONAL_KEYS = ("personal_owner", "personal_topic", "personal_strong", "personal_proposals", "binding", "personal_not")
 PERSONAL_KEYS += ("personal_items", "binding_not")
 OWNER_KEYS = ("personal_pronouns", "personal_that", "personal_submitted")
+TALLY_KEYS = ("personal_pronouns", "personal_did", "personal_not_done")
 OWNER_GAP = 6  # characters allowed between 我 and 提的 (去年, 前阵子, 上个月 …)
 
 
@@ -47,6 +48,16 @@ def _owned(data: dict, where: str) -> re.Pattern[str]:
     return re.compile(rf"(?:{pronoun})(?!们)(?:(?:{that})|{gap}(?:{submitted}))")
 
 
+def _tally(data: dict, where: str) -> re.Pattern[str]:
+    """The asker counting their own record: 我今年交了几条, 今年我去过几回 (a pronoun, at most
+    OWNER_GAP characters, a personal_did verb and 几/多少), or 我是不是今年一次协商会都没参加 (a pronoun
+    and, in the same clause within twice that, a personal_not_done phrase); not 我们."""
+    pronoun, did, not_done = (_phrases(data.get(key), f"{where} {key}").pattern for key in TALLY_KEYS)
+    gap = rf"[^,，。;；?？!！]{{0,{OWNER_GAP}}}?"
+    clause = rf"[^,，。;；?？!！]{{0,{2 * OWNER_GAP}}}?"
+    return re.compile(rf"(?:{pronoun})(?!们)(?:{gap}(?:{did})(?:几|多少)|{clause}(?:{not_done}))")
+
+
 @dataclass(frozen=True)
 class PersonalCues:
     owner: re.Pattern[str]
@@ -58,10 +69,12 @@ class PersonalCues:
     items: re.Pattern[str]  # 提案, 社情民意, 建议 …: what a member hands in
     binding_not: re.Pattern[str]  # app, 密码 …: another system's login, not binding to the assistant
     owned: re.Pattern[str]  # 我那条, 俺去年交的 …: see _owned
+    tally: re.Pattern[str]  # 我今年交了几条, 我是不是一次都没参加 …: see _tally
 
     @classmethod
     def from_intents(cls, data: dict, where: str = "intents.json") -> PersonalCues:
-        return cls(*(_phrases(data.get(key), f"{where} {key}") for key in PERSONAL_KEYS), _owned(data, where))
+        phrases = (_phrases(data.get(key), f"{where} {key}") for key in PERSONAL_KEYS)
+        return cls(*phrases, _owned(data, where), _tally(data, where))
 
     def route(self, norm: str) -> str | None:
         """binding | proposals | progress for a question about the asker themself, else None.
@@ -71,6 +84,8 @@ class PersonalCues:
             return BINDING
         if _has(norm, self.rules):
             return None
+        if _has(norm, self.tally):
+            return PROGRESS  # a count of one's own record, even of 社情民意 (看看我今年交了几条社情民意)
         owner = _has(norm, self.owner)
         if (owner or _has(norm, self.owned)) and _has(norm, self.items) and _has(norm, self.proposals):
             return PROPOSALS
