@@ -236,3 +236,52 @@ def test_the_sixth_round_out_of_scope(question):
 
 def test_the_plans_own_words_about_the_charter_stay_answered():
     assert ENGINE.answer("支持政协依照章程开展工作是谁的事").items[:1] == [36]
+
+
+# ---- the seventh round, on the kinds of miss of the eighth blind set (questions written anew) ----
+
+
+@pytest.mark.parametrize(
+    ("question", "route"),
+    [
+        ("上周的视察我去了，给我记上没有", "progress"),  # one's attendance recorded
+        ("帮我看看我的提案和社情民意数量够不够", "progress"),  # a count, not a status
+        ("第一次用这个机器人咋登记", "binding"),
+        ("系统老提示我不是委员咋回事", "binding"),
+    ],
+)
+def test_the_seventh_round_about_the_asker(question, route):
+    answer = ENGINE.answer(question)
+    assert (answer.intent, answer.route) == ("personal", route), question
+
+
+@pytest.mark.parametrize(
+    ("question", "unit_id"),
+    [
+        ("我在组织部上班，领导让我把我们的任务梳理一下", "organization_dept"),
+        ("我们是县里的一个局，方案里跟我们有关的有啥", "county_departments"),
+    ],
+)
+def test_the_seventh_round_units(question, unit_id):
+    answer = ENGINE.answer(question)
+    assert (answer.intent, answer.unit) == ("unit", unit_id), question
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "我们局长是不是政协委员",
+        "社区换届什么时候搞",
+        "工商联界别有几个名额",
+        "下个季度的协商题目定了没",
+        "政协换届是今年还是明年",
+    ],
+)
+def test_the_seventh_round_out_of_scope(question):
+    answer = ENGINE.answer(question)
+    assert answer.intent == "out_of_scope" and answer.items == [], (question, answer.items)
+
+
+def test_a_share_is_no_question_of_points():
+    answer = ENGINE.answer("监督性议题占协商计划的几分之几")
+    assert (answer.intent, answer.items) == ("numbers", [12])

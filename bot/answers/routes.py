@@ -19,7 +19,7 @@ from bot.config import ConfigError
 PROGRESS, PROPOSALS, BINDING = "progress", "proposals", "binding"
 BEST = "best"  # ScopeTopic.related: the best-ranked task
 PERSONAL_KEYS = ("personal_owner", "personal_topic", "personal_strong", "personal_proposals", "binding", "personal_not")
-PERSONAL_KEYS += ("personal_items", "binding_not")
+PERSONAL_KEYS += ("personal_items", "binding_not", "personal_count")
 OWNER_KEYS = ("personal_pronouns", "personal_that", "personal_submitted")
 TALLY_KEYS = ("personal_pronouns", "personal_did", "personal_not_done")
 OWNER_GAP = 6  # characters allowed between 我 and 提的 (去年, 前阵子, 上个月 …)
@@ -68,6 +68,7 @@ class PersonalCues:
     rules: re.Pattern[str]  # 标准, 规定 …: a question about the rules, not the asker's record
     items: re.Pattern[str]  # 提案, 社情民意, 建议 …: what a member hands in
     binding_not: re.Pattern[str]  # app, 密码 …: another system's login, not binding to the assistant
+    count: re.Pattern[str]  # 数量, 够不够 …: with an owner phrase, a count of one's record
     owned: re.Pattern[str]  # 我那条, 俺去年交的 …: see _owned
     tally: re.Pattern[str]  # 我今年交了几条, 我是不是一次都没参加 …: see _tally
 
@@ -87,6 +88,8 @@ class PersonalCues:
         if _has(norm, self.tally):
             return PROGRESS  # a count of one's own record, even of 社情民意 (看看我今年交了几条社情民意)
         owner = _has(norm, self.owner)
+        if owner and _has(norm, self.count):
+            return PROGRESS  # 查查我今年的社情民意和提案数量够不够
         if (owner or _has(norm, self.owned)) and _has(norm, self.items) and _has(norm, self.proposals):
             return PROPOSALS
         if _has(norm, self.strong) or (owner and _has(norm, self.topic)):
