@@ -213,13 +213,19 @@ class Engine:
         rest = self.units.without(norm, unit_id)
         for other in self.units.others(norm, unit_id):
             rest = self.units.without(rest, other.unit_id)
-        for phrase in self._unit_question_phrases:
-            rest = rest.replace(phrase, " ")
-        query = self.index.query(rest)
-        scores = self.index.scores(query)
-        top = max(range(len(scores)), key=scores.__getitem__)
-        best = Ranked(self.plan.tasks[top], scores[top])
+        query = self.index.query(self._without_unit_words(rest))
+        best = self._best_on_text(self.index.scores(query))
         return best.task.number if self._in_scope(best, query) else None
+
+    def _without_unit_words(self, text: str) -> str:
+        for phrase in self._unit_question_phrases:
+            text = text.replace(phrase, " ")
+        return text
+
+    def _best_on_text(self, text_scores: list[float]) -> Ranked:
+        """The best task on the task text alone (the first of equals: the lowest number)."""
+        top = max(range(len(text_scores)), key=text_scores.__getitem__)
+        return Ranked(self.plan.tasks[top], text_scores[top])
 
     def _answer(self, norm: str, personal: Callable[[], str | None] | None) -> Answer:
         if not norm or is_meaningless(norm):
@@ -234,8 +240,7 @@ class Engine:
         query = self.index.query(norm)
         weighted = self.index.weighted(query)
         text_scores = self.index.scores(query)
-        top = max(range(len(text_scores)), key=text_scores.__getitem__)  # first of equals: lowest number
-        best = Ranked(self.plan.tasks[top], text_scores[top])  # the out-of-scope checks look at the text alone
+        best = self._best_on_text(text_scores)  # the out-of-scope checks look at the text alone
         if self._is_greeting(norm, best):
             return Answer(self.text("greeting"), "greeting")
         unit_id = self._unit_question(norm)
@@ -246,7 +251,7 @@ class Engine:
         topic = self.scope.find(norm)
         if topic is not None:
             return self.scope_answer(topic, best, query)
-        runner_up = max(score for index, score in enumerate(text_scores) if index != top)
+        runner_up = sorted(text_scores)[-2]
         if not self._in_scope(best, query, runner_up) and not self._in_scope(best, self._without_unit(norm), runner_up):
             return Answer(self.text("out_of_scope"), "out_of_scope", score=round(best.score, 3))
         boosts = self.examples.boosts(weighted, spread(text_scores)[1])
@@ -314,10 +319,7 @@ class Engine:
     def _leftover(self, norm: str, start: int, end: int) -> str:
         """The question's characters besides the unit's name, the unit-question phrases and the
         generic characters (任务, 哪些 …)."""
-        rest = norm[:start] + " " + norm[end:]
-        for phrase in self._unit_question_phrases:
-            rest = rest.replace(phrase, " ")
-        rest = self.vocabulary.strip_question(rest)
+        rest = self.vocabulary.strip_question(self._without_unit_words(norm[:start] + " " + norm[end:]))
         generic = set(self.cues["unit_generic"]) | self.vocabulary.stop_chars
         return "".join(ch for ch in rest if not (is_meaningless(ch) or ch in generic))
 
