@@ -112,6 +112,9 @@ class Settings:
     # Seconds to wait for a Bot API answer. A request that times out may still have been
     # delivered, so a timeout costs a possible duplicate: wait long enough for a slow server.
     read_timeout: float = 20.0
+    # Seconds between two checks that every secretary, also one added or removed with the CLI
+    # while the bot runs, has the right command menu (handlers/office.py).
+    menu_sync: float = 300.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
@@ -132,6 +135,7 @@ class Settings:
             "send_rate": _positive(env, "CPPCC_SEND_RATE", 28.0, float),
             "per_chat_interval": _positive(env, "CPPCC_PER_CHAT_INTERVAL", 1.05, float),
             "read_timeout": _positive(env, "CPPCC_READ_TIMEOUT", 20.0, float),
+            "menu_sync": _positive(env, "CPPCC_MENU_SYNC", 300.0, float),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Bot, BotCommand, BotCommandScopeChat, Update
+from telegram import Bot, BotCommand, Update
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -84,15 +83,8 @@ def menus() -> tuple[list[BotCommand], list[BotCommand]]:
 
 async def on_startup(app: Application) -> None:
     """post_init: the command menus (Chinese descriptions), then each feature's start-up work."""
-    public, secretaries = menus()
-    await app.bot.set_my_commands(public)
+    await app.bot.set_my_commands(menus()[0])  # the secretaries' menus: office.startup
     services = app.bot_data[SERVICES_KEY]
-    admins = set(services.settings.admin_ids) | {a.telegram_id for a in services.storage.admins()}
-    for admin in sorted(admins):
-        try:
-            await app.bot.set_my_commands(secretaries, scope=BotCommandScopeChat(admin))
-        except TelegramError as exc:  # e.g. the secretary has not opened a chat with the bot yet
-            log.info("no command menu for secretary %s: %s", admin, type(exc).__name__)
     for feature in FEATURES:
         await feature.startup(app)
     backups = BackupScheduler.from_settings(services.settings)

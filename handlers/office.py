@@ -3,12 +3,14 @@ or a forwarded message, removing one. No server shell needed for daily work.
 
 Thin adapters over bot.people.identity (issue_codes, add_admin, remove_admin, list_admins); every
 permission check goes through bot.people.roles.authorize ("manage_people"). A new secretary's
-command menu is set at once (BotCommandScopeChat), a removed one's is taken away.
+command menu is set at once (BotCommandScopeChat), a removed one's is taken away; a periodic
+check does the same for secretaries added or removed with the CLI while the bot runs.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 
 from telegram import (
     BotCommand,
@@ -27,7 +29,7 @@ from bot.people.identity import PeopleError, add_admin, issue_codes, list_admins
 from bot.people.roles import PermissionDenied, authorize
 from bot.phone import mask_phone
 from bot.reply import Button, Reply
-from handlers.common import caller, is_private, services
+from handlers.common import SERVICES_KEY, caller, is_private, services
 from handlers.privacy import acknowledge, send_file
 from handlers.render import send_reply
 
@@ -37,7 +39,10 @@ SECRETARY_COMMANDS = [
     BotCommand("admins", "秘书名单，添加或移除秘书（政协办秘书）"),
 ]
 CODE_DAYS = 7
+MENUS_KEY = "office.secretary_menus"  # bot_data: telegram ids that have the secretaries' menu
+MENU_JOB = "office.menu_sync"
 PRIVATE_ONLY = "为保护个人信息，请在与我的私聊中使用这个命令。"
+log = logging.getLogger(__name__)
 
 
 async def _say(message: Message, text: str, buttons: list[list[Button]] | None = None) -> None:
@@ -224,15 +229,42 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def _set_menu(context: ContextTypes.DEFAULT_TYPE, telegram_id: int, *, secretary: bool) -> None:
     """The secretaries' command menu for a new secretary at once; the default one after removal."""
+    await _menu(context.application, telegram_id, secretary=secretary)
+
+
+async def _menu(app: Application, telegram_id: int, *, secretary: bool) -> bool:
+    """Set (or take away) one secretary's menu and remember it in MENUS_KEY; False if Telegram
+    refused (no private chat with the bot yet: the next sync tries again)."""
     from handlers.app import menus  # late: app imports this module
 
+    menus_set: set[int] = app.bot_data.setdefault(MENUS_KEY, set())
     try:
         if secretary:
-            await context.bot.set_my_commands(menus()[1], scope=BotCommandScopeChat(telegram_id))
+            await app.bot.set_my_commands(menus()[1], scope=BotCommandScopeChat(telegram_id))
+            menus_set.add(telegram_id)
         else:
-            await context.bot.delete_my_commands(scope=BotCommandScopeChat(telegram_id))
-    except TelegramError:  # no private chat with the bot yet: the menu is set at the next start-up
-        pass
+            await app.bot.delete_my_commands(scope=BotCommandScopeChat(telegram_id))
+            menus_set.discard(telegram_id)
+    except TelegramError as exc:
+        log.info("command menu for %s not changed: %s", telegram_id, type(exc).__name__)
+        return False
+    return True
+
+
+async def sync_menus(app: Application) -> None:
+    """Every secretary has the secretaries' menu and nobody else keeps it, also after
+    `cppcc-bot admins add/remove` while the bot runs (checked every settings.menu_sync seconds)."""
+    svc = app.bot_data[SERVICES_KEY]
+    secretaries = set(svc.settings.admin_ids) | {a.telegram_id for a in svc.storage.admins()}
+    menus_set: set[int] = app.bot_data.setdefault(MENUS_KEY, set())
+    for telegram_id in sorted(secretaries - menus_set):
+        await _menu(app, telegram_id, secretary=True)
+    for telegram_id in sorted(menus_set - secretaries):
+        await _menu(app, telegram_id, secretary=False)
+
+
+async def _sync_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    await sync_menus(context.application)
 
 
 class _FromSecretary(filters.MessageFilter):
@@ -243,8 +275,6 @@ class _FromSecretary(filters.MessageFilter):
         self.app = app
 
     def filter(self, message: Message) -> bool:
-        from handlers.common import SERVICES_KEY
-
         user = message.from_user
         if user is None or not is_private(message):
             return False
@@ -261,8 +291,14 @@ def register(app: Application) -> None:
 
 
 async def startup(app: Application) -> None:
-    """Nothing to start."""
+    """The secretaries' command menus now, and a check every settings.menu_sync seconds."""
+    await sync_menus(app)
+    every = app.bot_data[SERVICES_KEY].settings.menu_sync
+    app.job_queue.run_repeating(
+        _sync_job, every, first=every, name=MENU_JOB, job_kwargs={"id": MENU_JOB, "replace_existing": True}
+    )
 
 
 async def shutdown(app: Application) -> None:
-    """Nothing to stop."""
+    for job in app.job_queue.get_jobs_by_name(MENU_JOB):
+        job.schedule_removal()

@@ -166,3 +166,36 @@ async def test_a_notice_typed_with_a_colon_and_a_guessed_send_time_is_confirmed_
         with Storage(db) as storage:
             (notice,) = [storage.notice(1)]
             assert notice.status == "scheduled" and notice.send_at.endswith("15:00:00+08:00")
+
+
+async def test_secretaries_added_or_removed_with_the_cli_while_the_bot_runs_get_their_menu(tg, tmp_path):
+    """`cppcc-bot admins add/remove` in another process: the running bot's periodic check sets the
+    secretaries' menu (retrying when Telegram refuses, e.g. no private chat yet) and takes it away."""
+    import os
+    import subprocess
+    import sys
+
+    db = tmp_path / "cppcc.db"
+    env = {**os.environ, "CPPCC_DB": str(db)}
+
+    def cli(*args: str) -> str:
+        run = subprocess.run([sys.executable, "-m", "bot.cli", *args], env=env, capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+        return run.stdout
+
+    def scoped(method: str, since: int) -> list:
+        return [r for r in tg.requests(method, since=since) if f"'chat_id': {NEWCOMER}" in str(r.params.get("scope"))]
+
+    app = build_application(make_settings(tg, db, menu_sync=0.2))
+    async with running(app):
+        assert any("codes" in str(r.params) for r in tg.requests("setMyCommands"))  # the env secretary's
+        mark = tg.mark()
+        tg.fail_next("setMyCommands", 400, description="Bad Request: chat not found")  # not yet started
+        assert "已添加秘书 7301" in cli("admins", "add", str(NEWCOMER))
+        await tg.wait_for(lambda: len(scoped("setMyCommands", mark)) >= 2)  # refused once, then set
+        assert [r.status for r in scoped("setMyCommands", mark)][:2] == [400, 200]
+        await tg.expect_no_messages(None, 0.6, since=mark)  # set once: no further calls
+        assert len(scoped("setMyCommands", mark)) == 2
+        mark = tg.mark()
+        assert "已移除秘书 7301" in cli("admins", "remove", str(NEWCOMER))
+        await tg.wait_for(lambda: scoped("deleteMyCommands", mark))
