@@ -285,3 +285,25 @@ def test_the_seventh_round_out_of_scope(question):
 def test_a_share_is_no_question_of_points():
     answer = ENGINE.answer("监督性议题占协商计划的几分之几")
     assert (answer.intent, answer.items) == ("numbers", [12])
+
+
+# ---- the eighth round, on the kinds of miss of the ninth blind set (questions written anew) ----
+
+
+@pytest.mark.parametrize(
+    ("question", "route"),
+    [
+        ("俺上回交上去的提案有人跟进没", "proposals"),
+        ("我之前反应的问题采用了吗", "proposals"),  # 反应 typed for 反映
+        ("我的账号咋跟委员名单关联上", "binding"),
+    ],
+)
+def test_the_eighth_round_about_the_asker(question, route):
+    answer = ENGINE.answer(question)
+    assert (answer.intent, answer.route) == ("personal", route), question
+
+
+@pytest.mark.parametrize("question", ["委员会客室在哪栋楼", "最近社会上有啥新闻", "别的县政协委员联络小组一年多少经费"])
+def test_the_eighth_round_out_of_scope(question):
+    answer = ENGINE.answer(question)
+    assert answer.intent == "out_of_scope" and answer.items == [], (question, answer.items)

@@ -263,13 +263,13 @@ def test_the_eighth_blind_set_keeps_what_it_measured_once():
 def test_the_ninth_blind_set_keeps_what_it_measured_once():
     """questions_holdout9.jsonl (247 questions) was written blind by a helper given only the plan
     text and measured once after the seventh round (README): 94.3 % overall, paraphrases 95.6 %,
-    units 100 %, personal 86.7 %, 4 of 42 out-of-scope questions citing a task. Never tuned on:
-    these floors only stop the figures from getting worse."""
+    units 100 %, personal 86.7 %, 4 of 42 out-of-scope questions citing a task. Its kinds of miss
+    then guided an eighth round, so it counts as tuned on now."""
     report = evaluate(ENGINE, load_questions(DATA / "questions_holdout9.jsonl"))
-    assert report.accuracy() >= 0.94, report.render()
+    assert report.accuracy() >= 0.97, report.render()
     assert report.accuracy("paraphrase") >= 0.95, report.render()
-    assert report.accuracy("unit") == 1.0 and report.accuracy("personal") >= 0.86, report.render()
-    assert report.cited_out_of_scope <= 4, report.render()
+    assert report.accuracy("unit") == 1.0 and report.accuracy("personal") == 1.0, report.render()
+    assert report.cited_out_of_scope == 0, report.render()
 
 
 # ---- bad input -------------------------------------------------------------
