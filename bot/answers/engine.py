@@ -16,6 +16,7 @@ from functools import cache
 from bot.answers.examples import ExampleIndex, load_examples
 from bot.answers.matching import Query, Ranked, TaskIndex, UnitHit, UnitMatcher, Vocabulary, ranked, spread
 from bot.answers.normalize import extract_task_number, is_meaningless, normalize
+from bot.answers.routemodel import RouteModel, load_labelled
 from bot.answers.routes import BEST, BINDING, PersonalCues, ScopeTopic, ScopeTopics
 from bot.answers.unitphrases import UnitPhrases
 from bot.config import ConfigError, knowledge_dir, read_json
@@ -62,6 +63,7 @@ class Thresholds:
     dominant: float = 2.5
     lead: float = 1.6
     dominant_explained: float = 0.35
+    route_model: float = 0.9  # posterior the learned route model needs (routemodel.py)
 
 
 MESSAGE_KEYS = ("welcome", "help", "examples", "greeting", "out_of_scope", "empty", "too_long", "no_such_task")
@@ -70,6 +72,7 @@ MESSAGE_KEYS += ("personal_progress", "personal_proposals", "personal_binding", 
 MESSAGE_KEYS += ("out_of_scope_related",)
 INTENT_KEYS = ("greeting", "greeting_filler", "duty_phrases", "duty_period", "duty_need", "duty_subject")
 INTENT_KEYS += ("not_duty", "duty_ignore", "numbers", "numbers_vague", "numbers_period", "asks_who")
+INTENT_KEYS += ("personal_anchor",)
 INTENT_KEYS += ("unit_question", "unit_generic", "unit_ask", "unit_ask_loose", "unit_wh")
 
 
@@ -93,6 +96,7 @@ class Engine:
         thresholds: Thresholds | None = None,
         examples: dict[int, tuple[str, ...]] | None = None,
         unit_phrases: UnitPhrases | None = None,
+        route_model: RouteModel | None = None,
     ):
         self.plan = plan
         self.vocabulary = vocabulary
@@ -103,6 +107,7 @@ class Engine:
         self.examples = ExampleIndex.build(plan, vocabulary, examples or {}, self.t.examples)
         self.units = UnitMatcher(plan, unit_phrases)
         self.personal_cues = PersonalCues.from_intents(intents)
+        self.route_model = route_model
         appended = unit_phrases.appended if unit_phrases else ()
         asking = (*intents["unit_question"], *intents["unit_ask"], *intents["unit_ask_loose"], *appended)
         self._unit_question_phrases = sorted(set(asking), key=lambda p: (-len(p), p))
@@ -113,13 +118,18 @@ class Engine:
     @classmethod
     def from_knowledge(cls) -> Engine:
         plan = default_plan()
+        vocabulary = Vocabulary.load()
+        examples = load_examples(plan)
+        others = (q for questions in examples.values() for q in questions)
+        labelled = load_labelled(lambda q: vocabulary.rewrite(normalize(q)), others)
         return cls(
             plan,
-            Vocabulary.load(),
+            vocabulary,
             _load_json("messages.json", MESSAGE_KEYS),
             _load_json("intents.json", INTENT_KEYS),
-            examples=load_examples(plan),
+            examples=examples,
             unit_phrases=UnitPhrases.load(plan.catalogue, plan.document.get("doc_number")),
+            route_model=RouteModel.train(labelled) if labelled else None,
         )
 
     # ---- helpers -------------------------------------------------------
@@ -164,9 +174,19 @@ class Engine:
     def _route(self, norm: str) -> str | None:
         """The personal route, unless the question only asks what a named unit does (帮我查查编办的任务)."""
         route = self.personal_cues.route(norm)
+        if route is None and self.route_model is not None and self._may_ask_model(norm):
+            route = self.route_model.route(norm, self.t.route_model)
         if route in (None, BINDING) or self._unit_question(norm) is None:
             return route
         return None
+
+    def _may_ask_model(self, norm: str) -> bool:
+        """The learned route model may answer: a question with a personal_anchor word (履职, 提案,
+        绑 …), not about the rules, not one the plan does not settle (an out-of-scope topic) and
+        not about every member's duties."""
+        if not self._has(norm, "personal_anchor") or self.personal_cues.asks_rules(norm):
+            return False
+        return self.scope.find(norm) is None and not self._is_duties(norm)
 
     def _unit_question(self, norm: str) -> str | None:
         """The unit id when the question names a unit and asks what it does: nothing else in it

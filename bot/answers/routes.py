@@ -77,6 +77,10 @@ class PersonalCues:
         phrases = (_phrases(data.get(key), f"{where} {key}") for key in PERSONAL_KEYS)
         return cls(*phrases, _owned(data, where), _tally(data, where))
 
+    def asks_rules(self, norm: str) -> bool:
+        """标准, 规定, 制度 …: a question about the rules, not about the asker's record."""
+        return _has(norm, self.rules)
+
     def route(self, norm: str) -> str | None:
         """binding | proposals | progress for a question about the asker themself, else None.
         我们, 俺们, 咱们 speak for a unit or all members, not for the asker (看看我们要干的事)."""
