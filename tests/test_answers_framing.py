@@ -307,3 +307,23 @@ def test_the_eighth_round_about_the_asker(question, route):
 def test_the_eighth_round_out_of_scope(question):
     answer = ENGINE.answer(question)
     assert answer.intent == "out_of_scope" and answer.items == [], (question, answer.items)
+
+
+# ---- the ninth round, on the kinds of miss of the tenth blind set (questions written anew) ----
+
+
+@pytest.mark.parametrize(
+    ("question", "intent", "detail"),
+    [
+        ("我新来的，在专委会当副主任，专委会要干哪些事", "unit", "cppcc_committees"),
+        ("还差啥没干完，年底要评了", "personal", "progress"),  # no pronoun at all
+        ("年底前俺还得补哪些会", "personal", "progress"),
+        ("提案系统的网址是啥", "out_of_scope", None),
+        ("政协是不是明年换届", "out_of_scope", None),
+        ("协商会上大家看法不一样咋办", "topic", 25),
+    ],
+)
+def test_the_ninth_round(question, intent, detail):
+    answer = ENGINE.answer(question)
+    got = answer.unit or answer.route or (answer.items[0] if answer.items else None)
+    assert (answer.intent, got) == (intent, detail), question
