@@ -215,25 +215,21 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if parts[1] == "add":
             added = add_admin(svc.storage, who, target)
             if added:
-                await _set_menu(context, target, secretary=True)
+                await _menu(context.application, target, secretary=True)
             await _say(message, f"已添加秘书 {target}，他的命令菜单已更新。" if added else f"{target} 已经是秘书。")
         else:
             if target == update.effective_user.id:
                 raise PeopleError("不能移除自己。请由其他秘书操作。")
             remove_admin(svc.storage, who, target, svc.settings.admin_ids)
-            await _set_menu(context, target, secretary=False)
+            await _menu(context.application, target, secretary=False)
             await _say(message, f"已移除秘书 {target}。")
     except (PermissionDenied, PeopleError) as exc:
         await _refuse(message, exc.message)
 
 
-async def _set_menu(context: ContextTypes.DEFAULT_TYPE, telegram_id: int, *, secretary: bool) -> None:
-    """The secretaries' command menu for a new secretary at once; the default one after removal."""
-    await _menu(context.application, telegram_id, secretary=secretary)
-
-
 async def _menu(app: Application, telegram_id: int, *, secretary: bool) -> bool:
-    """Set (or take away) one secretary's menu and remember it in MENUS_KEY; False if Telegram
+    """Set (or take away) one secretary's menu — at once from /admins, or from sync_menus — and
+    remember it in MENUS_KEY; False if Telegram
     refused (no private chat with the bot yet: the next sync tries again)."""
     from handlers.app import menus  # late: app imports this module
 

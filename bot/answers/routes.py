@@ -40,11 +40,16 @@ def _has(norm: str, phrases: re.Pattern[str]) -> bool:
     return phrases.search(norm) is not None
 
 
+def _within(characters: int) -> str:
+    """At most ``characters`` characters of the same clause (no punctuation between)."""
+    return rf"[^,，。;；?？!！]{{0,{characters}}}?"
+
+
 def _owned(data: dict, where: str) -> re.Pattern[str]:
     """A particular item of the asker's: 我那条, 俺那个 (a pronoun and a demonstrative), or 我去年交的,
     俺前阵子提的 (a pronoun, at most OWNER_GAP characters, a verb of handing in and 的); not 我们."""
     pronoun, that, submitted = (_phrases(data.get(key), f"{where} {key}").pattern for key in OWNER_KEYS)
-    gap = rf"[^,，。;；?？!！]{{0,{OWNER_GAP}}}?"
+    gap = _within(OWNER_GAP)
     return re.compile(rf"(?:{pronoun})(?!们)(?:(?:{that})|{gap}(?:{submitted}))")
 
 
@@ -53,8 +58,7 @@ def _tally(data: dict, where: str) -> re.Pattern[str]:
     OWNER_GAP characters, a personal_did verb and 几/多少), or 我是不是今年一次协商会都没参加 (a pronoun
     and, in the same clause within twice that, a personal_not_done phrase); not 我们."""
     pronoun, did, not_done = (_phrases(data.get(key), f"{where} {key}").pattern for key in TALLY_KEYS)
-    gap = rf"[^,，。;；?？!！]{{0,{OWNER_GAP}}}?"
-    clause = rf"[^,，。;；?？!！]{{0,{2 * OWNER_GAP}}}?"
+    gap, clause = _within(OWNER_GAP), _within(2 * OWNER_GAP)
     return re.compile(rf"(?:{pronoun})(?!们)(?:{gap}(?:{did})(?:几|多少)|{clause}(?:{not_done}))")
 
 

@@ -33,15 +33,19 @@ def _notice_title(storage: Storage, notice) -> str:
     return event.title if event is not None else _title(notice.text)
 
 
+def _addressed(storage: Storage, notice_id: int, key: str):
+    """The notice when it has gone out to the person (their recipient key), else None."""
+    notice = storage.notice(notice_id)
+    if notice is None or notice.status not in ("sending", "done"):
+        return None
+    return notice if storage.notice_recipient_by_key(notice_id, key) is not None else None
+
+
 def notice_view(storage: Storage, telegram_id: int, notice_id: int, *, now: datetime) -> NoticeView:
     """A notice addressed to the person, as they should see it now."""
     key = person_key(storage, telegram_id)
-    notice = storage.notice(notice_id)
-    if (
-        notice is None
-        or notice.status not in ("sending", "done")
-        or storage.notice_recipient_by_key(notice_id, key) is None
-    ):
+    notice = _addressed(storage, notice_id, key)
+    if notice is None:
         raise MeetingError("没有找到这条通知。发送 /inbox 查看您的通知。")
     receipt = storage.receipt(notice_id, key)
     buttons: list[list[Button]] = []
@@ -68,12 +72,8 @@ def notice_view(storage: Storage, telegram_id: int, notice_id: int, *, now: date
 def confirm_notice(storage: Storage, telegram_id: int, notice_id: int, *, now: datetime) -> tuple[str, bool]:
     """收到 for a notice addressed to the person; (title, whether it was new)."""
     key = person_key(storage, telegram_id)
-    notice = storage.notice(notice_id)
-    if (
-        notice is None
-        or notice.status not in ("sending", "done")
-        or storage.notice_recipient_by_key(notice_id, key) is None
-    ):
+    notice = _addressed(storage, notice_id, key)
+    if notice is None:
         raise MeetingError("您不是这条通知的接收人，无需确认。")
     with storage.atomic():
         new = storage.receipt_confirm(notice_id, key, stamp(now))
