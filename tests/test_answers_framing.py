@@ -13,6 +13,9 @@ words; the questions here are written anew, not taken from any evaluation set):
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+
 import pytest
 
 from bot.answers.engine import INTENT_KEYS, MESSAGE_KEYS, Engine, Thresholds, _load_json, default_engine
@@ -327,3 +330,47 @@ def test_the_ninth_round(question, intent, detail):
     answer = ENGINE.answer(question)
     got = answer.unit or answer.route or (answer.items[0] if answer.items else None)
     assert (answer.intent, got) == (intent, detail), question
+
+
+# ---- the tenth round, on the kinds of miss of the eleventh blind set (questions written anew) ----
+
+
+@pytest.mark.parametrize(
+    ("question", "intent", "detail"),
+    [
+        ("我是编办主任，编办在方案里有什么要求", "unit", "staffing_office"),  # the unit named twice
+        ("单位让我来问，部门这个层面要落实啥", "unit", "county_departments"),  # 部门 said alone
+        ("财政部门这一块有啥任务", "unit", "finance_bureau"),  # 部门 appended to a clipped name
+        ("编办单独负责的是哪件事", "unit", "staffing_office"),
+        ("财政局主要保障啥", "unit", "finance_bureau"),  # 保障 reads as (10); its one task (45) explains it
+        ("哪个部门负责委员培训", "topic", 32),  # 部门 in a who-question is no unit question
+        ("机关里年轻人断层了，都快退休了谁管", "topic", 43),  # 退休 of staff, no procedure
+    ],
+)
+def test_the_tenth_round(question, intent, detail):
+    answer = ENGINE.answer(question)
+    got = answer.unit or answer.route or (answer.items[0] if answer.items else None)
+    assert (answer.intent, got) == (intent, detail), (question, answer.intent, got, answer.items)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "实施方案是谁签字印发的",
+        "政协下设哪几个专委会",
+        "上个月政协常委会定了啥",
+        "调研能派公务车吗",
+        "统战部在哪，我想去找他们",
+    ],
+)
+def test_the_tenth_round_out_of_scope(question):
+    answer = ENGINE.answer(question)
+    assert answer.intent == "out_of_scope" and answer.items == [], (question, answer.intent, answer.items)
+
+
+def test_a_close_second_that_explains_the_question_keeps_it_in_scope():
+    question = "委员下到村里社区参加议事协商，支持吗"  # (28) first on the text, (9) explains it
+    assert (ENGINE.answer(question).intent, ENGINE.answer(question).items) == ("topic", [9])
+    strict = copy.copy(ENGINE)
+    strict.t = dataclasses.replace(ENGINE.t, near=9.0)  # no close second is near enough
+    assert strict.answer(question).intent == "out_of_scope"

@@ -203,7 +203,7 @@ BLIND_SET_FLOORS = [
     ("questions_holdout8.jsonl", 0.97, 0.95, 1.0, 1.0, 0),  # once: 91.2 / 94.0 / 92.1 / 88.2 / 7 of 44
     ("questions_holdout9.jsonl", 0.97, 0.95, 1.0, 1.0, 0),  # once: 94.3 / 95.6 / 100 / 86.7 / 4 of 42
     ("questions_holdout10.jsonl", 0.98, 0.96, 1.0, 0.96, 0),  # once: 93.5 / 95.9 / 97.2 / 76.7 / 2 of 44
-    ("questions_holdout11.jsonl", 0.95, 0.97, 0.88, 1.0, 4),  # once, never tuned on: the floors are it
+    ("questions_holdout11.jsonl", 0.99, 0.99, 1.0, 1.0, 0),  # once: 95.3 / 97.5 / 88.9 / 100 / 4 of 44
 ]
 
 

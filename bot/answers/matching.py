@@ -244,14 +244,14 @@ class UnitMatcher:
 
     def find(self, norm: str) -> UnitHit | None:
         hit = self._exact(norm)
-        if hit is not None:
+        if hit is not None and hit.exact:
             return hit
         for end, ch in enumerate(norm, start=1):
             for name in self._by_suffix.get(ch, ()):
                 start = end - len(name)
                 if start >= 0 and Levenshtein.distance(norm[start:end], name, score_cutoff=1) <= 1:
                     return self._with_appended(norm, UnitHit(self.names[name], name, start, end, False))
-        return None
+        return hit  # a bare clipped form (部门, 纪检), if any, after a name with a typo (人设局这个部门)
 
     def without(self, norm: str, unit_id: str) -> str:
         """``norm`` with every name and clipped form of the unit blanked out (same length, so
