@@ -90,3 +90,17 @@ def test_the_model_routes_what_the_cue_phrases_miss(question, route):
 )
 def test_the_model_is_not_asked_outside_its_place(question):
     assert ENGINE.answer(question).intent != "personal"
+
+
+def test_a_record_is_the_askers_when_they_say_so_or_ask_after_its_state():
+    """The model, trained on the tuned sets, reads 提案 + 答复 as the asker's proposals; a question
+    with no word for the asker (我, 俺, 替 …; 我们 speaks for a unit) that asks for a quantity is
+    about the rules, one that asks after a state (了没) is about the asker's own."""
+    rules, state = "提案提交后多久能收到答复", "交的提案立了没"
+    for question in (rules, state):
+        norm = _norm(question)
+        assert ENGINE.personal_cues.route(norm) is None and not ENGINE.personal_cues.speaks_for_self(norm)
+        assert ENGINE.route_model.route(norm, ENGINE.t.route_model) == "proposals"
+    assert ENGINE.answer(rules).intent == "numbers"
+    assert (ENGINE.answer(state).intent, ENGINE.answer(state).route) == ("personal", "proposals")
+    assert ENGINE.answer("我那个提案提交后多久能收到答复").route == "proposals"

@@ -76,7 +76,7 @@ MESSAGE_KEYS += ("personal_progress", "personal_proposals", "personal_binding", 
 MESSAGE_KEYS += ("out_of_scope_related",)
 INTENT_KEYS = ("greeting", "greeting_filler", "duty_phrases", "duty_period", "duty_need", "duty_subject")
 INTENT_KEYS += ("not_duty", "duty_ignore", "numbers", "numbers_vague", "numbers_period", "asks_who")
-INTENT_KEYS += ("personal_anchor",)
+INTENT_KEYS += ("personal_anchor", "personal_status")
 INTENT_KEYS += ("unit_question", "unit_generic", "unit_ask", "unit_ask_loose", "unit_wh")
 
 
@@ -180,9 +180,18 @@ class Engine:
         route = self.personal_cues.route(norm)
         if route is None and self.route_model is not None and self._may_ask_model(norm):
             route = self.route_model.route(norm, self.t.route_model)
+            if route not in (None, BINDING) and not self._own_record(norm):
+                route = None  # 提案提交后多久能收到答复: a question about the rules
         if route in (None, BINDING) or self._unit_question(norm) is None:
             return route
         return None
+
+    def _own_record(self, norm: str) -> bool:
+        """A record is the asker's when they say so (我, 俺, 替我妈 …; not 我们) or ask after its state
+        (提案答复了没有, 交的提案立了没) rather than a quantity (多久能收到答复)."""
+        if self.personal_cues.speaks_for_self(norm):
+            return True
+        return self._has(norm, "personal_status") and not self._has(norm, "numbers")
 
     def _may_ask_model(self, norm: str) -> bool:
         """The learned route model may answer: a question with a personal_anchor word (履职, 提案,

@@ -75,11 +75,18 @@ class PersonalCues:
     count: re.Pattern[str]  # 数量, 够不够 …: with an owner phrase, a count of one's record
     owned: re.Pattern[str]  # 我那条, 俺去年交的 …: see _owned
     tally: re.Pattern[str]  # 我今年交了几条, 我是不是一次都没参加 …: see _tally
+    self_: re.Pattern[str]  # 我, 俺, 替, 帮老爷子 … not followed by 们: the asker speaks of themself
 
     @classmethod
     def from_intents(cls, data: dict, where: str = "intents.json") -> PersonalCues:
-        phrases = (_phrases(data.get(key), f"{where} {key}") for key in PERSONAL_KEYS)
-        return cls(*phrases, _owned(data, where), _tally(data, where))
+        phrases = [_phrases(data.get(key), f"{where} {key}") for key in PERSONAL_KEYS]
+        self_ = re.compile(rf"(?:{_phrases(data.get('personal_self'), f'{where} personal_self').pattern})(?!们)")
+        return cls(*phrases, _owned(data, where), _tally(data, where), self_)
+
+    def speaks_for_self(self, norm: str) -> bool:
+        """The asker speaks of themself or for the member whose account it is (我, 俺, 替我妈, 帮老爷子;
+        not 我们 for a unit or all members)."""
+        return _has(norm, self.self_)
 
     def asks_rules(self, norm: str) -> bool:
         """标准, 规定, 制度 …: a question about the rules, not about the asker's record."""
