@@ -1,13 +1,14 @@
-"""The learned route model (bot/answers/routemodel.py), cross-validated on its own labelled data.
+"""The learned route model (bot/answers/learned.py), cross-validated on its own labelled data.
 
 Run: python benchmarks/bench_route_model.py [--folds 5] [--thresholds 0.8,0.9,0.95,0.99]
-Each fold leaves every k-th labelled question (knowledge/personal_questions.json, the example
-questions as 'other') out of training and asks the engine the left-out ones. Reported per
-threshold, and with no model (the cue phrases alone): questions about the asker routed right,
-routed to the wrong screen, missed; other questions wrongly taken as about the asker; and how many
-questions about the asker the model finds on its own (what it adds for phrasings the cue phrases do
-not know, as those were written for these very questions). The labelled questions come from
-tuned-on sets, so this measures generalisation within them, not a blind figure.
+Each fold leaves every k-th labelled question (knowledge/labelled_questions.json: the personal
+routes against 'other' = its plan and out-of-scope questions and the example questions) out of
+training and asks the engine the left-out ones. Reported per threshold, and with no model (the cue
+phrases alone): questions about the asker routed right, routed to the wrong screen, missed; other
+questions wrongly taken as about the asker; and how many questions about the asker the model finds
+on its own (what it adds for phrasings the cue phrases do not know, as those were written for these
+very questions). The labelled questions come from tuned-on sets, so this measures generalisation
+within them, not a blind figure.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ sys.path.insert(0, str(ROOT))
 
 from bot.answers.engine import default_engine  # noqa: E402
 from bot.answers.examples import load_examples  # noqa: E402
+from bot.answers.learned import OTHER, NaiveBayes, load_labelled, route_training  # noqa: E402
 from bot.answers.normalize import normalize  # noqa: E402
-from bot.answers.routemodel import OTHER, RouteModel, load_labelled  # noqa: E402
 
 
 def main() -> None:
@@ -34,7 +35,7 @@ def main() -> None:
     args = parser.parse_args()
     engine = default_engine()
     examples = load_examples(engine.plan)
-    raw = load_labelled(lambda q: q, (q for qs in examples.values() for q in qs))
+    raw = route_training(load_labelled(lambda q: q), (q for qs in examples.values() for q in qs))
     rows = [(label, q) for label, questions in raw.items() for q in questions]
     prepare = lambda q: engine.vocabulary.rewrite(normalize(q))  # noqa: E731
     for threshold in [None, *(float(t) for t in args.thresholds.split(","))]:
@@ -44,7 +45,7 @@ def main() -> None:
             for i, (label, q) in enumerate(rows):
                 if i % args.folds != fold:
                     train.setdefault(label, []).append(prepare(q))
-            engine.route_model = RouteModel.train(train) if threshold is not None else None
+            engine.route_model = NaiveBayes.train(train) if threshold is not None else None
             engine.t = replace(engine.t, route_model=threshold or 1.0)
             for i, (label, q) in enumerate(rows):
                 if i % args.folds != fold:

@@ -14,9 +14,9 @@ from dataclasses import asdict, dataclass, field
 from functools import cache
 
 from bot.answers.examples import ExampleIndex, load_examples
+from bot.answers.learned import NaiveBayes, load_labelled, route_training, scope_training
 from bot.answers.matching import Query, Ranked, TaskIndex, UnitHit, UnitMatcher, Vocabulary, ranked, spread
 from bot.answers.normalize import extract_task_number, is_meaningless, normalize
-from bot.answers.routemodel import RouteModel, load_labelled
 from bot.answers.routes import BEST, BINDING, PersonalCues, ScopeTopic, ScopeTopics
 from bot.answers.unitphrases import UnitPhrases
 from bot.config import ConfigError, knowledge_dir, read_json
@@ -67,17 +67,19 @@ class Thresholds:
     # keeps it in scope when the best does not (村里社区的议事协商: 28 scores first, 9 explains it)
     near: float = 0.9
     near_explained: float = 0.6
-    route_model: float = 0.9  # posterior the learned route model needs (routemodel.py)
+    near_score: float = 14.0  # and scores this much (全国两会今年开了几天: a close second at 8.3 explains 0.62)
+    route_model: float = 0.9  # posterior the learned route model needs (learned.py)
+    scope_model: float = 0.99  # posterior of 'out_of_scope' at which the scope model overrules a ranking
 
 
 MESSAGE_KEYS = ("welcome", "help", "examples", "greeting", "out_of_scope", "empty", "too_long", "no_such_task")
 MESSAGE_KEYS += ("unknown_unit", "candidates", "task_more", "duties_bind_hint", "error", "flood", "non_text")
 MESSAGE_KEYS += ("personal_progress", "personal_proposals", "personal_binding", "out_of_scope_topic")
-MESSAGE_KEYS += ("out_of_scope_related",)
+MESSAGE_KEYS += ("out_of_scope_related", "out_of_scope_unsettled")
 INTENT_KEYS = ("greeting", "greeting_filler", "duty_phrases", "duty_period", "duty_need", "duty_subject")
 INTENT_KEYS += ("not_duty", "duty_ignore", "numbers", "numbers_vague", "numbers_period", "asks_who")
 INTENT_KEYS += ("personal_anchor", "personal_status")
-INTENT_KEYS += ("unit_question", "unit_generic", "unit_ask", "unit_ask_loose", "unit_wh")
+INTENT_KEYS += ("unit_question", "unit_generic", "unit_ask", "unit_ask_loose", "unit_wh", "unit_matter")
 
 
 def _load_json(name: str, required: tuple[str, ...]) -> dict:
@@ -100,7 +102,8 @@ class Engine:
         thresholds: Thresholds | None = None,
         examples: dict[int, tuple[str, ...]] | None = None,
         unit_phrases: UnitPhrases | None = None,
-        route_model: RouteModel | None = None,
+        route_model: NaiveBayes | None = None,
+        scope_model: NaiveBayes | None = None,
     ):
         self.plan = plan
         self.vocabulary = vocabulary
@@ -112,6 +115,7 @@ class Engine:
         self.units = UnitMatcher(plan, unit_phrases)
         self.personal_cues = PersonalCues.from_intents(intents)
         self.route_model = route_model
+        self.scope_model = scope_model
         appended = unit_phrases.appended if unit_phrases else ()
         asking = (*intents["unit_question"], *intents["unit_ask"], *intents["unit_ask_loose"], *appended)
         self._unit_question_phrases = sorted(set(asking), key=lambda p: (-len(p), p))
@@ -124,8 +128,9 @@ class Engine:
         plan = default_plan()
         vocabulary = Vocabulary.load()
         examples = load_examples(plan)
-        others = (q for questions in examples.values() for q in questions)
-        labelled = load_labelled(lambda q: vocabulary.rewrite(normalize(q)), others)
+        prepare = lambda q: vocabulary.rewrite(normalize(q))  # noqa: E731
+        asked = [prepare(q) for questions in examples.values() for q in questions]
+        labelled = load_labelled(prepare)
         return cls(
             plan,
             vocabulary,
@@ -133,7 +138,8 @@ class Engine:
             _load_json("intents.json", INTENT_KEYS),
             examples=examples,
             unit_phrases=UnitPhrases.load(plan.catalogue, plan.document.get("doc_number")),
-            route_model=RouteModel.train(labelled) if labelled else None,
+            route_model=NaiveBayes.train(route_training(labelled, asked)) if labelled else None,
+            scope_model=NaiveBayes.train(scope_training(labelled, asked)) if labelled else None,
         )
 
     # ---- helpers -------------------------------------------------------
@@ -294,6 +300,8 @@ class Engine:
         boosts = self.examples.boosts(weighted, spread(text_scores)[1])
         order = ranked(self.plan.tasks, [s + b for s, b in zip(text_scores, boosts, strict=True)])
         best = order[0]
+        if self.scope_model is not None and self.scope_model.out_of_scope(norm, self.t.scope_model):
+            return self.unsettled_answer(best, query)  # 全国两会今年开了几天: like no question the plan settles
         margin = self._numbers_margin(norm)
         numbers = self._numbers_answer(order, query, margin) if margin is not None else None
         if numbers:
@@ -312,7 +320,7 @@ class Engine:
         best, runner_up = order[0], order[1].score
         if self._in_scope(best, query, runner_up) or self._in_scope(best, self._without_unit(norm), runner_up):
             return True
-        close = [r for r in order[1:3] if r.score >= max(self.t.near * best.score, self.t.weak)]
+        close = [r for r in order[1:3] if r.score >= max(self.t.near * best.score, self.t.near_score)]
         return any(self.index.explained(query, r.task) >= self.t.near_explained for r in close)
 
     def _in_scope(self, best: Ranked, query: Query, runner_up: float | None = None) -> bool:
@@ -360,8 +368,9 @@ class Engine:
 
     def _is_unit_question(self, norm: str, hit: UnitHit) -> bool:
         """Besides the unit's name the question holds only 'what does it do' words, words people
-        append to unit names (那头, 上 …) and the asker's frame (我是…的联络员, 跟我们有关, 列一下)."""
-        return not self._leftover(norm, hit)
+        append to unit names (那头, 上 …) and the asker's frame (我是…的联络员, 跟我们有关, 列一下);
+        no matter of the plan made of generic characters (政协党组的主体责任是啥)."""
+        return not self._leftover(norm, hit) and not self._has(norm, "unit_matter")
 
     def _leftover(self, norm: str, hit: UnitHit) -> str:
         """The question's characters besides the unit's name (each time it is named: 我是专委会主任，
@@ -490,11 +499,20 @@ class Engine:
         if topic.related and self._in_scope(best, query):
             related = [best.task.number] if topic.related == BEST else list(topic.related)
         for number in related[:1]:
-            task = self.plan.task(number)
-            sentence = self._snippet(self.index.best_sentence(task, query), 120)
-            units = self._units_line(task)
-            lines += ["", self.text("out_of_scope_related", label=task.label, sentence=sentence, units=units)]
+            lines += ["", self._related_line(number, query)]
         return Answer("\n".join(lines), "out_of_scope", related=related[:1])
+
+    def unsettled_answer(self, best: Ranked, query: Query) -> Answer:
+        """The scope model reads the question as one the plan does not settle: say so, and name the
+        best-ranked task as related (so a question it misjudges still finds its task), never as the
+        answer."""
+        lines = [self.text("out_of_scope_unsettled"), "", self._related_line(best.task.number, query)]
+        return Answer("\n".join(lines), "out_of_scope", related=[best.task.number], score=round(best.score, 3))
+
+    def _related_line(self, number: int, query: Query) -> str:
+        task = self.plan.task(number)
+        sentence = self._snippet(self.index.best_sentence(task, query), 120)
+        return self.text("out_of_scope_related", label=task.label, sentence=sentence, units=self._units_line(task))
 
     def duties_answer(self, personal: Callable[[], str | None] | None = None) -> Answer:
         """Every member's requirements in plain words (bot.people.duties), with the caller's own progress."""
