@@ -32,8 +32,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--thresholds", default="0.8,0.9,0.95,0.99")
+    parser.add_argument("--sure", type=float, help="Thresholds.route_model_sure (default: the engine's)")
     args = parser.parse_args()
     engine = default_engine()
+    if args.sure is not None:
+        engine.t = replace(engine.t, route_model_sure=args.sure)
     examples = load_examples(engine.plan)
     raw = route_training(load_labelled(lambda q: q), (q for qs in examples.values() for q in qs))
     rows = [(label, q) for label, questions in raw.items() for q in questions]
@@ -54,7 +57,7 @@ def main() -> None:
                 if label != OTHER and engine.route_model is not None:
                     # the model on its own (as for a phrasing no cue phrase knows)
                     norm = prepare(q)
-                    alone = engine.route_model.route(norm, threshold) if engine._may_ask_model(norm) else None
+                    alone = engine.route_model.route(norm, threshold) if engine._model_threshold(norm) else None
                     outcome["model alone right"] += alone == label
                 if label == OTHER:
                     outcome["other wrongly personal"] += got is not None

@@ -123,7 +123,7 @@ def test_a_record_is_the_askers_when_they_say_so_or_ask_after_its_state():
 # ---- the scope model ---------------------------------------------------------
 
 TUNED_SETS = ["questions.jsonl", "questions_holdout.jsonl", "questions_holdout2.jsonl"]
-TUNED_SETS += [f"questions_holdout{n}.jsonl" for n in range(3, 13)]
+TUNED_SETS += [f"questions_holdout{n}.jsonl" for n in range(3, 14)]
 
 
 def test_a_small_scope_model_tells_plan_questions_from_others():
@@ -168,3 +168,18 @@ def test_the_labelled_file_holds_exactly_the_tuned_sets_questions():
     listed = {q: label for label in LABELS for q in data[label]}
     assert sum(len(data[label]) for label in LABELS) == len(listed)  # no question twice
     assert listed == expected
+
+
+def test_the_route_model_overrules_the_duty_and_rule_cues_only_when_sure():
+    """我今年算不算完成得差的，帮我查查: 算不算 reads as about the rules, but the asker asks for a
+    look-up. It needs the surer posterior;
+    a rules question without a look-up (这算不算履职) is never the model's."""
+    lookup = "我今年算不算完成得差的，帮我查查"
+    assert ENGINE.personal_cues.asks_rules(_norm(lookup))
+    assert ENGINE._model_threshold(_norm(lookup)) == ENGINE.t.route_model_sure
+    assert ENGINE.answer(lookup).route == "progress"
+    never = copy.copy(ENGINE)
+    never.t = dataclasses.replace(ENGINE.t, route_model_sure=1.01)
+    assert never.answer(lookup).intent != "personal"
+    assert ENGINE._model_threshold(_norm("我今年参加活动算不算履职")) is None
+    assert ENGINE._model_threshold(_norm("年底前我今年还得完成啥")) is None  # a duty phrase: every member's duties

@@ -205,6 +205,7 @@ BLIND_SET_FLOORS = [
     ("questions_holdout10.jsonl", 0.98, 0.96, 1.0, 0.96, 0),  # once: 93.5 / 95.9 / 97.2 / 76.7 / 2 of 44
     ("questions_holdout11.jsonl", 0.99, 0.99, 1.0, 1.0, 0),  # once: 95.3 / 97.5 / 88.9 / 100 / 4 of 44
     ("questions_holdout12.jsonl", 0.99, 0.99, 1.0, 1.0, 0),  # once: 96.2 / 96.3 / 95.9 / 100 / 3 of 45
+    ("questions_holdout13.jsonl", 0.98, 0.97, 1.0, 1.0, 0),  # once: 95.8 / 97.2 / 97.4 / 87.9 / 2 of 46
 ]
 
 

@@ -64,11 +64,12 @@ class Thresholds:
     lead: float = 1.6
     dominant_explained: float = 0.35
     # a task within this share of the best on the text that explains this share of the question
-    # keeps it in scope when the best does not (村里社区的议事协商: 28 scores first, 9 explains it)
+    # keeps it in scope when the best does not (单位领导不让我请假去开政协会咋办: (37) close to (35))
     near: float = 0.9
     near_explained: float = 0.6
     near_score: float = 14.0  # and scores this much (全国两会今年开了几天: a close second at 8.3 explains 0.62)
     route_model: float = 0.9  # posterior the learned route model needs (learned.py)
+    route_model_sure: float = 0.999  # … when the cue phrases read the question as about the rules or duties
     scope_model: float = 0.99  # posterior of 'out_of_scope' at which the scope model overrules a ranking
 
 
@@ -78,7 +79,7 @@ MESSAGE_KEYS += ("personal_progress", "personal_proposals", "personal_binding", 
 MESSAGE_KEYS += ("out_of_scope_related", "out_of_scope_unsettled")
 INTENT_KEYS = ("greeting", "greeting_filler", "duty_phrases", "duty_period", "duty_need", "duty_subject")
 INTENT_KEYS += ("not_duty", "duty_ignore", "numbers", "numbers_vague", "numbers_period", "asks_who")
-INTENT_KEYS += ("personal_anchor", "personal_status")
+INTENT_KEYS += ("personal_anchor", "personal_status", "personal_lookup")
 INTENT_KEYS += ("unit_question", "unit_generic", "unit_ask", "unit_ask_loose", "unit_wh", "unit_matter")
 
 
@@ -184,8 +185,9 @@ class Engine:
     def _route(self, norm: str) -> str | None:
         """The personal route, unless the question only asks what a named unit does (帮我查查编办的任务)."""
         route = self.personal_cues.route(norm)
-        if route is None and self.route_model is not None and self._may_ask_model(norm):
-            route = self.route_model.route(norm, self.t.route_model)
+        threshold = self._model_threshold(norm) if route is None and self.route_model is not None else None
+        if threshold is not None:
+            route = self.route_model.route(norm, threshold)
             if route not in (None, BINDING) and not self._own_record(norm):
                 route = None  # 提案提交后多久能收到答复: a question about the rules
         if route in (None, BINDING) or self._unit_question(norm) is None:
@@ -199,13 +201,19 @@ class Engine:
             return True
         return self._has(norm, "personal_status") and not self._has(norm, "numbers")
 
-    def _may_ask_model(self, norm: str) -> bool:
-        """The learned route model may answer: a question with a personal_anchor word (履职, 提案,
-        绑 …), not about the rules, not one the plan does not settle (an out-of-scope topic) and
-        not about every member's duties."""
-        if not self._has(norm, "personal_anchor") or self.personal_cues.asks_rules(norm):
-            return False
-        return self.scope.find(norm) is None and not self._is_duties(norm)
+    def _model_threshold(self, norm: str) -> float | None:
+        """The posterior the learned route model needs, or None when it may not answer: only for a
+        question with a personal_anchor word (履职, 提案, 绑 …) that no out-of-scope topic matches;
+        a surer one when the cue phrases read it as about every member's duties (我还有几项没完成;
+        not with a duty phrase: 年底前我还得完成什么) or
+        as about the rules while the asker asks for a look-up (俺今年算不算履职差的，查一下)."""
+        if not self._has(norm, "personal_anchor") or self.scope.find(norm) is not None:
+            return None
+        if self.personal_cues.asks_rules(norm):
+            return self.t.route_model_sure if self._has(norm, "personal_lookup") else None
+        if not self._is_duties(norm):
+            return self.t.route_model
+        return None if self._has(norm, "duty_phrases") else self.t.route_model_sure  # 年底前我还得完成什么
 
     def _unit_question(self, norm: str) -> str | None:
         """The unit id when the question names a unit and asks what it does: nothing else in it
@@ -217,7 +225,9 @@ class Engine:
         if hit is None:
             return None
         if self._is_unit_question(norm, hit):
-            return hit.unit_id
+            # 各专委会主任都是谁: a unit's people, not its tasks (an out-of-scope topic outside the
+            # unit's name: 医保局, 公安局 are no questions about 医保 or 公安)
+            return hit.unit_id if self.scope.find(self._without_hit(norm, hit)) is None else None
         if not hit.exact:
             return None
         unit_id = hit.unit_id
@@ -372,13 +382,15 @@ class Engine:
         no matter of the plan made of generic characters (政协党组的主体责任是啥)."""
         return not self._leftover(norm, hit) and not self._has(norm, "unit_matter")
 
-    def _leftover(self, norm: str, hit: UnitHit) -> str:
-        """The question's characters besides the unit's name (each time it is named: 我是专委会主任，
-        方案对专委会有啥要求), the unit-question phrases and the generic characters (任务, 哪些 …)."""
+    def _without_hit(self, norm: str, hit: UnitHit) -> str:
+        """``norm`` without the unit's name, each time it is named (我是专委会主任，方案对专委会有啥要求)."""
         rest = norm[: hit.start] + " " + norm[hit.start + len(hit.name) :]
-        if hit.exact:
-            rest = self.units.without(rest, hit.unit_id)
-        rest = self.vocabulary.strip_question(self._without_unit_words(rest))
+        return self.units.without(rest, hit.unit_id) if hit.exact else rest
+
+    def _leftover(self, norm: str, hit: UnitHit) -> str:
+        """The question's characters besides the unit's name, the unit-question phrases and the
+        generic characters (任务, 哪些 …)."""
+        rest = self.vocabulary.strip_question(self._without_unit_words(self._without_hit(norm, hit)))
         generic = set(self.cues["unit_generic"]) | self.vocabulary.stop_chars
         return "".join(ch for ch in rest if not (is_meaningless(ch) or ch in generic))
 
