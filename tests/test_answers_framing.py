@@ -24,6 +24,19 @@ from bot.answers.matching import Vocabulary
 from bot.answers.unitphrases import UnitPhrases
 
 ENGINE = default_engine()
+
+
+def _intent_and_detail(question: str) -> tuple[str, object]:
+    """The answer's intent and what it names: the unit, the personal route or the first task."""
+    answer = ENGINE.answer(question)
+    return answer.intent, answer.unit or answer.route or (answer.items[0] if answer.items else None)
+
+
+def _assert_out_of_scope(question: str) -> None:
+    answer = ENGINE.answer(question)
+    assert answer.intent == "out_of_scope" and answer.items == [], (question, answer.intent, answer.items)
+
+
 PLAN = ENGINE.plan
 
 
@@ -327,9 +340,7 @@ def test_the_eighth_round_out_of_scope(question):
     ],
 )
 def test_the_ninth_round(question, intent, detail):
-    answer = ENGINE.answer(question)
-    got = answer.unit or answer.route or (answer.items[0] if answer.items else None)
-    assert (answer.intent, got) == (intent, detail), question
+    assert _intent_and_detail(question) == (intent, detail), question
 
 
 # ---- the tenth round, on the kinds of miss of the eleventh blind set (questions written anew) ----
@@ -348,9 +359,7 @@ def test_the_ninth_round(question, intent, detail):
     ],
 )
 def test_the_tenth_round(question, intent, detail):
-    answer = ENGINE.answer(question)
-    got = answer.unit or answer.route or (answer.items[0] if answer.items else None)
-    assert (answer.intent, got) == (intent, detail), (question, answer.intent, got, answer.items)
+    assert _intent_and_detail(question) == (intent, detail), question
 
 
 @pytest.mark.parametrize(
@@ -364,8 +373,7 @@ def test_the_tenth_round(question, intent, detail):
     ],
 )
 def test_the_tenth_round_out_of_scope(question):
-    answer = ENGINE.answer(question)
-    assert answer.intent == "out_of_scope" and answer.items == [], (question, answer.intent, answer.items)
+    _assert_out_of_scope(question)
 
 
 def test_a_close_second_that_explains_the_question_keeps_it_in_scope():
@@ -391,15 +399,12 @@ def test_a_close_second_that_explains_the_question_keeps_it_in_scope():
     ],
 )
 def test_the_eleventh_round(question, intent, detail):
-    answer = ENGINE.answer(question)
-    got = answer.unit or answer.route or (answer.items[0] if answer.items else None)
-    assert (answer.intent, got) == (intent, detail), (question, answer.intent, got, answer.items)
+    assert _intent_and_detail(question) == (intent, detail), question
 
 
 @pytest.mark.parametrize("question", ["退休了还能当委员吗", "政协委员能推荐熟人进机关吗", "办退休要啥手续"])
 def test_the_eleventh_round_out_of_scope(question):
-    answer = ENGINE.answer(question)
-    assert answer.intent == "out_of_scope" and answer.items == [], (question, answer.intent, answer.items)
+    _assert_out_of_scope(question)
 
 
 def test_a_close_second_must_score_well_to_keep_a_question_in_scope():
@@ -426,13 +431,10 @@ def test_a_close_second_must_score_well_to_keep_a_question_in_scope():
     ],
 )
 def test_the_twelfth_round(question, intent, detail):
-    answer = ENGINE.answer(question)
-    got = answer.unit or answer.route or (answer.items[0] if answer.items else None)
-    assert (answer.intent, got) == (intent, detail), (question, answer.intent, got, answer.items)
+    assert _intent_and_detail(question) == (intent, detail), question
 
 
 @pytest.mark.parametrize("question", ["各专委会的负责人都是谁", "吴忠那边政协咋搞协商的", "帮俺写个关于修路的提案"])
 def test_the_twelfth_round_out_of_scope(question):
     """各专委会的负责人都是谁 holds only a unit and frame words, but asks for people."""
-    answer = ENGINE.answer(question)
-    assert answer.intent == "out_of_scope" and answer.items == [], (question, answer.intent, answer.items)
+    _assert_out_of_scope(question)
