@@ -438,3 +438,30 @@ def test_the_twelfth_round(question, intent, detail):
 def test_the_twelfth_round_out_of_scope(question):
     """各专委会的负责人都是谁 holds only a unit and frame words, but asks for people."""
     _assert_out_of_scope(question)
+
+
+# ---- the thirteenth round, on the kinds of miss of the fourteenth blind set (questions written anew) ----
+
+
+@pytest.mark.parametrize(
+    ("question", "intent", "detail"),
+    [
+        ("我们局组织听证，能拉几个委员一起去吗", "topic", 11),  # 拉几个: 吸收
+        ("想请几个大学老师来参加协商，行不行", "topic", 17),  # 大学老师: 专家
+        ("委员就挂个名啥也不干怎么办", "topic", 34),  # 挂名: 履职情况较差
+        ("机关里年轻人太少，老同志都快退了谁管", "topic", 43),
+        ("开协商会部门副局长念完稿子就走，方案咋要求的", "topic", 24),
+        ("俺们人社局要管哪块", "unit", "hr_bureau"),  # 哪块: a bare question word
+        ("提案委员联络委负责啥", "unit", "proposal_committee"),  # 和 left out of the name
+        ("政协那几个专委会要干的事都列列", "unit", "cppcc_committees"),  # 几个专委会 is no head count
+    ],
+)
+def test_the_thirteenth_round(question, intent, detail):
+    assert _intent_and_detail(question) == (intent, detail), question
+
+
+@pytest.mark.parametrize("question", ["委员被立案调查了政协办要干啥", "这次换届都有哪些人进了常委", "委员可以入党吗"])
+def test_the_thirteenth_round_out_of_scope(question):
+    """委员被立案调查了政协办要干啥 names a unit and asks what it does, about a case the plan has no
+    rule for (an out-of-scope topic outside the unit's name)."""
+    _assert_out_of_scope(question)

@@ -224,10 +224,12 @@ class Engine:
         hit = self.units.find(norm)
         if hit is None:
             return None
+        # an out-of-scope topic outside the unit's name (医保局, 公安局 are no questions about 医保 or
+        # 公安) asks for what the plan does not say: the unit's people (各专委会主任都是谁), its office
+        # (财政局在哪办公), a case the plan has no rule for (委员被立案调查了，政协这边先干啥)
+        unsettled = self._unsettled(norm, hit)
         if self._is_unit_question(norm, hit):
-            # 各专委会主任都是谁: a unit's people, not its tasks (an out-of-scope topic outside the
-            # unit's name: 医保局, 公安局 are no questions about 医保 or 公安)
-            return hit.unit_id if self.scope.find(self._without_hit(norm, hit)) is None else None
+            return None if unsettled else hit.unit_id
         if not hit.exact:
             return None
         unit_id = hit.unit_id
@@ -235,10 +237,11 @@ class Engine:
             return None  # 编办和人社局各管啥: one matter, two units
         about = self._rest_about(norm, unit_id)
         own = self.plan.tasks_of_unit(unit_id).all_numbers
-        # a bare question word and at most two other characters (县政协党组牵头的事是哪件, 财政局要保障些啥),
-        # unless the plan does not say (财政局在哪办公)
-        short = len(self._leftover(norm, hit)) <= 2 and self._has(norm, "unit_wh") and self.scope.find(norm) is None
+        # a bare question word and at most two other characters (县政协党组牵头的事是哪件, 财政局要保障些啥)
+        short = len(self._leftover(norm, hit)) <= 2 and self._has(norm, "unit_wh") and not unsettled
         if about is None:
+            if unsettled:
+                return None
             if self._has(norm, "unit_ask") or self._has(norm, "unit_ask_loose"):
                 return unit_id
             return unit_id if short else None
@@ -252,7 +255,15 @@ class Engine:
         if own == [about]:
             return unit_id  # 财政局是不是只管给钱: its one task is the matter asked about
         asking = [c for c in _CLAUSE.split(norm) if self._has(c, "unit_ask")]
-        return unit_id if any(self._rest_about(c, unit_id) is None for c in asking) else None
+        return unit_id if not unsettled and any(self._rest_about(c, unit_id) is None for c in asking) else None
+
+    def _unsettled(self, norm: str, hit: UnitHit) -> bool:
+        """An out-of-scope topic matches the question, and not only by a word inside the unit's name
+        (医保局 holds 医保; 哪几个专委会 holds the name but asks for a head count)."""
+        if self.scope.find(self._without_hit(norm, hit)) is not None:
+            return True
+        topic = self.scope.find(norm)
+        return topic is not None and not any(group.search(hit.name) for group in topic.all)
 
     def _two_units(self, norm: str, hit: UnitHit) -> bool:
         """Two of the units named are joined by 和, 与, 、 … (编办和人社局各管啥); 专委会的功能型党支部
