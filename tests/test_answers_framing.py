@@ -465,3 +465,29 @@ def test_the_thirteenth_round_out_of_scope(question):
     """委员被立案调查了政协办要干啥 names a unit and asks what it does, about a case the plan has no
     rule for (an out-of-scope topic outside the unit's name)."""
     _assert_out_of_scope(question)
+
+
+# ---- the fourteenth round, on the kinds of miss of the fifteenth blind set (questions written anew) ----
+
+
+@pytest.mark.parametrize(
+    ("question", "intent", "detail"),
+    [
+        ("我是水务局的，我们也算县直单位，要干啥", "unit", "county_departments"),  # a unit with no task, in a group
+        ("我反映的那个小区停车难的事，城管局回复了吗", "personal", "proposals"),  # 那个…的事
+        ("上次那条社情民意被省里采用没", "personal", "proposals"),  # no pronoun: asks after its state
+        ("组织部牵头的一大堆，挑主要的说说", "unit", "organization_dept"),
+        ("政协办要落实的事给捋一捋，要对台账", "unit", "cppcc_office"),
+        ("委员监督了某局，自己的权益谁来保护", "topic", 10),  # 保护: 权益保障
+        ("专委会下去调研走马观花咋整", "topic", 15),  # 走马观花: 调研作风
+        ("局里下周搞听证会，能不能请几个委员参加", "topic", 11),  # not a meeting date, not a head count
+        ("领导参加协商会要做到哪几点", "topic", 14),  # 哪几点 is no time of day
+    ],
+)
+def test_the_fourteenth_round(question, intent, detail):
+    assert _intent_and_detail(question) == (intent, detail), question
+
+
+@pytest.mark.parametrize("question", ["宗教场所审批找谁", "局长这周在不在单位"])
+def test_the_fourteenth_round_out_of_scope(question):
+    _assert_out_of_scope(question)

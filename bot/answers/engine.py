@@ -224,6 +224,11 @@ class Engine:
         hit = self.units.find(norm)
         if hit is None:
             return None
+        if not self.plan.tasks_of_unit(hit.unit_id).all_numbers and self._has(norm, "unit_ask"):
+            # 农业农村局算县直部门吧，方案里让我们干啥: a unit the plan gives no task counts itself in a group
+            named = [o for o in self.units.others(norm, hit.unit_id) if self.plan.tasks_of_unit(o.unit_id).all_numbers]
+            if named:
+                return named[0].unit_id
         # an out-of-scope topic outside the unit's name (医保局, 公安局 are no questions about 医保 or
         # 公安) asks for what the plan does not say: the unit's people (各专委会主任都是谁), its office
         # (财政局在哪办公), a case the plan has no rule for (委员被立案调查了，政协这边先干啥)
