@@ -13,9 +13,6 @@ words; the questions here are written anew, not taken from any evaluation set):
 
 from __future__ import annotations
 
-import copy
-import dataclasses
-
 import pytest
 
 from bot.answers.engine import INTENT_KEYS, MESSAGE_KEYS, Engine, Thresholds, _load_json, default_engine
@@ -376,14 +373,6 @@ def test_the_tenth_round_out_of_scope(question):
     _assert_out_of_scope(question)
 
 
-def test_a_close_second_that_explains_the_question_keeps_it_in_scope():
-    question = "单位领导不让我请假去开政协会咋办"  # (35) first on the text, (37) close explains it
-    assert (ENGINE.answer(question).intent, ENGINE.answer(question).items) == ("topic", [35])
-    strict = copy.copy(ENGINE)
-    strict.t = dataclasses.replace(ENGINE.t, near=9.0)  # no close second is near enough
-    assert strict.answer(question).intent == "out_of_scope"
-
-
 # ---- the eleventh round, on the kinds of miss of the twelfth blind set (questions written anew) ----
 
 
@@ -405,16 +394,6 @@ def test_the_eleventh_round(question, intent, detail):
 @pytest.mark.parametrize("question", ["退休了还能当委员吗", "政协委员能推荐熟人进机关吗", "办退休要啥手续"])
 def test_the_eleventh_round_out_of_scope(question):
     _assert_out_of_scope(question)
-
-
-def test_a_close_second_must_score_well_to_keep_a_question_in_scope():
-    question = "今年全国两会开了几天啊"  # (38) first at 8.6, (42) close at 8.3 and explains 0.62
-    bare = copy.copy(ENGINE)
-    bare.scope_model = None  # the rules alone
-    assert bare.answer(question).intent == "out_of_scope"
-    lax = copy.copy(bare)
-    lax.t = dataclasses.replace(ENGINE.t, near_score=ENGINE.t.weak)
-    assert lax.answer(question).items
 
 
 # ---- the twelfth round, on the kinds of miss of the thirteenth blind set (questions written anew) ----
@@ -490,4 +469,31 @@ def test_the_fourteenth_round(question, intent, detail):
 
 @pytest.mark.parametrize("question", ["宗教场所审批找谁", "局长这周在不在单位"])
 def test_the_fourteenth_round_out_of_scope(question):
+    _assert_out_of_scope(question)
+
+
+# ---- the fifteenth round, on the kinds of miss of the sixteenth blind set (questions written anew) ----
+
+
+@pytest.mark.parametrize(
+    ("question", "intent", "detail"),
+    [
+        ("俺换了个手机号，原来绑的还能用吗", "personal", "binding"),  # before the contact topic (手机号)
+        ("我这个电报账号咋跟委员名册对上", "personal", "binding"),  # before the app topic (账号)
+        ("我报的社情民意上报到省里没", "personal", "proposals"),
+        ("各个局在这个方案里都要干啥", "unit", "county_departments"),
+        ("单位不让我请假去参加政协视察咋说", "topic", 35),  # 请假: 支持委员参加
+        ("俺们单位要搞调查，要不要喊委员参加", "topic", 11),  # 喊委员: 吸收
+    ],
+)
+def test_the_fifteenth_round(question, intent, detail):
+    assert _intent_and_detail(question) == (intent, detail), question
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["今年协商计划里第一个议题定的啥", "第二章讲的啥", "中共中央关于政协工作的那个意见是哪年印发的"],
+)
+def test_the_fifteenth_round_out_of_scope(question):
+    """第一个, 第二章: an ordinal with 个 or 章 is no task number."""
     _assert_out_of_scope(question)

@@ -63,11 +63,6 @@ class Thresholds:
     dominant: float = 2.5
     lead: float = 1.6
     dominant_explained: float = 0.35
-    # a task within this share of the best on the text that explains this share of the question
-    # keeps it in scope when the best does not (单位领导不让我请假去开政协会咋办: (37) close to (35))
-    near: float = 0.9
-    near_explained: float = 0.6
-    near_score: float = 14.0  # and scores this much (全国两会今年开了几天: a close second at 8.3 explains 0.62)
     route_model: float = 0.9  # posterior the learned route model needs (learned.py)
     route_model_sure: float = 0.999  # … when the cue phrases read the question as about the rules or duties
     scope_model: float = 0.99  # posterior of 'out_of_scope' at which the scope model overrules a ranking
@@ -321,7 +316,8 @@ class Engine:
         topic = self.scope.find(norm)
         if topic is not None:
             return self.scope_answer(topic, best, query)
-        if not self._any_in_scope(norm, query, text_scores):
+        runner_up = sorted(text_scores)[-2]
+        if not self._in_scope(best, query, runner_up) and not self._in_scope(best, self._without_unit(norm), runner_up):
             return Answer(self.text("out_of_scope"), "out_of_scope", score=round(best.score, 3))
         boosts = self.examples.boosts(weighted, spread(text_scores)[1])
         order = ranked(self.plan.tasks, [s + b for s, b in zip(text_scores, boosts, strict=True)])
@@ -338,16 +334,6 @@ class Engine:
         return self.topic_answer(best, query)
 
     # ---- intent tests --------------------------------------------------
-
-    def _any_in_scope(self, norm: str, query: Query, text_scores: list[float]) -> bool:
-        """In scope on the task text: the best task (also without the unit named), or one close to
-        it that explains the question."""
-        order = ranked(self.plan.tasks, text_scores)
-        best, runner_up = order[0], order[1].score
-        if self._in_scope(best, query, runner_up) or self._in_scope(best, self._without_unit(norm), runner_up):
-            return True
-        close = [r for r in order[1:3] if r.score >= max(self.t.near * best.score, self.t.near_score)]
-        return any(self.index.explained(query, r.task) >= self.t.near_explained for r in close)
 
     def _in_scope(self, best: Ranked, query: Query, runner_up: float | None = None) -> bool:
         """On the task text alone: the best task scores well and explains most of the question, or

@@ -16,8 +16,9 @@ from functools import cache
 from bot.plan.parse import cn_to_int
 
 _CN = "零〇一二三四五六七八九十百两"
-# 第三十三条 / 第33项 / 第 12 — but not 第一次, 第十五届, 第3季度 …
-_ORDINAL_RE = re.compile(rf"第\s*([0-9]{{1,3}}|[{_CN}]{{1,4}})\s*(?![次届年季月天周批名期位轮遍责把时步线0-9{_CN}])")
+# 第三十三条 / 第33项 / 第 12 — but not 第一次, 第十五届, 第3季度, 第一个题目, 第二章 …
+_NOT_TASK_AFTER = "次届年季月天周批名期位轮遍责把时步线个件份篇场点种类页章节号组段回"  # 第一次, 第一个 …
+_ORDINAL_RE = re.compile(rf"第\s*([0-9]{{1,3}}|[{_CN}]{{1,4}})\s*(?![{_NOT_TASK_AFTER}0-9{_CN}])")
 _PAREN_RE = re.compile(r"\(\s*([0-9]{1,3})\s*\)")
 # 33条谁负责 / 36条 — but not 反映1条社情民意 (a count, not a task).
 _COUNTED_RE = re.compile(r"(?<![0-9.])([0-9]{1,3})\s*(?:条|项)(?=$|[\s?？。,，!！是说讲谁啥什内的要规呢吗里有归由])")
