@@ -497,3 +497,25 @@ def test_the_fifteenth_round(question, intent, detail):
 def test_the_fifteenth_round_out_of_scope(question):
     """第一个, 第二章: an ordinal with 个 or 章 is no task number."""
     _assert_out_of_scope(question)
+
+
+# ---- the sixteenth round, on the kinds of miss of the seventeenth blind set (questions written anew) ----
+
+
+@pytest.mark.parametrize(
+    ("question", "intent", "detail"),
+    [
+        ("帮我看看我今年的社情民意交够没有", "personal", "progress"),  # 交够: a count, before the status
+        ("我这一年该干的都干齐了没", "personal", "progress"),
+        ("局里要配合政协做些啥", "unit", "county_departments"),  # 局里: the department the asker works in
+        ("部门答复提案拖拖拉拉，文件里咋说的", "topic", 18),  # 文件里 is the plan, not (37)'s 相关文件
+        ("哪些事得先过政协协商才能拍板，文件里咋说", "topic", 1),
+    ],
+)
+def test_the_sixteenth_round(question, intent, detail):
+    assert _intent_and_detail(question) == (intent, detail), question
+
+
+@pytest.mark.parametrize("question", ["港澳委员怎么选出来的", "方案里提的示范县都是哪几个"])
+def test_the_sixteenth_round_out_of_scope(question):
+    _assert_out_of_scope(question)
