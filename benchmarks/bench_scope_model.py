@@ -1,15 +1,16 @@
 """The learned scope model (bot/answers/learned.py), each evaluation set left out in turn.
 
 Run: python benchmarks/bench_scope_model.py [--thresholds 0.9,0.95,0.99,0.995]
-For each set of tests/data/questions*.jsonl the model is trained on knowledge/labelled_questions.json
-without that set's questions (and on the example questions), the way a new blind set meets it, and
-the engine answers the set twice: without the scope model and with it at each threshold. Reported
-per set and in total: out-of-scope questions the model reads as such on its own (what it may catch
-of kinds no rule knows yet); out-of-scope questions the engine alone cites a task for, and how many of
-them the model turns into the honest answer; questions the engine alone answers right with a task
-on the ranking that the model turns away (it still names the task as related). The engine's rules
-were tuned on these sets, so the first figure is low by construction; the figures that matter
-are what the model catches on a set it has not seen and what it costs on right answers.
+For each set of
+tests/data/questions*.jsonl the model is trained on knowledge/labelled_questions.json without that
+set's questions (and on the example questions), the way a new blind set meets it, and the engine
+answers the set twice: without the scope model and with it at each threshold. Reported per set and
+in total: out-of-scope questions the model reads as such on its own (what it may catch of kinds no
+rule knows yet); out-of-scope questions the engine alone cites a task for, and how many of them the
+model turns into the honest answer; questions the engine alone answers right with a task on the
+ranking or a unit's tasks that the model turns away (it still names the task as related). The
+engine's rules were tuned on these sets, so the first figure is low by construction; the figures
+that matter are what the model catches on a set it has not seen and what it costs on right answers.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from bot.answers.examples import load_examples  # noqa: E402
 from bot.answers.learned import NaiveBayes, load_labelled, scope_training  # noqa: E402
 from bot.answers.normalize import normalize  # noqa: E402
 
-RANKED = ("topic", "candidates", "numbers")
+RANKED = ("topic", "candidates", "numbers", "unit")
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 and that it holds exactly the tuned sets' questions), and where the engine asks the route model
 (only when the cue phrases find no route, for a question with a personal_anchor word that is not
 about the rules, an out-of-scope topic or every member's duties) and the scope model (only before
-naming a task on the ranking). Questions written here, not taken from any evaluation set."""
+naming a task on the ranking or a unit's tasks). Questions written here, not taken from any evaluation set."""
 
 from __future__ import annotations
 
@@ -147,12 +147,15 @@ def test_the_scope_model_turns_a_ranked_answer_into_the_honest_one_naming_the_ta
     assert "似乎没有作出规定" in answer.reply and "（36）" in answer.reply
 
 
-def test_the_scope_model_is_asked_only_before_a_task_is_named_on_the_ranking():
+def test_the_scope_model_is_asked_only_before_a_task_or_a_units_tasks_are_named():
     always = copy.copy(ENGINE)
-    always.t = dataclasses.replace(ENGINE.t, scope_model=0.0)  # it turns away every ranked answer
+    always.t = dataclasses.replace(ENGINE.t, scope_model=0.0)  # it turns away every answer it is asked about
     assert always.answer("谁负责委员培训").intent == "out_of_scope"
     assert always.answer("谁负责委员培训").related == [32]
-    assert always.answer("财政局管啥").unit == "finance_bureau"
+    unit = always.answer("财政局管啥")
+    assert (unit.intent, unit.items, unit.related) == ("out_of_scope", [], [45])  # 财政 is in scope on (45)
+    assert always.answer("编办管啥").related == []  # no task is in scope on 编办管啥 alone
+    assert ENGINE.answer("财政局管啥").unit == "finance_bureau"
     assert always.answer("第36项").items == [36]
     assert always.answer("我今年的履职情况").intent == "personal"
     assert always.answer("我今年要交几份提案").intent == "duties"

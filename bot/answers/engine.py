@@ -310,6 +310,8 @@ class Engine:
             return Answer(self.text("greeting"), "greeting")
         unit_id = self._unit_question(norm)
         if unit_id is not None:
+            if self._reads_unsettled(norm):  # 委员被立案调查了，政协这边先干啥
+                return self.unsettled_answer(best, query, related=self._in_scope(best, query))
             return self.unit_answer(unit_id)  # before duties: 我是人社局的，要完成哪些任务
         if self._is_duties(norm):
             return self.duties_answer(personal)
@@ -322,7 +324,7 @@ class Engine:
         boosts = self.examples.boosts(weighted, spread(text_scores)[1])
         order = ranked(self.plan.tasks, [s + b for s, b in zip(text_scores, boosts, strict=True)])
         best = order[0]
-        if self.scope_model is not None and self.scope_model.out_of_scope(norm, self.t.scope_model):
+        if self._reads_unsettled(norm):
             return self.unsettled_answer(best, query)  # 全国两会今年开了几天: like no question the plan settles
         margin = self._numbers_margin(norm)
         numbers = self._numbers_answer(order, query, margin) if margin is not None else None
@@ -516,10 +518,16 @@ class Engine:
             lines += ["", self._related_line(number, query)]
         return Answer("\n".join(lines), "out_of_scope", related=related[:1])
 
-    def unsettled_answer(self, best: Ranked, query: Query) -> Answer:
+    def _reads_unsettled(self, norm: str) -> bool:
+        """The learned scope model reads the question as one the plan does not settle (learned.py)."""
+        return self.scope_model is not None and self.scope_model.out_of_scope(norm, self.t.scope_model)
+
+    def unsettled_answer(self, best: Ranked, query: Query, related: bool = True) -> Answer:
         """The scope model reads the question as one the plan does not settle: say so, and name the
         best-ranked task as related (so a question it misjudges still finds its task), never as the
         answer."""
+        if not related:
+            return Answer(self.text("out_of_scope_unsettled"), "out_of_scope", score=round(best.score, 3))
         lines = [self.text("out_of_scope_unsettled"), "", self._related_line(best.task.number, query)]
         return Answer("\n".join(lines), "out_of_scope", related=[best.task.number], score=round(best.score, 3))
 

@@ -10,9 +10,9 @@ the example questions of examples.json:
 - the route model: progress / proposals / binding against every other question; the engine asks
   it only when the cue phrases find no route (`Thresholds.route_model`);
 - the scope model: 'plan' against 'out_of_scope'; the engine asks it only before naming a task as
-  the answer on the ranking, and at a high posterior (`Thresholds.scope_model`) answers that the
-  plan does not settle the question, naming the task as related. It never makes a question look
-  in scope.
+  the answer on the ranking or a unit's tasks, and at a high posterior (`Thresholds.scope_model`)
+  answers that the plan does not settle the question, naming the best task as related when it is
+  in scope on the text. It never makes a question look in scope.
 
 Measured by `benchmarks/bench_route_model.py` and `benchmarks/bench_scope_model.py`.
 """
