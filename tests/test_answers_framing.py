@@ -519,3 +519,25 @@ def test_the_sixteenth_round(question, intent, detail):
 @pytest.mark.parametrize("question", ["港澳委员怎么选出来的", "方案里提的示范县都是哪几个"])
 def test_the_sixteenth_round_out_of_scope(question):
     _assert_out_of_scope(question)
+
+
+# ---- the seventeenth round, on the kinds of miss of the eighteenth blind set (questions written anew) ----
+
+
+@pytest.mark.parametrize(
+    ("question", "intent", "detail"),
+    [
+        ("每个季度是不是得搞一次协商活动，有硬性要求吗", "numbers", 6),  # the CPPCC's rhythm, no member's duty
+        ("县委办政府办在支持协商机构建设上干啥", "topic", 7),  # two units one after the other: one matter
+        ("我是不是还差一份提案", "personal", "progress"),
+        ("去政协开会单位扣我绩效，咋整", "topic", 35),  # not (18)'s 绩效考核
+        ("乡里要不要成立委员联络小组，有文件依据没", "topic", 28),  # 文件依据 is the plan's, not (37)'s 文件
+    ],
+)
+def test_the_seventeenth_round(question, intent, detail):
+    assert _intent_and_detail(question) == (intent, detail), question
+
+
+@pytest.mark.parametrize("question", ["九月份那个协商会还开不开", "委员能不能帮亲戚安排工作"])
+def test_the_seventeenth_round_out_of_scope(question):
+    _assert_out_of_scope(question)

@@ -266,10 +266,11 @@ class Engine:
         return topic is not None and not any(group.search(hit.name) for group in topic.all)
 
     def _two_units(self, norm: str, hit: UnitHit) -> bool:
-        """Two of the units named are joined by 和, 与, 、 … (编办和人社局各管啥); 专委会的功能型党支部
-        names one."""
-        starts = sorted([hit.start] + [other.start for other in self.units.others(norm, hit.unit_id)])
-        return any(_JOINED.search(norm[a:b]) for a, b in itertools.pairwise(starts))
+        """Two of the units named are joined by 和, 与, 、 … (编办和人社局各管啥) or follow each other
+        (县委办政府办得干啥); 专委会的功能型党支部 names one."""
+        hits = sorted([hit, *self.units.others(norm, hit.unit_id)], key=lambda h: h.start)
+        gaps = (norm[a.end : b.start] for a, b in itertools.pairwise(hits))
+        return any(not gap.strip() or _JOINED.search(gap) for gap in gaps)
 
     def _rest_about(self, norm: str, unit_id: str) -> int | None:
         """The task the question is about (in scope on the task text) once the units named (also
