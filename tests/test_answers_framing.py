@@ -51,9 +51,9 @@ def test_one_matter_named_with_a_unit_gets_that_task(question, task):
 
 
 def test_a_task_that_stands_out_needs_to_explain_less_of_the_question():
-    """界别能调整不？想加个新界别要走啥路子: (31) scores twice the runner-up but its text explains
+    """界别能调整不？想添个新界别要走啥路子: (31) scores twice the runner-up but its text explains
     under 45 % of the question's characters; without the rule it is out of scope."""
-    question = "界别能调整不？想加个新界别要走啥路子"
+    question = "界别能调整不？想添个新界别要走啥路子"
     assert ENGINE.answer(question).items[:1] == [31]
     strict = Engine(
         PLAN,
@@ -541,3 +541,23 @@ def test_the_seventeenth_round(question, intent, detail):
 @pytest.mark.parametrize("question", ["九月份那个协商会还开不开", "委员能不能帮亲戚安排工作"])
 def test_the_seventeenth_round_out_of_scope(question):
     _assert_out_of_scope(question)
+
+
+# ---- the eighteenth round, on the kinds of miss of the nineteenth blind set (questions written anew) ----
+
+
+@pytest.mark.parametrize(
+    ("question", "intent", "detail"),
+    [
+        ("我这个委员今年到底合不合格", "personal", "progress"),  # the asker judging their own record
+        ("俺今年算不算达标了", "personal", "progress"),  # 算不算 is no rules question here
+        ("我的提案算不算集体提案", "topic", 16),  # … but it is here
+        ("委员一年得干够哪几样才算尽职", "duties", 33),
+        ("俺是人社局社保股的，方案里要俺们干点啥", "unit", "hr_bureau"),
+        ("调研每回都是去了就看就走，咋规定的", "topic", 15),
+        ("政协机关都是五十多岁的，咋进点新人", "topic", 43),
+        ("委员履职差还能连任不", "topic", 34),  # 连任 with 履职差 is the plan's 继续提名, not tenure
+    ],
+)
+def test_the_eighteenth_round(question, intent, detail):
+    assert _intent_and_detail(question) == (intent, detail), question

@@ -123,7 +123,7 @@ def test_a_record_is_the_askers_when_they_say_so_or_ask_after_its_state():
 # ---- the scope model ---------------------------------------------------------
 
 TUNED_SETS = ["questions.jsonl", "questions_holdout.jsonl", "questions_holdout2.jsonl"]
-TUNED_SETS += [f"questions_holdout{n}.jsonl" for n in range(3, 19)]
+TUNED_SETS += [f"questions_holdout{n}.jsonl" for n in range(3, 20)]
 
 
 def test_a_small_scope_model_tells_plan_questions_from_others():

@@ -19,6 +19,7 @@ from bot.config import ConfigError
 PROGRESS, PROPOSALS, BINDING = "progress", "proposals", "binding"
 BEST = "best"  # ScopeTopic.related: the best-ranked task
 PERSONAL_KEYS = ("personal_owner", "personal_topic", "personal_strong", "personal_proposals", "binding", "personal_not")
+PERSONAL_KEYS += ("personal_self_check",)
 PERSONAL_KEYS += ("personal_items", "binding_not", "personal_count")
 OWNER_KEYS = ("personal_pronouns", "personal_that", "personal_submitted")
 TALLY_KEYS = ("personal_pronouns", "personal_did", "personal_not_done")
@@ -70,6 +71,7 @@ class PersonalCues:
     proposals: re.Pattern[str]
     binding: re.Pattern[str]
     rules: re.Pattern[str]  # 标准, 规定 …: a question about the rules, not the asker's record
+    self_check: re.Pattern[str]  # 合格, 达标 …: with an owner phrase, the asker judging their own record
     items: re.Pattern[str]  # 提案, 社情民意, 建议 …: what a member hands in
     binding_not: re.Pattern[str]  # app, 密码 …: another system's login, not binding to the assistant
     count: re.Pattern[str]  # 数量, 够不够 …: with an owner phrase, a count of one's record
@@ -98,11 +100,13 @@ class PersonalCues:
         norm = _PLURAL.sub("众", norm)
         if _has(norm, self.binding) and not _has(norm, self.binding_not):
             return BINDING
+        owner = _has(norm, self.owner)
+        if owner and _has(norm, self.self_check):
+            return PROGRESS  # 我这个委员今年算不算合格了: 算不算 asks about the asker's record here
         if _has(norm, self.rules):
             return None
         if _has(norm, self.tally):
             return PROGRESS  # a count of one's own record, even of 社情民意 (看看我今年交了几条社情民意)
-        owner = _has(norm, self.owner)
         if owner and _has(norm, self.count):
             return PROGRESS  # 查查我今年的社情民意和提案数量够不够
         if (owner or _has(norm, self.owned)) and _has(norm, self.items) and _has(norm, self.proposals):
