@@ -254,7 +254,7 @@ def test_command_line_attendance_mark_code_and_xlsx(tmp_path, monkeypatch, capsy
     with Storage(db, TZ) as storage:
         add_members(storage, 2)
         now = storage.now()
-        day = (now + timedelta(days=1)).date()
+        day = (now + timedelta(days=2)).date()  # sign-in opens 30 min before the day: never "now"
         add_event(storage, CLI_CALLER, kind="视察调研", title="乡村振兴视察", date=day, audience="全体委员", now=now)
     assert run_cli(["events", "attendance", "1"]) == 0
     assert "未回复（2）：委员0001、委员0002" in capsys.readouterr().out
