@@ -117,6 +117,7 @@ class Engine:
         self._unit_question_phrases = sorted(set(asking), key=lambda p: (-len(p), p))
         doc_number = plan.document.get("doc_number")
         self.scope = ScopeTopics.from_intents(intents, {task.number for task in plan.tasks}, doc_number)
+        self._topics: dict[str, ScopeTopic | None] = {}  # this question's topic look-ups (see _topic)
         self._quantified = sorted({o.task for o in plan.obligations})
 
     @classmethod
@@ -150,6 +151,13 @@ class Engine:
     def _units_of(self, task: Task) -> list[str]:
         return list(task.units_printed)
 
+    def _topic(self, text: str) -> ScopeTopic | None:
+        """The out-of-scope topic ``text`` matches; one question asks up to four times (routing, the
+        unit checks, the answer), so the look-ups are kept until the next question."""
+        if text not in self._topics:
+            self._topics[text] = self.scope.find(text)
+        return self._topics[text]
+
     def _has(self, norm: str, cue: str) -> bool:
         return any(phrase in norm for phrase in self.cues[cue])
 
@@ -162,6 +170,7 @@ class Engine:
     def answer(self, question: str, personal: Callable[[], str | None] | None = None) -> Answer:
         """Answer one question. ``personal`` returns the caller's own progress text, if known."""
         question = question or ""
+        self._topics.clear()
         too_long = len(question) > MAX_QUESTION
         norm = normalize(question[:MAX_QUESTION])
         result = self._answer(norm, personal)
@@ -171,6 +180,7 @@ class Engine:
 
     def personal_route(self, question: str) -> str | None:
         """progress | proposals | binding when ``question`` is about the asker (see routes.py), else None."""
+        self._topics.clear()
         norm = normalize((question or "")[:MAX_QUESTION])
         if not norm or is_meaningless(norm):
             return None
@@ -202,7 +212,7 @@ class Engine:
         a surer one when the cue phrases read it as about every member's duties (我还有几项没完成;
         not with a duty phrase: 年底前我还得完成什么) or
         as about the rules while the asker asks for a look-up (俺今年算不算履职差的，查一下)."""
-        if not self._has(norm, "personal_anchor") or self.scope.find(norm) is not None:
+        if not self._has(norm, "personal_anchor") or self._topic(norm) is not None:
             return None
         if self.personal_cues.asks_rules(norm):
             return self.t.route_model_sure if self._has(norm, "personal_lookup") else None
@@ -260,9 +270,9 @@ class Engine:
     def _unsettled(self, norm: str, hit: UnitHit) -> bool:
         """An out-of-scope topic matches the question, and not only by a word inside the unit's name
         (医保局 holds 医保; 哪几个专委会 holds the name but asks for a head count)."""
-        if self.scope.find(self._without_hit(norm, hit)) is not None:
+        if self._topic(self._without_hit(norm, hit)) is not None:
             return True
-        topic = self.scope.find(norm)
+        topic = self._topic(norm)
         return topic is not None and not any(group.search(hit.name) for group in topic.all)
 
     def _two_units(self, norm: str, hit: UnitHit) -> bool:
@@ -316,7 +326,7 @@ class Engine:
             return self.unit_answer(unit_id)  # before duties: 我是人社局的，要完成哪些任务
         if self._is_duties(norm):
             return self.duties_answer(personal)
-        topic = self.scope.find(norm)
+        topic = self._topic(norm)
         if topic is not None:
             return self.scope_answer(topic, best, query)
         runner_up = sorted(text_scores)[-2]
