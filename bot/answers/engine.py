@@ -210,8 +210,8 @@ class Engine:
         """The posterior the learned route model needs, or None when it may not answer: only for a
         question with a personal_anchor word (履职, 提案, 绑 …) that no out-of-scope topic matches;
         a surer one when the cue phrases read it as about every member's duties (我还有几项没完成;
-        not with a duty phrase: 年底前我还得完成什么) or
-        as about the rules while the asker asks for a look-up (俺今年算不算履职差的，查一下)."""
+        never with a duty phrase: 年底前我还得完成什么) or as about the rules while the asker asks
+        for a look-up (俺今年算不算履职差的，查一下)."""
         if not self._has(norm, "personal_anchor") or self._topic(norm) is not None:
             return None
         if self.personal_cues.asks_rules(norm):
