@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from functools import cache
 
 from bot.answers.examples import ExampleIndex, load_examples
-from bot.answers.learned import NaiveBayes, load_labelled, route_training, scope_training
+from bot.answers.learned import NaiveBayes, features, load_labelled, route_training, scope_training
 from bot.answers.matching import Query, Ranked, TaskIndex, UnitHit, UnitMatcher, Vocabulary, ranked, spread
 from bot.answers.normalize import extract_task_number, is_meaningless, normalize
 from bot.answers.routes import BEST, BINDING, PersonalCues, ScopeTopic, ScopeTopics
@@ -125,9 +125,9 @@ class Engine:
         plan = default_plan()
         vocabulary = Vocabulary.load()
         examples = load_examples(plan)
-        prepare = lambda q: vocabulary.rewrite(normalize(q))  # noqa: E731
+        prepare = lambda q: features(vocabulary.rewrite(normalize(q)))  # noqa: E731
         asked = [prepare(q) for questions in examples.values() for q in questions]
-        labelled = load_labelled(prepare)
+        labelled = load_labelled(prepare)  # each question's features, extracted once for both models
         return cls(
             plan,
             vocabulary,
@@ -135,8 +135,8 @@ class Engine:
             _load_json("intents.json", INTENT_KEYS),
             examples=examples,
             unit_phrases=UnitPhrases.load(plan.catalogue, plan.document.get("doc_number")),
-            route_model=NaiveBayes.train(route_training(labelled, asked)) if labelled else None,
-            scope_model=NaiveBayes.train(scope_training(labelled, asked)) if labelled else None,
+            route_model=NaiveBayes.from_features(route_training(labelled, asked)) if labelled else None,
+            scope_model=NaiveBayes.from_features(scope_training(labelled, asked)) if labelled else None,
         )
 
     # ---- helpers -------------------------------------------------------
@@ -257,7 +257,7 @@ class Engine:
             return unit_id if short else None
         if short and len(own) == 1:
             # 财政局要保障些啥: the rest reads as another task's word (保障) but the unit's one task explains it
-            rest = self.index.query(self._without_unit_words(self.units.without(norm, unit_id)))
+            rest = self.index.query(self._without_unit_words(self._without_hit(norm, hit)))
             if self.index.explained(rest, self.plan.task(own[0])) >= self.t.explained:
                 return unit_id
         if about not in own or not self._has(norm, "unit_ask"):

@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from bot.config import ConfigError, knowledge_dir, read_json
 
@@ -33,6 +34,7 @@ ROUTES = ("progress", "proposals", "binding")
 PLAN, OUT_OF_SCOPE = "plan", "out_of_scope"
 LABELS = (*ROUTES, PLAN, OUT_OF_SCOPE)
 OTHER = "other"  # the route model's label for every question not about the asker
+T = TypeVar("T")  # a question or its features
 
 
 def features(norm: str) -> list[str]:
@@ -51,8 +53,13 @@ class NaiveBayes:
     @classmethod
     def train(cls, labelled: dict[str, Iterable[str]]) -> NaiveBayes:
         """``labelled``: label → normalised questions."""
-        labelled = {label: list(questions) for label, questions in labelled.items()}
-        counts = {label: Counter(f for q in questions for f in features(q)) for label, questions in labelled.items()}
+        return cls.from_features({label: [features(q) for q in questions] for label, questions in labelled.items()})
+
+    @classmethod
+    def from_features(cls, labelled: dict[str, list[list[str]]]) -> NaiveBayes:
+        """``labelled``: label → each question's features (two models trained on the same questions
+        extract them once)."""
+        counts = {label: Counter(f for found in questions for f in found) for label, questions in labelled.items()}
         vocabulary = len({f for counter in counts.values() for f in counter}) or 1
         total = sum(len(questions) for questions in labelled.values()) or 1
         log_prior, log_likelihood, log_unseen = {}, {}, {}
@@ -85,9 +92,9 @@ class NaiveBayes:
         return self.posterior(norm).get(OUT_OF_SCOPE, 0.0) >= threshold
 
 
-def load_labelled(prepare: Callable[[str], str], path: Path | None = None) -> dict[str, list[str]]:
-    """label → prepared questions of the knowledge file; {} when the file is absent. ConfigError
-    names the file and the entry."""
+def load_labelled(prepare: Callable[[str], T], path: Path | None = None) -> dict[str, list[T]]:
+    """label → prepared questions of the knowledge file (normalised, or their features); {} when
+    the file is absent. ConfigError names the file and the entry."""
     path = path or knowledge_dir() / FILE
     if not path.exists():
         return {}
@@ -104,12 +111,13 @@ def load_labelled(prepare: Callable[[str], str], path: Path | None = None) -> di
     return labelled
 
 
-def route_training(labelled: dict[str, list[str]], examples: Iterable[str] = ()) -> dict[str, list[str]]:
-    """The route model's data: the personal routes against every other question."""
+def route_training(labelled: dict[str, list[T]], examples: Iterable[T] = ()) -> dict[str, list[T]]:
+    """The route model's data: the personal routes against every other question (questions or
+    their features)."""
     return {**{r: labelled[r] for r in ROUTES}, OTHER: [*labelled[PLAN], *labelled[OUT_OF_SCOPE], *examples]}
 
 
-def scope_training(labelled: dict[str, list[str]], examples: Iterable[str] = ()) -> dict[str, list[str]]:
+def scope_training(labelled: dict[str, list[T]], examples: Iterable[T] = ()) -> dict[str, list[T]]:
     """The scope model's data: questions about the plan (with the example questions) against
     questions it does not settle."""
     return {PLAN: [*labelled[PLAN], *examples], OUT_OF_SCOPE: labelled[OUT_OF_SCOPE]}

@@ -46,12 +46,17 @@ def _within(characters: int) -> str:
     return rf"[^,，。;；?？!！]{{0,{characters}}}?"
 
 
+def _singular(pattern: str) -> str:
+    """``pattern`` not followed by 们: 我, 俺 speak for the asker, 我们 for a unit or all members."""
+    return rf"(?:{pattern})(?!们)"
+
+
 def _owned(data: dict, where: str) -> re.Pattern[str]:
     """A particular item of the asker's: 我那条, 俺那个 (a pronoun and a demonstrative), or 我去年交的,
     俺前阵子提的 (a pronoun, at most OWNER_GAP characters, a verb of handing in and 的); not 我们."""
     pronoun, that, submitted = (_phrases(data.get(key), f"{where} {key}").pattern for key in OWNER_KEYS)
     gap = _within(OWNER_GAP)
-    return re.compile(rf"(?:{pronoun})(?!们)(?:(?:{that})|{gap}(?:{submitted}))")
+    return re.compile(rf"{_singular(pronoun)}(?:(?:{that})|{gap}(?:{submitted}))")
 
 
 def _tally(data: dict, where: str) -> re.Pattern[str]:
@@ -60,7 +65,7 @@ def _tally(data: dict, where: str) -> re.Pattern[str]:
     and, in the same clause within twice that, a personal_not_done phrase); not 我们."""
     pronoun, did, not_done = (_phrases(data.get(key), f"{where} {key}").pattern for key in TALLY_KEYS)
     gap, clause = _within(OWNER_GAP), _within(2 * OWNER_GAP)
-    return re.compile(rf"(?:{pronoun})(?!们)(?:{gap}(?:{did})(?:几|多少)|{clause}(?:{not_done}))")
+    return re.compile(rf"{_singular(pronoun)}(?:{gap}(?:{did})(?:几|多少)|{clause}(?:{not_done}))")
 
 
 @dataclass(frozen=True)
@@ -82,7 +87,7 @@ class PersonalCues:
     @classmethod
     def from_intents(cls, data: dict, where: str = "intents.json") -> PersonalCues:
         phrases = [_phrases(data.get(key), f"{where} {key}") for key in PERSONAL_KEYS]
-        self_ = re.compile(rf"(?:{_phrases(data.get('personal_self'), f'{where} personal_self').pattern})(?!们)")
+        self_ = re.compile(_singular(_phrases(data.get("personal_self"), f"{where} personal_self").pattern))
         return cls(*phrases, _owned(data, where), _tally(data, where), self_)
 
     def speaks_for_self(self, norm: str) -> bool:
