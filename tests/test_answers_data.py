@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -181,6 +182,23 @@ def test_personal_answer_includes_own_progress_when_known():
 def test_personal_cues_validation_names_the_key():
     with pytest.raises(ConfigError, match=r"intents\.json personal_owner: 应为非空字符串列表"):
         PersonalCues.from_intents({"personal_owner": []})
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("unit_matter", 5, "unit_matter: 应为非空字符串列表"),
+        ("personal_status", [], "personal_status: 应为非空字符串列表"),
+        ("greeting", ["你好", ""], "greeting: 应为非空字符串列表"),
+        ("unit_generic", ["任务"], "unit_generic: 应为非空字符串"),
+    ],
+)
+def test_engine_cues_are_checked_when_the_engine_is_built(key, value, message):
+    """A malformed cue list is a one-line error at start-up naming the file and the key, not a
+    TypeError at the first question."""
+    intents = {**ENGINE.cues, key: value}
+    with pytest.raises(ConfigError, match=re.escape(f"intents.json {message}")):
+        Engine(PLAN, ENGINE.vocabulary, ENGINE.messages, intents)
 
 
 # ---- honest out of scope -----------------------------------------------------------

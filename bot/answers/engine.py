@@ -88,6 +88,21 @@ def _load_json(name: str, required: tuple[str, ...]) -> dict:
     return data
 
 
+def _checked_cues(intents: dict, where: str = "intents.json") -> dict:
+    """The intent cues, each a non-empty list of phrases (unit_generic: a string of characters);
+    ConfigError names the file and the key."""
+    for key in INTENT_KEYS:
+        value = intents.get(key)
+        if key == "unit_generic":
+            valid, wanted = isinstance(value, str) and bool(value), "非空字符串"
+        else:
+            valid = isinstance(value, list) and bool(value) and all(isinstance(p, str) and p for p in value)
+            wanted = "非空字符串列表"
+        if not valid:
+            raise ConfigError(f"{where} {key}: 应为{wanted}")
+    return intents
+
+
 class Engine:
     def __init__(
         self,
@@ -104,7 +119,7 @@ class Engine:
         self.plan = plan
         self.vocabulary = vocabulary
         self.messages = messages
-        self.cues = intents
+        self.cues = _checked_cues(intents)
         self.t = thresholds or Thresholds()
         self.index = TaskIndex(plan, vocabulary)
         self.examples = ExampleIndex.build(plan, vocabulary, examples or {}, self.t.examples)
